@@ -1,0 +1,105 @@
+"""Settings: environment, an optional `.env` file, then command-line flags. The API key is never printed."""
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+OPENAI_BASE_URL = 'https://api.openai.com/v1'
+DEFAULT_INSTRUCTIONS = ('You are a friendly, concise voice assistant. Answer in one or two short sentences '
+                        'unless the person asks for more.')
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_key: str | None = field(default=None, repr=False)  # repr=False: a stray print or log never leaks it
+    base_url: str = OPENAI_BASE_URL
+    model: str = 'gpt-realtime'
+    voice: str = 'cedar'
+    transcription_model: str = 'gpt-4o-mini-transcribe'
+    language: str = 'en'
+    transcription_prompt: str = ''
+    instructions: str = DEFAULT_INSTRUCTIONS
+    token_ttl_s: int = 60
+    host: str = '127.0.0.1'
+    port: int = 8080
+    native: bool = False
+    local: bool = False  # force the embedded server even when a key is set
+
+    @property
+    def uses_embedded_server(self) -> bool:
+        return self.local or not self.api_key
+
+    @property
+    def ws_url(self) -> str:
+        """The Realtime WebSocket endpoint derived from the HTTP base URL (http→ws, https→wss)."""
+        scheme, rest = self.base_url.rstrip('/').split('://', 1)
+        return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/realtime"
+
+    def with_embedded_server(self, api_key: str) -> Settings:
+        """The same settings pointed at the embedded server mounted on this app's own port."""
+        host = '127.0.0.1' if self.host in {'0.0.0.0', '::', ''} else self.host
+        return replace(self, api_key=api_key, base_url=f'http://{host}:{self.port}/v1', local=True)
+
+
+ENV_FIELDS = {  # environment variable -> (field, type)
+    'OPENAI_API_KEY': ('api_key', str),
+    'OPENAI_BASE_URL': ('base_url', str),
+    'VOICE_UI_MODEL': ('model', str),
+    'VOICE_UI_VOICE': ('voice', str),
+    'VOICE_UI_TRANSCRIPTION_MODEL': ('transcription_model', str),
+    'VOICE_UI_LANGUAGE': ('language', str),
+    'VOICE_UI_TRANSCRIPTION_PROMPT': ('transcription_prompt', str),
+    'VOICE_UI_INSTRUCTIONS': ('instructions', str),
+    'VOICE_UI_TOKEN_TTL': ('token_ttl_s', int),
+}
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Minimal `.env` reader: KEY=VALUE lines, `#` comments, optional quotes and `export `."""
+    if not path.is_file():
+        return {}
+    values = {}
+    for line in path.read_text(encoding='utf-8').splitlines():
+        line = line.strip()
+        if not line or line.startswith('#') or '=' not in line:
+            continue
+        key, value = line.removeprefix('export ').split('=', 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in '"\'':
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path('.env')) -> Settings:
+    """Real environment variables win over `.env` entries, as with python-dotenv's default."""
+    merged = {**(read_dotenv(dotenv) if dotenv else {}), **(os.environ if environ is None else environ)}
+    values = {}
+    for name, (attr, kind) in ENV_FIELDS.items():
+        raw = merged.get(name, '').strip()
+        if raw:
+            try:
+                values[attr] = kind(raw)
+            except ValueError as exc:
+                raise SystemExit(f'{name} must be {kind.__name__}, got {raw!r}') from exc
+    settings = Settings(**values)
+    if not 10 <= settings.token_ttl_s <= 7200:
+        raise SystemExit('VOICE_UI_TOKEN_TTL must be between 10 and 7200 seconds')
+    return settings
+
+
+def parse_args(argv: list[str] | None = None, base: Settings | None = None) -> Settings:
+    base = base or settings_from_env()
+    parser = argparse.ArgumentParser(prog='python main.py', description=(
+        'Talk to an OpenAI Realtime voice agent from your browser. Without OPENAI_API_KEY (environment or .env) '
+        'the embedded Realtime-compatible server answers instead.'))
+    parser.add_argument('--host', default=base.host, help='interface to serve on (default: %(default)s)')
+    parser.add_argument('--port', type=int, default=base.port, help='port to serve on (default: %(default)s)')
+    parser.add_argument('--native', action='store_true', help='open a native window instead of a browser tab')
+    parser.add_argument('--local', action='store_true',
+                        help='use the embedded Realtime-compatible server even when OPENAI_API_KEY is set')
+    args = parser.parse_args(argv)
+    return replace(base, host=args.host, port=args.port, native=args.native, local=args.local or base.local)

@@ -1,0 +1,88 @@
+"""The GA Realtime protocol as the Python side spells it: the one home of event names and codes.
+
+Reference: ../shared/PROTOCOL.md. Beta names (`response.audio.delta`, flat sessions, `modalities`) never appear.
+"""
+from enum import StrEnum
+
+SAMPLE_RATE = 24_000            # PCM16 mono, both directions
+BYTES_PER_SAMPLE = 2
+MIN_COMMIT_MS = 100             # the service rejects shorter commits
+SUBPROTOCOL = 'realtime'
+TOKEN_SUBPROTOCOL_PREFIX = 'openai-insecure-api-key.'
+BETA_SUBPROTOCOL = 'openai-beta.realtime-v1'
+VOICES = ('alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar')
+
+
+class ClientEvent(StrEnum):
+    SESSION_UPDATE = 'session.update'
+    INPUT_AUDIO_APPEND = 'input_audio_buffer.append'
+    INPUT_AUDIO_COMMIT = 'input_audio_buffer.commit'
+    INPUT_AUDIO_CLEAR = 'input_audio_buffer.clear'
+    ITEM_CREATE = 'conversation.item.create'
+    ITEM_TRUNCATE = 'conversation.item.truncate'
+    ITEM_DELETE = 'conversation.item.delete'
+    ITEM_RETRIEVE = 'conversation.item.retrieve'
+    RESPONSE_CREATE = 'response.create'
+    RESPONSE_CANCEL = 'response.cancel'
+
+
+class ServerEvent(StrEnum):
+    ERROR = 'error'
+    SESSION_CREATED = 'session.created'
+    SESSION_UPDATED = 'session.updated'
+    INPUT_AUDIO_COMMITTED = 'input_audio_buffer.committed'
+    INPUT_AUDIO_CLEARED = 'input_audio_buffer.cleared'
+    SPEECH_STARTED = 'input_audio_buffer.speech_started'
+    SPEECH_STOPPED = 'input_audio_buffer.speech_stopped'
+    ITEM_ADDED = 'conversation.item.added'
+    ITEM_DONE = 'conversation.item.done'
+    ITEM_RETRIEVED = 'conversation.item.retrieved'
+    ITEM_TRUNCATED = 'conversation.item.truncated'
+    ITEM_DELETED = 'conversation.item.deleted'
+    INPUT_TRANSCRIPTION_DELTA = 'conversation.item.input_audio_transcription.delta'
+    INPUT_TRANSCRIPTION_COMPLETED = 'conversation.item.input_audio_transcription.completed'
+    INPUT_TRANSCRIPTION_FAILED = 'conversation.item.input_audio_transcription.failed'
+    RESPONSE_CREATED = 'response.created'
+    RESPONSE_DONE = 'response.done'
+    OUTPUT_ITEM_ADDED = 'response.output_item.added'
+    OUTPUT_ITEM_DONE = 'response.output_item.done'
+    CONTENT_PART_ADDED = 'response.content_part.added'
+    CONTENT_PART_DONE = 'response.content_part.done'
+    OUTPUT_AUDIO_DELTA = 'response.output_audio.delta'
+    OUTPUT_AUDIO_DONE = 'response.output_audio.done'
+    OUTPUT_AUDIO_TRANSCRIPT_DELTA = 'response.output_audio_transcript.delta'
+    OUTPUT_AUDIO_TRANSCRIPT_DONE = 'response.output_audio_transcript.done'
+    OUTPUT_TEXT_DELTA = 'response.output_text.delta'
+    OUTPUT_TEXT_DONE = 'response.output_text.done'
+    RATE_LIMITS_UPDATED = 'rate_limits.updated'
+
+
+class ErrorCode(StrEnum):
+    INVALID_API_KEY = 'invalid_api_key'
+    RATE_LIMIT_EXCEEDED = 'rate_limit_exceeded'
+    INSUFFICIENT_QUOTA = 'insufficient_quota'
+    MISSING_REQUIRED_PARAMETER = 'missing_required_parameter'
+    UNKNOWN_PARAMETER = 'unknown_parameter'
+    INVALID_VALUE = 'invalid_value'
+    INTEGER_ABOVE_MAX = 'integer_above_max_value'
+    INTEGER_BELOW_MIN = 'integer_below_min_value'
+    COMMIT_EMPTY = 'input_audio_buffer_commit_empty'
+    ACTIVE_RESPONSE = 'conversation_already_has_active_response'
+    CANCEL_NOT_ACTIVE = 'response_cancel_not_active'
+    SESSION_EXPIRED = 'session_expired'
+    API_VERSION_MISMATCH = 'api_version_mismatch'
+    ITEM_NOT_FOUND = 'item_not_found'
+
+
+class ResponseStatus(StrEnum):
+    IN_PROGRESS = 'in_progress'
+    COMPLETED = 'completed'
+    CANCELLED = 'cancelled'
+    FAILED = 'failed'
+    INCOMPLETE = 'incomplete'
+
+
+def error_body(message: str, *, type: str = 'invalid_request_error', code: str | None = None,
+               param: str | None = None) -> dict:
+    """OpenAI's HTTP error shape: `{"error": {message, type, param, code}}`."""
+    return {'error': {'message': message, 'type': type, 'param': param, 'code': code}}

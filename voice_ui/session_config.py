@@ -1,0 +1,32 @@
+"""The GA session configuration, built once from settings: bound in the token and re-sent by `session.update`."""
+from __future__ import annotations
+
+from .config import Settings
+from .protocol import SAMPLE_RATE
+
+PCM = {'type': 'audio/pcm', 'rate': SAMPLE_RATE}
+
+
+def session_config(settings: Settings) -> dict:
+    """Manual turns (`turn_detection: null`): the person decides when a turn ends, with Stop Speaking."""
+    transcription = {'model': settings.transcription_model, 'language': settings.language}
+    if settings.transcription_prompt:
+        transcription['prompt'] = settings.transcription_prompt
+    return {
+        'type': 'realtime',
+        'model': settings.model,
+        'output_modalities': ['audio'],
+        'instructions': settings.instructions,
+        'audio': {
+            'input': {'format': PCM, 'transcription': transcription, 'turn_detection': None,
+                      'noise_reduction': {'type': 'near_field'}},
+            'output': {'format': PCM, 'voice': settings.voice},
+        },
+    }
+
+
+def session_update(settings: Settings) -> dict:
+    """The `session.update` body the browser sends on open. The model is fixed by the URL, so it is left out."""
+    session = session_config(settings)
+    del session['model']
+    return session

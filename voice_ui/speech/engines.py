@@ -1,0 +1,52 @@
+"""Blocking wrappers around the speech models. Call them from worker threads (`asyncio.to_thread`), never the loop."""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from ..protocol import SAMPLE_RATE
+from .audio import float_to_pcm16, pcm16_to_float, resample
+
+WHISPER_RATE = 16_000
+
+
+class Recognizer:
+    """faster-whisper on 24 kHz PCM16 input."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self._lock = threading.Lock()  # one decode at a time: on a small CPU, parallel decodes only thrash
+
+    def transcribe(self, pcm24: bytes, language: str | None = None, prompt: str | None = None) -> str:
+        audio = resample(pcm16_to_float(pcm24), SAMPLE_RATE, WHISPER_RATE)
+        if audio.size == 0:
+            return ''
+        with self._lock:
+            segments, _info = self._model.transcribe(
+                audio, language=language or None, initial_prompt=prompt or None, beam_size=1,
+                condition_on_previous_text=False)  # one short turn: no cross-segment conditioning to loop on
+            return ' '.join(segment.text.strip() for segment in segments).strip()
+
+
+class Synthesizer:
+    """piper text-to-speech, resampled to the protocol's 24 kHz PCM16."""
+
+    def __init__(self, voice: Any, config: Any = None) -> None:
+        self.voice = voice    # a piper.PiperVoice
+        self.config = config  # an optional piper.SynthesisConfig (speed, noise, volume)
+        self._lock = threading.Lock()
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.voice.config.sample_rate)
+
+    def synthesize(self, text: str) -> bytes:
+        if not text.strip():
+            return b''
+        with self._lock:
+            chunks = [chunk.audio_float_array for chunk in self.voice.synthesize(text, self.config)]
+        if not chunks:
+            return b''
+        return float_to_pcm16(resample(np.concatenate(chunks), self.sample_rate, SAMPLE_RATE))

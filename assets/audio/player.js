@@ -1,0 +1,61 @@
+// Gapless playback of streamed 24 kHz PCM16 through the player worklet, on the session's one AudioContext.
+import { SAMPLE_RATE } from '../protocol.js';
+import { pcm16ToFloat } from './pcm16.js';
+import { loadWorklets } from './worklets.js';
+
+const PREROLL_MS = 120;  // without a pre-roll a real-time-paced stream underruns (RECIPES.md)
+
+export class Player {
+  constructor(context, onDrained) {
+    this.context = context;
+    this.onDrained = onDrained;   // ({responseId, flushed, framesPlayed, underruns, ...}) => void
+    this.node = null;
+    this.counters = { framesPlayed: 0, underruns: 0, totalFrames: 0, totalUnderruns: 0, playing: false };
+    this.framesQueued = 0;
+  }
+
+  async open() {
+    await loadWorklets(this.context);
+    this.node = new AudioWorkletNode(this.context, 'player-processor', {
+      numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [1],
+      processorOptions: { sourceRate: SAMPLE_RATE, prerollMs: PREROLL_MS },
+    });
+    this.node.port.onmessage = (event) => this.onMessage(event.data);
+    this.node.connect(this.context.destination);
+  }
+
+  begin(responseId) {
+    this.post({ type: 'begin', responseId });
+  }
+
+  push(int16) {
+    const samples = pcm16ToFloat(int16);
+    this.framesQueued += samples.length;
+    this.post({ type: 'audio', samples }, [samples.buffer]);
+  }
+
+  end() {
+    this.post({ type: 'end' });
+  }
+
+  flush() {
+    this.post({ type: 'flush' });
+  }
+
+  post(message, transfer = []) {
+    if (this.node) this.node.port.postMessage(message, transfer);
+  }
+
+  onMessage(message) {
+    const { type, ...counters } = message;
+    Object.assign(this.counters, counters);
+    if (type === 'drained') this.onDrained(counters);
+  }
+
+  close() {
+    if (!this.node) return;
+    this.node.port.onmessage = null;
+    this.node.disconnect();
+    this.node = null;
+  }
+}

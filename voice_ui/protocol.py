@@ -10,6 +10,9 @@ MIN_COMMIT_MS = 100             # the service rejects shorter commits
 SUBPROTOCOL = 'realtime'
 TOKEN_SUBPROTOCOL_PREFIX = 'openai-insecure-api-key.'
 BETA_SUBPROTOCOL = 'openai-beta.realtime-v1'
+CLOSE_INVALID_TOKEN = 3000     # after an `invalid_api_key` error on the WebSocket (unverified)
+CLOSE_API_VERSION = 4000       # after `api_version_mismatch` (beta subprotocol offered; unverified)
+CLOSE_SESSION_EXPIRED = 1001   # after `session_expired` (unverified)
 VOICES = ('alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar')
 
 
@@ -72,6 +75,9 @@ class ErrorCode(StrEnum):
     SESSION_EXPIRED = 'session_expired'
     API_VERSION_MISMATCH = 'api_version_mismatch'
     ITEM_NOT_FOUND = 'item_not_found'
+    INVALID_JSON = 'invalid_json'
+    CANNOT_UPDATE_VOICE = 'cannot_update_voice'
+    SERVER_ERROR = 'server_error'
 
 
 class ResponseStatus(StrEnum):

@@ -1,0 +1,44 @@
+"""How the embedded server is set up: accepted keys, the agent, pacing, session limit and faults."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .agent import Agent, EchoAgent
+from .faults import ALLOW_FAULTS_ENV, Faults
+
+
+class Pacing(StrEnum):
+    BURST = 'burst'        # every delta as fast as possible: fast tests
+    REALTIME = 'realtime'  # about real-time, slightly ahead, like the real service
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    pacing: Pacing = Pacing.REALTIME
+    chunk_ms: int = 50               # audio per `response.output_audio.delta` (the service sends ~20-100 ms)
+    lead_ms: int = 300               # realtime pacing runs this far ahead of playback
+    word_ms: int = 60                # realtime pace of transcript words when a reply has no audio
+    session_limit_s: float = 60 * 60  # the service ends sessions after 60 minutes
+
+
+@dataclass
+class LocalRealtimeConfig:
+    api_keys: frozenset[str] | set[str] | tuple[str, ...]
+    agent: Agent = field(default_factory=EchoAgent)
+    engine: EngineOptions = field(default_factory=EngineOptions)
+    faults: Faults = field(default_factory=Faults)
+    allow_fault_endpoints: bool = False  # `/v1/_local/*`; also switched on by VOICE_UI_ALLOW_FAULTS=1
+    prefix: str = '/v1'
+
+    def __post_init__(self) -> None:
+        if isinstance(self.api_keys, str):
+            raise TypeError('api_keys must be a collection of keys, not one string')
+        self.api_keys = frozenset(self.api_keys)
+        if not self.api_keys or not all(self.api_keys):
+            raise ValueError('the embedded server needs at least one non-empty API key')
+
+    @property
+    def fault_endpoints_enabled(self) -> bool:
+        return self.allow_fault_endpoints or os.environ.get(ALLOW_FAULTS_ENV, '') == '1'

@@ -1,0 +1,275 @@
+"""The sans-I/O Realtime session: parsed client events in, timed server events and work requests out.
+
+No sockets, no sleeping, no clock reads: every entry point takes `now` (seconds, monotonic). The transport
+calls `receive` for each client message, runs the `Transcribe`/`Respond` work it is handed and reports back
+with `transcription_ready` / `reply_ready`, and calls `poll(now)` whenever `next_due()` has come.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from ..protocol import CLOSE_SESSION_EXPIRED, MIN_COMMIT_MS, ClientEvent, ErrorCode, ServerEvent
+from .actions import BYTES_PER_MS, Action, Close, Outbox, Respond, Send, Transcribe
+from .agent import Reply
+from .config import EngineOptions
+from .conversation import Conversation, Item, item_from_client
+from .events import error_event, event, transcription_usage, words
+from .faults import Faults
+from .responses import RESPONSE_FIELDS, ResponseRun
+from .session_schema import RequestError, merge_session, validate_session, voice_change
+from .input_audio import InputAudio
+from .tokens import new_id
+
+
+class RealtimeEngine:
+    def __init__(self, session: dict, now: float, options: EngineOptions | None = None,
+                 faults: Faults | None = None) -> None:
+        self.session = session  # effective config, with `id` and `object`
+        self.options = options or EngineOptions()
+        self.faults = faults or Faults()
+        self.outbox = Outbox()
+        self.conversation = Conversation()
+        self.conversation_id = new_id('conv')
+        self.audio = InputAudio()
+        self.audio.configure(self.turn_detection)
+        self.active: ResponseRun | None = None
+        self.next_user_item_id = new_id('item')
+        self.closed = False
+        self.outbox.push_event(event(ServerEvent.SESSION_CREATED, session=session), now)
+        self.outbox.push(self.expire, now + self.options.session_limit_s, 'session-limit')
+
+    @property
+    def turn_detection(self) -> dict | None:
+        return self.session['audio']['input']['turn_detection']
+
+    # ---- transport-facing API ----------------------------------------------------------------------------
+
+    def receive(self, message: str | bytes | dict, now: float) -> None:
+        if self.closed:
+            return
+        client_event_id = None
+        try:
+            client_event = json.loads(message) if isinstance(message, (str, bytes)) else message
+            if not isinstance(client_event, dict):
+                raise RequestError(ErrorCode.INVALID_JSON, 'Client events must be JSON objects.')
+            client_event_id = client_event.get('event_id')
+            if 'type' not in client_event:
+                raise RequestError(ErrorCode.MISSING_REQUIRED_PARAMETER, "Missing required parameter: 'type'.",
+                                   'type')
+            injected = self.faults.take_error(client_event['type'])
+            if injected is not None:
+                return self.send(error_event(injected, client_event_id), now)
+            handler = self.HANDLERS.get(client_event['type'])
+            if handler is None:
+                raise RequestError(ErrorCode.INVALID_VALUE, f"Invalid value: '{client_event['type']}'. Supported "
+                                   f'values are: {", ".join(self.HANDLERS)}.', 'type')
+            handler(self, client_event, now)
+        except json.JSONDecodeError as exc:
+            self.send(error_event(RequestError(ErrorCode.INVALID_JSON, f'Invalid JSON: {exc}').fields(), None), now)
+        except RequestError as error:
+            self.send(error_event(error.fields(), client_event_id), now)
+
+    def transcription_ready(self, item_id: str, text: str | None, error: str | None, now: float) -> None:
+        """Work result: `text`, or `error` when the agent raised."""
+        item = next((item for item in self.conversation.items if item.id == item_id), None)
+        if item is None or self.closed:
+            return
+        item.transcribing, item.text = False, text or ''
+        if self.session['audio']['input']['transcription'] is not None:
+            if error is not None:
+                self.send(event(ServerEvent.INPUT_TRANSCRIPTION_FAILED, item_id=item_id, content_index=0,
+                                error={'type': 'server_error', 'code': ErrorCode.SERVER_ERROR.value,
+                                       'message': error, 'param': None}), now)
+            else:
+                for piece in words(item.text):
+                    self.send(event(ServerEvent.INPUT_TRANSCRIPTION_DELTA, item_id=item_id, content_index=0,
+                                    delta=piece), now)
+                self.send(event(ServerEvent.INPUT_TRANSCRIPTION_COMPLETED, item_id=item_id, content_index=0,
+                                transcript=item.text, usage=transcription_usage(item.audio, item.text)), now)
+        self.start_waiting_response(now)
+
+    def reply_ready(self, response_id: str, reply: Reply | None, error: str | None, now: float) -> None:
+        run = self.active
+        if run is None or run.id != response_id or run.item is not None or self.closed:
+            return  # cancelled meanwhile
+        if error is not None or reply is None:
+            return self.queue(run.fail(error or 'the agent gave no reply'), now)
+        run.stream(reply, now)
+
+    def poll(self, now: float) -> list[Action]:
+        """Everything due by `now`, in order. After a `Close` nothing more is released."""
+        actions: list[Action] = []
+        while not self.closed and (entry := self.outbox.pop_one(now)) is not None:
+            for action in entry.make():
+                actions.append(action)
+                if isinstance(action, Close):
+                    self.closed = True
+                    break
+        return actions
+
+    def next_due(self) -> float | None:
+        return None if self.closed else self.outbox.next_due()
+
+    # ---- helpers ------------------------------------------------------------------------------------------
+
+    def send(self, server_event: dict, now: float) -> None:
+        self.outbox.push_event(server_event, now)
+
+    def queue(self, actions: list[Action], now: float) -> None:
+        self.outbox.push(lambda: actions, now)
+
+    def expire(self) -> list[Action]:
+        error = {'type': 'invalid_request_error', 'code': ErrorCode.SESSION_EXPIRED.value,
+                 'message': 'Your session hit the maximum duration of '
+                            f'{self.options.session_limit_s:g} seconds.'}
+        return [Send(error_event(error, None)), Close(CLOSE_SESSION_EXPIRED, 'session expired')]
+
+    # ---- handlers -----------------------------------------------------------------------------------------
+
+    def on_session_update(self, client_event: dict, now: float) -> None:
+        patch = validate_session(client_event.get('session'))
+        if voice_change(self.session, patch) and self.audio_produced():
+            raise RequestError(ErrorCode.CANNOT_UPDATE_VOICE, "Cannot update a conversation's voice if assistant "
+                               'audio is present.', 'session.audio.output.voice')
+        before = self.turn_detection
+        self.session = merge_session(self.session, {k: v for k, v in patch.items() if k != 'model'})
+        if self.turn_detection != before:
+            self.audio.configure(self.turn_detection)
+        self.send(event(ServerEvent.SESSION_UPDATED, session=self.session), now)
+
+    def audio_produced(self) -> bool:
+        return any(item.role == 'assistant' and item.audio for item in self.conversation.items)
+
+    def on_append(self, client_event: dict, now: float) -> None:
+        encoded = client_event.get('audio')
+        if not isinstance(encoded, str):
+            raise RequestError(ErrorCode.MISSING_REQUIRED_PARAMETER, "Missing required parameter: 'audio'.", 'audio')
+        try:
+            pcm = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise RequestError(ErrorCode.INVALID_VALUE, 'Invalid base64 audio.', 'audio') from exc
+        for vad_event in self.audio.append(pcm):
+            if vad_event.kind == 'started':
+                self.send(event(ServerEvent.SPEECH_STARTED, audio_start_ms=vad_event.ms,
+                                item_id=self.next_user_item_id), now)
+                if self.active is not None and self.turn_detection.get('interrupt_response', True):
+                    self.queue(self.active.cancel('turn_detected'), now)
+            else:
+                self.send(event(ServerEvent.SPEECH_STOPPED, audio_end_ms=vad_event.ms,
+                                item_id=self.next_user_item_id), now)
+                self.commit(self.audio.take_turn(vad_event.ms), now)
+                if self.turn_detection.get('create_response', True) and self.active is None:
+                    self.create_response({}, now)
+
+    def on_commit(self, client_event: dict, now: float) -> None:
+        buffered_ms = len(self.audio.buffer) / BYTES_PER_MS
+        if buffered_ms < MIN_COMMIT_MS:
+            raise RequestError(ErrorCode.COMMIT_EMPTY, 'Error committing input audio buffer: buffer too small. '
+                               f'Expected at least {MIN_COMMIT_MS}ms of audio, but buffer only has '
+                               f'{buffered_ms:.2f}ms of audio.')
+        self.commit(self.audio.take_all(), now)
+
+    def commit(self, audio: bytes, now: float) -> None:
+        item = Item(self.next_user_item_id, 'user', audio_part=True, audio=audio, transcribing=True)
+        self.next_user_item_id = new_id('item')
+        previous_id = self.conversation.add(item)
+        self.send(event(ServerEvent.INPUT_AUDIO_COMMITTED, previous_item_id=previous_id, item_id=item.id), now)
+        self.send(event(ServerEvent.ITEM_ADDED, previous_item_id=previous_id, item=item.wire()), now)
+        self.send(event(ServerEvent.ITEM_DONE, previous_item_id=previous_id, item=item.wire()), now)
+        transcription = self.session['audio']['input']['transcription'] or {}
+        work = Transcribe(item.id, audio, transcription.get('language'), transcription.get('prompt'))
+        self.queue([work], now)
+
+    def on_clear(self, client_event: dict, now: float) -> None:
+        self.audio.clear()
+        self.send(event(ServerEvent.INPUT_AUDIO_CLEARED), now)
+
+    def on_item_create(self, client_event: dict, now: float) -> None:
+        item = item_from_client(client_event.get('item'))
+        previous_id = self.conversation.add(item)
+        self.send(event(ServerEvent.ITEM_ADDED, previous_item_id=previous_id, item=item.wire()), now)
+        self.send(event(ServerEvent.ITEM_DONE, previous_item_id=previous_id, item=item.wire()), now)
+
+    def on_item_truncate(self, client_event: dict, now: float) -> None:
+        item = self.conversation.get(client_event.get('item_id'))
+        end_ms = client_event.get('audio_end_ms')
+        if not isinstance(end_ms, int) or isinstance(end_ms, bool) or end_ms < 0:
+            raise RequestError(ErrorCode.INVALID_VALUE, 'audio_end_ms must be a non-negative integer.',
+                               'audio_end_ms')
+        if item.role != 'assistant' or not item.audio_part:
+            raise RequestError(ErrorCode.INVALID_VALUE, 'Only assistant audio items can be truncated.', 'item_id')
+        if client_event.get('content_index', 0) != 0:
+            raise RequestError(ErrorCode.INVALID_VALUE, 'content_index must be 0.', 'content_index')
+        sent_ms = len(item.audio) // BYTES_PER_MS
+        if end_ms > sent_ms:
+            raise RequestError(ErrorCode.INVALID_VALUE, f'Audio content of {sent_ms}ms is already shorter than '
+                               f'{end_ms}ms.', 'audio_end_ms')
+        kept = words(item.text or '')[:round(len(words(item.text or '')) * end_ms / sent_ms)] if sent_ms else []
+        item.audio, item.text = item.audio[:end_ms * BYTES_PER_MS], ''.join(kept)
+        self.send(event(ServerEvent.ITEM_TRUNCATED, item_id=item.id, content_index=0, audio_end_ms=end_ms), now)
+
+    def on_item_delete(self, client_event: dict, now: float) -> None:
+        self.conversation.delete(client_event.get('item_id'))
+        self.send(event(ServerEvent.ITEM_DELETED, item_id=client_event['item_id']), now)
+
+    def on_item_retrieve(self, client_event: dict, now: float) -> None:
+        item = self.conversation.get(client_event.get('item_id'))
+        self.send(event(ServerEvent.ITEM_RETRIEVED, item=item.wire()), now)
+
+    def on_response_create(self, client_event: dict, now: float) -> None:
+        overrides = client_event.get('response') or {}
+        if not isinstance(overrides, dict):
+            raise RequestError(ErrorCode.INVALID_VALUE, "Invalid type for 'response'.", 'response')
+        for key in overrides:
+            if key not in RESPONSE_FIELDS:
+                raise RequestError(ErrorCode.UNKNOWN_PARAMETER, f"Unknown parameter: 'response.{key}'.",
+                                   f'response.{key}')
+        if self.active is not None:
+            raise RequestError(ErrorCode.ACTIVE_RESPONSE, 'Conversation already has an active response in '
+                               f'progress: {self.active.id}. Wait until the response is finished before creating '
+                               'a new one.')
+        self.create_response(overrides, now)
+
+    def create_response(self, overrides: dict, now: float) -> None:
+        session = {**self.session, 'instructions': overrides.get('instructions', self.session['instructions'])}
+        self.active = ResponseRun(new_id('resp'), session, self.conversation, self.conversation_id, self.outbox,
+                                  self.options, self.faults, self.finished,
+                                  overrides.get('output_modalities') or session['output_modalities'],
+                                  overrides.get('metadata'))
+        self.send(self.active.created_event(), now)
+        self.start_waiting_response(now)
+
+    def start_waiting_response(self, now: float) -> None:
+        """Ask the agent once every user turn it needs has a transcript (its history is text)."""
+        run = self.active
+        if run is None or run.item is not None or run.requested \
+                or self.conversation.waiting_for_transcripts():
+            return
+        run.requested = True
+        users = [item for item in self.conversation.items if item.role == 'user']
+        audio = users[-1].audio if users and users[-1].audio_part else b''
+        self.queue([Respond(run.id, self.conversation.history(), audio)], now)
+
+    def finished(self, run: ResponseRun) -> None:
+        if self.active is run:
+            self.active = None
+
+    def on_response_cancel(self, client_event: dict, now: float) -> None:
+        if self.active is None:
+            raise RequestError(ErrorCode.CANCEL_NOT_ACTIVE, 'Cancellation failed: no active response found.')
+        self.queue(self.active.cancel('client_cancelled'), now)
+
+    HANDLERS = {
+        ClientEvent.SESSION_UPDATE: on_session_update,
+        ClientEvent.INPUT_AUDIO_APPEND: on_append,
+        ClientEvent.INPUT_AUDIO_COMMIT: on_commit,
+        ClientEvent.INPUT_AUDIO_CLEAR: on_clear,
+        ClientEvent.ITEM_CREATE: on_item_create,
+        ClientEvent.ITEM_TRUNCATE: on_item_truncate,
+        ClientEvent.ITEM_DELETE: on_item_delete,
+        ClientEvent.ITEM_RETRIEVE: on_item_retrieve,
+        ClientEvent.RESPONSE_CREATE: on_response_create,
+        ClientEvent.RESPONSE_CANCEL: on_response_cancel,
+    }

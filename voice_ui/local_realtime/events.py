@@ -1,0 +1,74 @@
+"""Builders for server events: every dict here must validate against openai's `RealtimeServerEvent`."""
+from __future__ import annotations
+
+import math
+
+from ..protocol import ServerEvent
+from .actions import audio_ms
+from .conversation import Item
+from .tokens import new_id
+
+USER_AUDIO_MS_PER_TOKEN = 100
+AGENT_AUDIO_MS_PER_TOKEN = 50
+CHARS_PER_TEXT_TOKEN = 4
+RATE_LIMITS = [{'name': 'requests', 'limit': 5000, 'remaining': 4999, 'reset_seconds': 0.012},
+               {'name': 'tokens', 'limit': 20000, 'remaining': 18000, 'reset_seconds': 5.4}]
+
+
+def event(event_type: ServerEvent, **fields: object) -> dict:
+    return {'type': event_type.value, 'event_id': new_id('event'), **fields}
+
+
+def error_event(fields: dict, client_event_id: str | None) -> dict:
+    return event(ServerEvent.ERROR, error={'param': None, **fields, 'event_id': client_event_id})
+
+
+def text_tokens(text: str | None) -> int:
+    return math.ceil(len(text or '') / CHARS_PER_TEXT_TOKEN)
+
+
+def audio_tokens(item: Item) -> int:
+    per_token = USER_AUDIO_MS_PER_TOKEN if item.role == 'user' else AGENT_AUDIO_MS_PER_TOKEN
+    return math.ceil(audio_ms(item.audio) / per_token)
+
+
+def transcription_usage(audio: bytes, transcript: str) -> dict:
+    audio_in = math.ceil(audio_ms(audio) / USER_AUDIO_MS_PER_TOKEN)
+    out = text_tokens(transcript)
+    return {'type': 'tokens', 'input_tokens': audio_in, 'output_tokens': out, 'total_tokens': audio_in + out,
+            'input_token_details': {'audio_tokens': audio_in, 'text_tokens': 0}}
+
+
+def response_usage(context: list[Item], instructions: str, output: Item) -> dict:
+    """Input is the whole conversation before the reply (as the real model reads it); output is what was sent."""
+    input_audio = sum(audio_tokens(item) for item in context)
+    input_text = text_tokens(instructions) + sum(text_tokens(item.text) for item in context if not item.audio_part)
+    output_audio = audio_tokens(output) if output.audio_part else 0
+    output_text = text_tokens(output.text)
+    return {'total_tokens': input_audio + input_text + output_audio + output_text,
+            'input_tokens': input_audio + input_text, 'output_tokens': output_audio + output_text,
+            'input_token_details': {'text_tokens': input_text, 'audio_tokens': input_audio, 'cached_tokens': 0,
+                                    'cached_tokens_details': {'text_tokens': 0, 'audio_tokens': 0}},
+            'output_token_details': {'text_tokens': output_text, 'audio_tokens': output_audio}}
+
+
+def response_body(response_id: str, conversation_id: str, session: dict, status: str, output: list[dict],
+                  usage: dict | None = None, status_details: dict | None = None,
+                  metadata: dict | None = None, modalities: list[str] | None = None) -> dict:
+    audio_out = session['audio']['output']
+    return {'object': 'realtime.response', 'id': response_id, 'status': status, 'status_details': status_details,
+            'output': output, 'conversation_id': conversation_id,
+            'output_modalities': modalities or session['output_modalities'],
+            'max_output_tokens': session['max_output_tokens'],
+            'audio': {'output': {'format': audio_out['format'], 'voice': audio_out['voice']}},
+            'usage': usage, 'metadata': metadata}
+
+
+def words(text: str) -> list[str]:
+    """Split into deltas that concatenate back to `text` exactly (each keeps its leading space)."""
+    pieces, start = [], 0
+    for index in range(1, len(text) + 1):
+        if index == len(text) or (text[index] == ' ' and text[index - 1] != ' '):
+            pieces.append(text[start:index])
+            start = index
+    return pieces

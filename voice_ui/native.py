@@ -1,0 +1,68 @@
+"""Native window mode: pywebview with its Qt backend, a phone-sized window, and no process outliving the other.
+
+NiceGUI opens the window in a *spawned* process that re-imports `main.py` (as `__mp_main__`), so `configure()`
+runs twice: in the server process (before `ui.run`) and in the window process, where it is all that is needed.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+
+from nicegui import app
+
+WINDOW_TITLE = 'voice-ui'
+WINDOW_SIZE = (520, 760)  # fits a 768 px high laptop screen with its panel
+MIN_SIZE = (380, 520)
+PARENT_GONE_GRACE_S = 5.0
+PARENT_POLL_S = 0.5
+
+log = logging.getLogger(__name__)
+
+
+def is_window_process() -> bool:
+    """True in a process spawned by NiceGUI (the native window) rather than the one running the server.
+
+    The name, not `parent_process()`: the latter is only set after the spawned child has re-imported main.py."""
+    return multiprocessing.current_process().name != 'MainProcess'
+
+
+def configure() -> None:
+    """Force Qt (GTK's webview never answers WebKit's microphone request) and tie both processes' lifetimes."""
+    # qtpy prefers PyQt5 when several bindings are installed; the `native` extra ships PyQt6 + PyQt6-WebEngine.
+    os.environ.setdefault('QT_API', 'pyqt6')
+    app.native.start_args['gui'] = 'qt'  # forwarded to the window process and applied to `webview.start()`
+    app.native.window_args.update(min_size=MIN_SIZE, text_select=True)  # transcripts can be copied
+    if is_window_process():
+        _close_window_when_parent_dies()
+    else:
+        app.on_shutdown(_close_window)
+
+
+def _close_window() -> None:
+    """Server stopping (Ctrl+C, SIGTERM, `app.shutdown()`): close the window instead of leaving a dead page."""
+    if app.native.main_window is not None:
+        app.native.main_window.destroy()
+
+
+def _close_window_when_parent_dies() -> None:
+    """The server process may vanish without telling us (SIGKILL, crash): close the window, then make sure we
+    exit even if Qt does not, so no window or QtWebEngine process is orphaned."""
+    parent_pid = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:  # an orphan is re-parented (to init or a subreaper)
+            time.sleep(PARENT_POLL_S)
+        log.warning('voice-ui server process ended; closing the native window')
+        try:
+            import webview  # pylint: disable=import-outside-toplevel
+            for window in list(webview.windows):
+                window.destroy()
+        finally:
+            deadline = threading.Timer(PARENT_GONE_GRACE_S, os._exit, args=(0,))
+            deadline.daemon = True
+            deadline.start()
+
+    threading.Thread(target=watch, name='voice-ui-parent-watch', daemon=True).start()

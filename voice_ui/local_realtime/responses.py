@@ -81,8 +81,8 @@ class ResponseRun:
         self.outbox.push(lambda: self.closing_events(ResponseStatus.COMPLETED), due, self.id)
 
     def chunk_times(self, start: float, chunks: int, pieces: int) -> list[float]:
-        """One slot per audio chunk (plus a final slot for trailing words); words ride along with the audio."""
-        slots = chunks + 1 if chunks else pieces
+        """One slot per audio chunk (words ride along with the audio), or per word when there is no audio."""
+        slots = chunks or pieces
         if self.options.pacing == Pacing.BURST:
             return [start] * slots
         if not chunks:

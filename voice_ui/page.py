@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nicegui import app, events, ui
+from nicegui import app, binding, events, ui
 
 from .config import Settings
 from .conversation import Conversation
@@ -33,11 +33,13 @@ class Backend:
 
 
 class VoicePage:
+    capturing = binding.BindableProperty()  # the mic is streaming a turn; pushed to the buttons at once
+
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.conversation = Conversation()
         self.tokens = PrefetchedToken(backend.tokens)
-        self.capturing = False      # the mic is streaming a turn
+        self.capturing = False
         self.starting = False
         self.wants_capture = False  # Space released while still starting: stop right after
         self._build()
@@ -61,11 +63,13 @@ class VoicePage:
             self.session = RealtimeSession()
             self._wire(self.session)
             with ui.row().classes('vu-controls w-full items-center gap-2'):
-                self.start_button = ui.button('Start Speaking', icon='mic', on_click=self.start) \
+                self.start_button = ui.button('Start Speaking', icon='mic', on_click=self.start).mark('start') \
                     .bind_enabled_from(self, 'capturing', backward=lambda c: not c)
                 self.start_button.on('click', js_handler=f'(e) => {{ {self.session.unlock_audio_js()}; emit(e); }}')
-                ui.button('Stop Speaking', icon='stop', on_click=self.stop).bind_enabled_from(self, 'capturing')
-                ui.button('Close Session', icon='power_settings_new', on_click=self.close).props('outline')
+                ui.button('Stop Speaking', icon='stop', on_click=self.stop).mark('stop') \
+                    .bind_enabled_from(self, 'capturing')
+                ui.button('Close Session', icon='power_settings_new', on_click=self.close).mark('close') \
+                    .props('outline')
             with ui.row().classes('vu-status-row items-center gap-2'):
                 ui.label().classes('vu-status').bind_text_from(conv, 'status', lambda s: STATUS_TEXT.get(s, s))
                 ui.label('Agent is speaking…').classes('vu-speaking') \

@@ -1,0 +1,95 @@
+"""The two ways the server runs for real: `python -m voice_ui.local_realtime`, and mounted into NiceGUI's app."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from voice_ui.protocol import ServerEvent
+
+from .serving import RealtimeClient, connect, mint
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY = 'sk-standalone-test'
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def start(args: list[str], port: int, ready_path: str):
+    # Without pytest's variables: NiceGUI's ui.run would otherwise take itself for a test run.
+    env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST_')} | {'VOICE_UI_ALLOW_FAULTS': ''}
+    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stdout.read()
+        try:
+            httpx.get(f'http://127.0.0.1:{port}{ready_path}', timeout=1)
+            return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    pytest.fail(f'server did not start: {process.stdout.read()}')
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+async def assert_serves_realtime(base_url: str) -> None:
+    token = mint(base_url, key=KEY).json()['value']
+    client = RealtimeClient(await connect(base_url, token))
+    assert (await client.recv())['type'] == ServerEvent.SESSION_CREATED
+    await client.send({'type': 'conversation.item.create', 'item': {
+        'type': 'message', 'role': 'user', 'content': [{'type': 'input_text', 'text': 'ping'}]}})
+    await client.send({'type': 'response.create'})
+    assert (await client.until(ServerEvent.RESPONSE_DONE))[-1]['response']['status'] == 'completed'
+    await client.connection.close()
+
+
+@pytest.mark.parametrize('allow_faults', [True, False])
+async def test_python_m_standalone_server(allow_faults):
+    port = free_port()
+    args = ['-m', 'voice_ui.local_realtime', '--port', str(port), '--api-key', KEY, '--pacing', 'burst']
+    process = start(args + (['--allow-faults'] if allow_faults else []), port, '/v1/realtime/client_secrets')
+    try:
+        base_url = f'http://127.0.0.1:{port}/v1'
+        await assert_serves_realtime(base_url)
+        status = httpx.get(f'{base_url}/_local/sessions').status_code
+        assert status == (200 if allow_faults else 404)
+    finally:
+        stop(process)
+
+
+def test_standalone_refuses_to_start_without_a_key():
+    env = {k: v for k, v in os.environ.items() if k != 'OPENAI_API_KEY'}
+    result = subprocess.run([sys.executable, '-m', 'voice_ui.local_realtime'], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and 'API key is required' in result.stderr
+
+
+async def test_mounted_into_nicegui_app_next_to_a_catch_all_page():
+    port = free_port()
+    process = start(['tests/local_realtime/nicegui_host.py', str(port), KEY], port, '/')
+    try:
+        base_url = f'http://127.0.0.1:{port}/v1'
+        await assert_serves_realtime(base_url)
+        page = httpx.get(f'http://127.0.0.1:{port}/')
+        assert page.status_code == 200 and 'voice-ui host page' in page.text
+        assert 'catch-all page for elsewhere' in httpx.get(f'http://127.0.0.1:{port}/elsewhere').text
+    finally:
+        stop(process)

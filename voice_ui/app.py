@@ -1,7 +1,6 @@
 """Wiring: settings → backend (OpenAI, or the embedded server on this same port) → pages → `ui.run`."""
 from __future__ import annotations
 
-import os
 import secrets
 
 from nicegui import app, ui

@@ -24,7 +24,8 @@ def describe(usage: Usage, model: str) -> str:
     if not usage.responses:
         return ''
     cost = estimated_cost(usage, model)
-    text = f'{usage.responses} responses · {usage.input_tokens} tokens in · {usage.output_tokens} tokens out'
+    noun = 'response' if usage.responses == 1 else 'responses'
+    text = f'{usage.responses} {noun} · {usage.input_tokens} tokens in · {usage.output_tokens} tokens out'
     return text + (f' · about ${cost:.4f}' if cost is not None else '')
 
 

@@ -212,3 +212,18 @@ def test_energy_vad_ignores_quiet_noise_and_clicks():
     noise = (rng.normal(0, 30, 24000)).astype('<i2').tobytes()  # about -60 dBFS
     assert vad.feed(noise) == []
     assert vad.feed(tone(20, 0.9) + b'\0\0' * 24 * 500) == []   # 20 ms is a click, not speech
+
+
+def test_speech_during_a_response_interrupts_it_with_server_vad():
+    harness = Harness(EngineOptions(pacing=Pacing.REALTIME, lead_ms=0))
+    harness.send({'type': 'session.update', 'session': {'type': 'realtime', 'audio': {'input': {
+        'turn_detection': {'type': 'server_vad', 'silence_duration_ms': 300}}}}})
+    harness.send({'type': 'input_audio_buffer.append', 'audio': base64.b64encode(tone(600) + bytes(24 * 2 * 400))
+                  .decode()})
+    assert ServerEvent.SPEECH_STOPPED in harness.types() and ServerEvent.RESPONSE_CREATED in harness.types()
+    harness.advance_to(0.2)
+    assert harness.of_type(ServerEvent.OUTPUT_AUDIO_DELTA)
+    harness.send({'type': 'input_audio_buffer.append', 'audio': base64.b64encode(tone(200)).decode()})
+    done = harness.of_type(ServerEvent.RESPONSE_DONE)[0][1]['response']
+    assert done['status_details'] == {'type': 'cancelled', 'reason': 'turn_detected'}
+    assert harness.types().index(ServerEvent.SPEECH_STARTED, 3) < harness.types().index(ServerEvent.RESPONSE_DONE)

@@ -71,9 +71,11 @@ class Connection:
         try:
             done, _ = await asyncio.wait({reader, pump}, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                if not task.cancelled() and task.exception() and not isinstance(task.exception(),
-                                                                                 WebSocketDisconnect):
-                    log.error('local realtime session failed', exc_info=task.exception())
+                error = None if task.cancelled() else task.exception()
+                if isinstance(error, (WebSocketDisconnect, OSError)):  # the client went away mid-send
+                    log.debug('client disconnected: %r', error)
+                elif error is not None:
+                    log.error('local realtime session failed', exc_info=error)
         finally:
             for task in (reader, pump, *self.work):
                 task.cancel()

@@ -44,6 +44,10 @@ export class SessionStats {
     this.samplesDropped += samples;
   }
 
+  stopRequested() {
+    this.turn.stopRequestedAt = performance.now();
+  }
+
   // `flushed`: the capture worklet's answer ({samples it produced this turn, startTime, time} in context seconds).
   endTurn(flushed) {
     const turn = this.turn;
@@ -60,8 +64,8 @@ export class SessionStats {
     this.samplesReceived += samples;
   }
 
-  played(playback, counters) {
-    this.lastPlayback = { ...playback, flushed: counters.flushed, at: performance.now() };
+  played(playback, counters, framesReceived) {
+    this.lastPlayback = { ...playback, frames_received: framesReceived, flushed: counters.flushed, at: performance.now() };
   }
 
   status(status) {
@@ -86,6 +90,8 @@ export class SessionStats {
       turnMaxChunkMs: last ? ms(last.maxChunkSamples) : 0,
       turnCapturedMs: last ? ms(last.capturedSamples) : 0,
       turnCaptureSpanMs: last ? last.captureSpanMs : 0,
+      turnStoppedAt: last ? last.stoppedAt : null,
+      turnWallMs: last ? last.stopRequestedAt - last.startedAt : 0,
       currentTurnMs: ms(this.turn.samples),
       framesReceived: this.samplesReceived,
       framesPlayed: player.totalFrames || 0,

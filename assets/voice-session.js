@@ -114,6 +114,7 @@ export class VoiceSession {
     try {
       if (!this.capturing || !this.mic) return { committed: false, ms: 0, error: 'not listening' };
       this.capturing = false;
+      this.stats.stopRequested();
       const flushed = await this.mic.stopTurn();
       const turn = this.stats.endTurn(flushed);
       const ms = samplesToMs(turn.samples);
@@ -157,7 +158,7 @@ export class VoiceSession {
 
   beginResponse(id) {
     if (this.response && this.response.id === id) return;
-    this.response = { id, audio: false, ended: false };
+    this.response = { id, audio: false, ended: false, frames: 0 };
     this.player.begin(id);
   }
 
@@ -165,6 +166,7 @@ export class VoiceSession {
     if (!this.response || this.response.id !== event.response_id) this.beginResponse(event.response_id);
     const pcm = base64ToPcm16(event.delta || '');
     this.stats.received(pcm.length);
+    this.response.frames += pcm.length;
     this.player.push(pcm);
     if (!this.response.audio) {
       this.response.audio = true;
@@ -201,7 +203,7 @@ export class VoiceSession {
     if (!response || (!counters.flushed && counters.responseId !== response.id)) return;
     this.response = null;
     const playback = { frames_played: counters.framesPlayed, underruns: counters.underruns, response_id: response.id };
-    this.stats.played(playback, counters);
+    this.stats.played(playback, counters, response.frames);
     this.emit(UiEvent.PLAYBACK, playback);
     if (this.status === Status.SPEAKING || this.status === Status.THINKING) this.setStatus(Status.IDLE);
   }

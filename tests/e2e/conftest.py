@@ -1,0 +1,73 @@
+"""Browser fixtures. Without Chromium (or Playwright) the e2e tests skip with the install hint; under CI they fail."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from .harness import OUTPUT, TESTDATA, Traffic, chromium_args, chromium_path
+from .driver import VoicePage
+
+INSTALL_HINT = 'chromium not installed: apt-get install chromium chromium-driver'
+
+# Records every MediaStream the page obtains, so a test can prove Close Session really stopped the mic track.
+TRACK_STREAMS_JS = """
+(() => {
+  const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  window.__voiceUiStreams = [];
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    const stream = await original(constraints);
+    window.__voiceUiStreams.push(stream);
+    return stream;
+  };
+})();
+"""
+
+
+def in_ci() -> bool:
+    return os.environ.get('CI', '').strip().lower() not in ('', '0', 'false', 'no')
+
+
+def missing(reason: str) -> None:
+    if in_ci():
+        pytest.fail(f'CI requires the browser tests: {reason}')
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope='session')
+def chromium() -> str:
+    path = chromium_path()
+    if not path:
+        missing(INSTALL_HINT)
+    return path
+
+
+@pytest.fixture(scope='module')
+def playwright(chromium):
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing('playwright not installed: pip install -e ".[test]" (never `playwright install`: Debian\'s chromium is used)')
+    with sync_playwright() as instance:
+        yield instance
+
+
+def open_voice_page(playwright, chromium: str, mic: str, url: str):
+    """A fresh Chromium whose fake mic speaks `TESTDATA/<mic>.mic48k.wav` once per getUserMedia."""
+    wav = TESTDATA / f'{mic}.mic48k.wav'
+    assert wav.is_file(), f'test speech missing: {wav} (set VOICE_UI_TESTDATA)'
+    browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=chromium_args(wav))
+    page = browser.new_page(viewport={'width': 900, 'height': 900})
+    page.add_init_script(TRACK_STREAMS_JS)
+    traffic = Traffic(page)
+    console = []
+    page.on('console', lambda message: console.append(f'{message.type}: {message.text}'))
+    page.on('pageerror', lambda error: console.append(f'pageerror: {error}'))
+    voice = VoicePage(page, traffic).open(url)
+    voice.console = console
+    return browser, voice
+
+
+def screenshot(page, name: str) -> None:
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / name), full_page=True)

@@ -1,0 +1,164 @@
+"""Real-browser end-to-end plumbing: app/server subprocesses, Debian's Chromium with a fake mic, traffic capture.
+
+Tests start the app exactly as a user does (`python main.py --port P`) and drive the page with Playwright.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+TESTDATA = Path(os.environ.get('VOICE_UI_TESTDATA') or REPO / '..' / 'shared' / 'testdata').resolve()
+OUTPUT = REPO / 'test-output'
+REALTIME_PATH = '/v1/realtime'
+BYTES_PER_MS = 48  # 24 kHz PCM16 mono
+
+
+def chromium_path() -> str | None:
+    return shutil.which('chromium')
+
+
+def manifest() -> dict[str, dict]:
+    return {entry['name']: entry for entry in json.loads((TESTDATA / 'manifest.json').read_text())}
+
+
+def chromium_args(mic_wav: Path) -> list[str]:
+    """RECIPES.md flags; `%noloop` plays the utterance once per getUserMedia, then silence."""
+    return ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+            '--disable-component-update', '--disable-sync', '--use-fake-ui-for-media-stream',
+            '--use-fake-device-for-media-stream', f'--use-file-for-fake-audio-capture={mic_wav}%noloop',
+            '--autoplay-policy=no-user-gesture-required']
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    """A `python ...` subprocess from the repo root, ready once `ready_path` answers over HTTP."""
+
+    def __init__(self, name: str, args: list[str], port: int, env: dict[str, str] | None = None,
+                 ready_path: str = '/') -> None:
+        self.name, self.port, self.ready_path = name, port, ready_path
+        self.url = f'http://127.0.0.1:{port}'
+        OUTPUT.mkdir(exist_ok=True)
+        self.log_path = OUTPUT / f'e2e-{name}-{port}.log'
+        self._log = self.log_path.open('w')
+        child_env = {**os.environ, 'PYTHONUNBUFFERED': '1', **(env or {})}
+        # The child is a real app, not a test: NiceGUI would otherwise take pytest's variables as its own.
+        for name in ('NICEGUI_USER_SIMULATION', 'PYTEST_CURRENT_TEST', 'NICEGUI_SCREEN_TEST_PORT'):
+            child_env.pop(name, None)
+        self.process = subprocess.Popen([sys.executable, *args], cwd=REPO, env=child_env,
+                                        stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 60) -> ServerProcess:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f'{self.name} exited with {self.process.returncode}:\n{self.log_tail()}')
+            try:
+                if httpx.get(self.url + self.ready_path, timeout=2).status_code < 500:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f'{self.name} not ready after {timeout} s:\n{self.log_tail()}')
+
+    def log_tail(self, lines: int = 40) -> str:
+        self._log.flush()
+        return '\n'.join(self.log_path.read_text(errors='replace').splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._log.close()
+
+
+class LocalServerControl:
+    """The embedded server's `/v1/_local/*` endpoints (fault injection and per-session logs)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base = base_url.rstrip('/') + '/v1/_local'
+
+    def sessions(self) -> list[dict]:
+        response = httpx.get(self.base + '/sessions', timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def clear_sessions(self) -> None:
+        httpx.delete(self.base + '/sessions', timeout=5).raise_for_status()
+
+    def set_faults(self, **faults) -> dict:
+        response = httpx.post(self.base + '/faults', json=faults, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+
+@dataclass
+class Frame:
+    url: str
+    direction: str  # 'sent' or 'received'
+    payload: str | bytes
+    at: float = field(default_factory=time.monotonic)
+
+
+class Traffic:
+    """Everything the page exchanged: WebSocket frames (Realtime and NiceGUI's socket.io) and HTTP responses."""
+
+    def __init__(self, page) -> None:
+        self.frames: list[Frame] = []
+        self.responses: list = []
+        self.sockets: list = []
+        page.on('websocket', self._on_websocket)
+        page.on('response', lambda response: self.responses.append(response))
+
+    def _on_websocket(self, ws) -> None:
+        self.sockets.append(ws)
+        ws.on('framesent', lambda payload: self.frames.append(Frame(ws.url, 'sent', payload)))
+        ws.on('framereceived', lambda payload: self.frames.append(Frame(ws.url, 'received', payload)))
+
+    def realtime_sockets(self) -> list:
+        return [ws for ws in self.sockets if REALTIME_PATH in ws.url]
+
+    def realtime_sent(self, since: int = 0) -> list[dict]:
+        """Client events the page sent on Realtime sockets, in order (frames from index `since` on)."""
+        return [json.loads(frame.payload) for frame in self.frames[since:]
+                if frame.direction == 'sent' and REALTIME_PATH in frame.url]
+
+    def find(self, secret: str) -> list[str]:
+        """Where `secret` appears in any frame or HTTP response body the page saw; also how much was scanned."""
+        hits = []
+        for frame in self.frames:
+            text = frame.payload if isinstance(frame.payload, str) else frame.payload.decode('latin-1')
+            if secret in text:
+                hits.append(f'{frame.direction} frame on {frame.url}')
+        for response in self.responses:
+            body = self.body(response)
+            if body is not None and secret.encode() in body:
+                hits.append(f'HTTP response {response.url}')
+            if secret in json.dumps(response.headers):
+                hits.append(f'HTTP headers {response.url}')
+        return hits
+
+    @staticmethod
+    def body(response) -> bytes | None:
+        try:
+            return response.body()
+        except Exception:  # redirects and aborted requests have no body
+            return None

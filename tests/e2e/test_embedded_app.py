@@ -1,0 +1,169 @@
+"""Issue 4, part 1: the real app (`python main.py`, no key: embedded server on the same port) in real Chromium.
+
+The tests share one app and one browser tab and run in file order, like a person's visit: a full turn, a second
+turn on the same socket, a too-short turn, Close Session and a restart, then a server dropping the socket mid-reply.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from voice_ui.protocol import ClientEvent
+
+from .checks import (append_sizes, assert_appends_small, assert_ga_client_events, assert_played_fully,
+                     assert_socket_handshake, turns_on_server)
+from .conftest import open_voice_page, screenshot
+from .harness import BYTES_PER_MS, LocalServerControl, ServerProcess, free_port, manifest
+
+UTTERANCE = manifest()['weather']
+UTTERANCE_S = UTTERANCE['mic_leading_silence_s'] + UTTERANCE['speech_seconds'] + UTTERANCE['mic_trailing_silence_s']
+HOLD_S = UTTERANCE_S + 0.3  # the whole utterance, then a little silence
+
+
+@pytest.fixture(scope='module')
+def app():
+    port = free_port()
+    app = ServerProcess('app', ['main.py', '--port', str(port), '--no-browser'], port,
+                        env={'OPENAI_API_KEY': '', 'OPENAI_BASE_URL': '', 'VOICE_UI_ALLOW_FAULTS': '1'})
+    try:
+        yield app.wait_ready()
+    finally:
+        app.stop()
+
+
+@pytest.fixture(scope='module')
+def control(app):
+    return LocalServerControl(app.url)
+
+
+@pytest.fixture(scope='module')
+def voice(playwright, chromium, app):
+    browser, voice = open_voice_page(playwright, chromium, 'weather', app.url)
+    yield voice
+    browser.close()
+
+
+def uses_speech_models() -> bool:
+    from voice_ui.speech import speech_available
+    return speech_available()
+
+
+def words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z']+", text.lower()))
+
+
+def test_first_turn_streams_commits_and_plays(voice, control):
+    result = voice.turn(HOLD_S)
+    stats = result.stats
+
+    logs = control.sessions()
+    assert len(logs) == 1, 'one turn, one socket'
+    assert_socket_handshake(logs[0])
+    assert '?model=' in voice.traffic.realtime_sockets()[0].url
+    assert logs[0]['server_events'][0] == 'session.created'  # the token minted by Python was accepted
+
+    sent = voice.traffic.realtime_sent()
+    assert_ga_client_events(sent)
+    assert_appends_small(sent)
+    types = [e['type'] for e in sent]
+    assert types[-2:] == [ClientEvent.INPUT_AUDIO_COMMIT, ClientEvent.RESPONSE_CREATE]
+
+    # Delivery: what the browser captured up to the Stop moment reached the server before the commit.
+    [turn] = turns_on_server(logs[0])
+    assert turn['type'] == ClientEvent.INPUT_AUDIO_COMMIT
+    assert turn['audio_bytes'] == sum(append_sizes(sent)) == round(stats['turnMs'] * BYTES_PER_MS)
+    assert turn['last_append_at'] <= turn['at']
+    assert stats['turnCapturedMs'] == stats['turnMs'], 'the worklet held back a tail at Stop'
+    delivered_ms = turn['audio_bytes'] / BYTES_PER_MS
+    assert delivered_ms >= 0.95 * stats['turnWallMs'], (delivered_ms, stats['turnWallMs'])
+    assert delivered_ms >= 0.95 * UTTERANCE_S * 1000, (delivered_ms, UTTERANCE_S)
+
+    played = assert_played_fully(stats)
+    assert played['underruns'] == 0, played
+    print(f'\nfirst turn: delivered {delivered_ms:.0f} ms of {stats["turnWallMs"]:.0f} ms held '
+          f'({100 * delivered_ms / stats["turnWallMs"]:.1f} %), reply {played}')
+
+    # Transcripts went through Python (the cards are bound to its conversation state).
+    voice.page.locator('.vu-turn-assistant .vu-text').first.wait_for()
+    user, agent = voice.cards('user'), voice.cards('assistant')
+    assert len(user) == 1 and user[0].strip(), user
+    assert len(agent) == 1 and agent[0].strip(), agent
+    if uses_speech_models():  # the recognizer heard the utterance: the speech itself arrived, not just bytes
+        expected = words(UTTERANCE['text'])
+        assert len(expected & words(user[0])) >= 0.6 * len(expected), (user[0], UTTERANCE['text'])
+    assert voice.page.get_by_text('Agent is speaking…').count() == 0 or \
+        not voice.page.get_by_text('Agent is speaking…').first.is_visible()
+    screenshot(voice.page, 'e2e-after-turn.png')
+
+
+def test_second_turn_reuses_the_socket(voice, control):
+    agent_cards = len(voice.cards('assistant'))
+    result = voice.turn(1.0)
+    logs = control.sessions()
+    assert len(logs) == 1, 'a follow-up turn must not reconnect'
+    assert [t['type'] for t in turns_on_server(logs[0])][-1] == ClientEvent.INPUT_AUDIO_COMMIT
+    assert [e['type'] for e in result.sent].count(ClientEvent.RESPONSE_CREATE) == 1
+    assert_ga_client_events(voice.traffic.realtime_sent())
+    assert_played_fully(result.stats)
+    voice.page.wait_for_function(f'document.querySelectorAll(".vu-turn-assistant").length > {agent_cards}')
+
+
+def test_too_short_turn_explains_and_the_next_turn_works(voice, control):
+    first_frame = len(voice.traffic.frames)
+    voice.page.keyboard.down('Space')  # hold-Space-to-talk, released at once
+    voice.page.keyboard.up('Space')
+    notice = voice.page.get_by_text('Nothing was heard')
+    notice.wait_for(timeout=10_000)
+    stats = voice.stats()
+    assert stats['turnMs'] < 100 and stats['status'] in ('idle', 'speaking')
+    attempt = [e['type'] for e in voice.traffic.realtime_sent(first_frame)]
+    assert ClientEvent.INPUT_AUDIO_CLEAR in attempt and ClientEvent.INPUT_AUDIO_COMMIT not in attempt
+    result = voice.turn(1.0)
+    assert ClientEvent.INPUT_AUDIO_COMMIT in [e['type'] for e in result.sent]
+    assert not notice.is_visible(), 'the notice should clear on the next turn'
+    assert turns_on_server(control.sessions()[-1])[-1]['type'] == ClientEvent.INPUT_AUDIO_COMMIT
+
+
+def test_close_session_closes_socket_and_mic_then_restarts(voice, control):
+    voice.click('Close Session')
+    stats = voice.wait_for('s.status === "closed" && s.socketState === "closed"', timeout_ms=10_000)
+    assert not stats['micActive']
+    tracks = voice.page.evaluate('window.__voiceUiStreams.flatMap(s => s.getTracks()).map(t => t.readyState)')
+    assert tracks and all(state == 'ended' for state in tracks), tracks
+    voice.page.wait_for_function('true', timeout=1000)
+    log = control.sessions()[-1]
+    assert log['outcome'] != 'open' and log['close_code'] == 1000, log
+    sessions_before = len(control.sessions())
+
+    result = voice.turn(HOLD_S)  # a new socket and a new getUserMedia: the fake mic speaks again
+    assert len(control.sessions()) == sessions_before + 1
+    assert result.sent[0]['type'] == ClientEvent.SESSION_UPDATE
+    assert_played_fully(result.stats)
+    if uses_speech_models():
+        expected = words(UTTERANCE['text'])
+        user = voice.cards('user')[-1]
+        assert len(expected & words(user)) >= 0.6 * len(expected), user
+
+
+def test_server_drop_mid_reply_leaves_no_stuck_speaking(voice, control):
+    control.set_faults(drop_after_audio_deltas=3)
+    try:
+        voice.start_speaking()
+        voice.page.wait_for_timeout(1000)
+        voice.stop_speaking()
+        stats = voice.wait_for('s.socketState === "closed" && s.status !== "speaking" && s.status !== "thinking" '
+                               '&& !s.playing')
+    finally:
+        control.set_faults()
+    assert stats['status'] in ('error', 'closed'), stats['status']
+    assert stats['lastPlayback']['flushed'], 'the partial reply should have been dropped'
+    banner = voice.page.locator('.vu-error')
+    banner.wait_for(timeout=5000)
+    assert 'connection' in banner.inner_text().lower(), banner.inner_text()
+    voice.page.wait_for_timeout(500)
+    assert voice.stats()['status'] != 'speaking'
+    assert voice.page.locator('.vu-speaking').is_hidden()
+
+    result = voice.turn(1.0)  # Start Speaking reconnects
+    assert_played_fully(result.stats)

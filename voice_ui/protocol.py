@@ -1,6 +1,6 @@
 """The GA Realtime protocol as the Python side spells it: the one home of event names and codes.
 
-Reference: ../shared/PROTOCOL.md. Beta names (`response.audio.delta`, flat sessions, `modalities`) never appear.
+Reference: ../shared/PROTOCOL.md. Only GA names live here; the beta API's names and flat sessions are bugs.
 """
 from enum import StrEnum
 
@@ -9,7 +9,7 @@ BYTES_PER_SAMPLE = 2
 MIN_COMMIT_MS = 100             # the service rejects shorter commits
 SUBPROTOCOL = 'realtime'
 TOKEN_SUBPROTOCOL_PREFIX = 'openai-insecure-api-key.'
-BETA_SUBPROTOCOL = 'openai-beta.realtime-v1'
+BETA_SUBPROTOCOL = 'openai-beta.realtime-v1'  # offered by beta clients; refused with api_version_mismatch
 CLOSE_INVALID_TOKEN = 3000     # after an `invalid_api_key` error on the WebSocket (unverified)
 CLOSE_API_VERSION = 4000       # after `api_version_mismatch` (beta subprotocol offered; unverified)
 CLOSE_SESSION_EXPIRED = 1001   # after `session_expired` (unverified)

@@ -159,3 +159,14 @@ async def test_transcripts_render_as_text_never_html(openai_env, user: User):
     await user.should_see(attack)
     assert transcript_texts(user) == [attack]
     assert not any(isinstance(e, ui.html) for e in user.client.layout.descendants())
+
+
+@pytest.fixture
+def keyless_env(monkeypatch, tmp_path):
+    monkeypatch.delenv('OPENAI_API_KEY', raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env either
+
+
+async def test_without_a_key_the_page_says_it_uses_the_embedded_server(keyless_env, user: User):
+    await user.open('/')
+    await user.should_see('Embedded server (no OpenAI key)')

@@ -120,8 +120,9 @@ export class VoiceSession {
       const ms = samplesToMs(turn.samples);
       if (!this.socket || !this.socket.isOpen) return { committed: false, ms, error: 'connection closed' };
       if (ms >= MIN_COMMIT_MS) {
-        this.socket.send({ type: ClientEvent.INPUT_AUDIO_COMMIT });
-        this.socket.send({ type: ClientEvent.RESPONSE_CREATE });
+        this.socket.send({ type: ClientEvent.INPUT_AUDIO_COMMIT, event_id: this.eventId('commit') });
+        this.pendingCreate = this.eventId('create');  // errors echo it: then no response will come
+        this.socket.send({ type: ClientEvent.RESPONSE_CREATE, event_id: this.pendingCreate });
         this.setStatus(Status.THINKING);
         return { committed: true, ms };
       }
@@ -158,6 +159,7 @@ export class VoiceSession {
 
   beginResponse(id) {
     if (this.response && this.response.id === id) return;
+    this.pendingCreate = null;
     this.response = { id, audio: false, ended: false, frames: 0 };
     this.player.begin(id);
   }
@@ -194,8 +196,14 @@ export class VoiceSession {
 
   // Errors are forwarded; a rejected commit or response.create must not leave the page stuck in "thinking".
   onServerError(error) {
-    const rejectedTurn = error.code === ErrorCode.COMMIT_EMPTY || error.code === ErrorCode.ACTIVE_RESPONSE;
+    const createRejected = !!error.event_id && error.event_id === this.pendingCreate;
+    const rejectedTurn = createRejected || error.code === ErrorCode.COMMIT_EMPTY || error.code === ErrorCode.ACTIVE_RESPONSE;
     if (rejectedTurn && this.status === Status.THINKING && !this.response) this.setStatus(Status.IDLE);
+  }
+
+  eventId(kind) {
+    this.eventCounter = (this.eventCounter || 0) + 1;
+    return `event_vu_${kind}_${Date.now().toString(36)}_${this.eventCounter}`;
   }
 
   onDrained(counters) {

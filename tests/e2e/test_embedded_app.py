@@ -167,3 +167,39 @@ def test_server_drop_mid_reply_leaves_no_stuck_speaking(voice, control):
 
     result = voice.turn(1.0)  # Start Speaking reconnects
     assert_played_fully(result.stats)
+
+
+def test_rejected_response_create_does_not_leave_the_page_thinking(voice, control):
+    control.set_faults(error_on=ClientEvent.RESPONSE_CREATE)  # answered by an `error` echoing its event_id
+    try:
+        voice.start_speaking()
+        voice.page.wait_for_timeout(600)
+        voice.stop_speaking()
+        stats = voice.wait_for('s.turns > 0 && s.status === "idle" && s.statusLog.some(e => e.status === "thinking" '
+                               '&& e.t > s.turnStoppedAt - 1000)', timeout_ms=10_000)
+    finally:
+        control.set_faults()
+    assert stats['socketState'] == 'open' and stats['micActive']
+    result = voice.turn(1.0)  # the same session goes on
+    assert_played_fully(result.stats)
+
+
+def test_denied_microphone_leaves_the_app_usable(playwright, chromium, app, control):
+    from .harness import TESTDATA, chromium_args
+    args = [a for a in chromium_args(TESTDATA / 'weather.mic48k.wav') if a != '--use-fake-ui-for-media-stream']
+    browser = playwright.chromium.launch(executable_path=chromium, headless=True,
+                                         args=[*args, '--deny-permission-prompts'])
+    try:
+        page = browser.new_page()
+        sessions_before = len(control.sessions())
+        page.goto(app.url)
+        page.get_by_role('button', name='Start Speaking').click()
+        banner = page.locator('.vu-error')
+        banner.wait_for(timeout=15_000)
+        assert 'microphone' in banner.inner_text().lower(), banner.inner_text()
+        page.wait_for_timeout(500)
+        logs = control.sessions()[sessions_before:]
+        assert logs and logs[-1]['outcome'] != 'open' and logs[-1]['close_code'] == 1000, logs
+        assert page.get_by_role('button', name='Start Speaking').is_enabled()
+    finally:
+        browser.close()

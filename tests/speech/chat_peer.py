@@ -11,7 +11,7 @@ from starlette.routing import Route
 from tests.mint_peer import free_port, serve_in_thread
 
 
-ANSWER = 'Done. The kitchen lights are on now.'
+ANSWER = 'The kitchen lights are on now.'
 
 
 @dataclass

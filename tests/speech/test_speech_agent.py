@@ -10,9 +10,10 @@ from voice_ui.speech.brains import NOTHING_HEARD, EchoBrain
 from voice_ui.speech.models import ModelCache
 from voice_ui.speech.wer import word_error_rate
 
-from .test_speech_models import MAX_WER, assert_plausible_speech
+from .test_speech_models import MAX_WER, ROUND_TRIP_MAX_WER, assert_plausible_speech
 
-LOOP_STALL_LIMIT_S = 0.15  # the engine streams 20-40 ms audio deltas: a stall longer than this would be heard
+LOOP_STALL_LIMIT_S = 0.1   # the engine paces 50 ms audio deltas ~300 ms ahead: a long stall would be heard
+LOAD_STALL_LIMIT_S = 0.3
 
 
 async def test_transcribe_then_respond_echoes_what_was_heard(speech_agent, utterances):
@@ -23,7 +24,7 @@ async def test_transcribe_then_respond_echoes_what_was_heard(speech_agent, utter
         assert reply.text == f'You said: {heard}'
         assert_plausible_speech(reply.audio, reply.text)
         said_back = await speech_agent.transcribe(reply.audio, 'en', None)
-        assert word_error_rate(f'you said {utterance.text}', said_back) <= MAX_WER, said_back
+        assert word_error_rate(f'you said {utterance.text}', said_back) <= ROUND_TRIP_MAX_WER, said_back
 
 
 async def test_text_turn_is_answered_aloud(speech_agent):
@@ -52,28 +53,48 @@ async def test_models_load_once_for_concurrent_sessions(speech_ready, utterances
     assert len(recognizers) == 1
 
 
-async def test_loading_hearing_and_speaking_never_stall_the_event_loop(speech_ready, utterances):
-    agent = SpeechAgent(brain=EchoBrain(), models=ModelCache())  # cold: the model loads happen inside too
+async def longest_stall(work) -> tuple[float, float, int]:
+    """(longest event-loop gap, wall time, ticks) while `work` runs, seen by a coroutine ticking every 5 ms."""
     gaps: list[float] = []
+    stop = asyncio.Event()
 
-    async def ticker(stop: asyncio.Event) -> None:
+    async def ticker() -> None:
         last = time.perf_counter()
         while not stop.is_set():
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.005)
             now = time.perf_counter()
             gaps.append(now - last)
             last = now
 
-    stop = asyncio.Event()
-    ticking = asyncio.create_task(ticker(stop))
+    ticking = asyncio.create_task(ticker())
     started = time.perf_counter()
-    heard = await agent.transcribe(utterances[1].pcm24, 'en', None)
-    reply = await agent.respond([Message('user', heard)], utterances[1].pcm24)
+    await work
     busy_s = time.perf_counter() - started
     stop.set()
     await ticking
-    assert reply.audio and busy_s > 0.3  # real work happened while the ticker ran
-    assert max(gaps) < LOOP_STALL_LIMIT_S, f'event loop stalled for {max(gaps):.3f} s'
+    return max(gaps), busy_s, len(gaps)
+
+
+async def test_hearing_and_speaking_never_stall_the_event_loop(speech_agent, utterances):
+    await speech_agent.warm_up()
+
+    async def turn() -> None:
+        heard = await speech_agent.transcribe(utterances[1].pcm24, 'en', None)
+        reply = await speech_agent.respond([Message('user', heard)], utterances[1].pcm24)
+        assert reply.audio
+
+    stall, busy_s, _ = await longest_stall(turn())
+    assert busy_s > 0.3  # real work happened while the ticker ran
+    assert stall < LOOP_STALL_LIMIT_S, f'event loop stalled for {stall:.3f} s'
+
+
+async def test_model_loading_runs_off_the_event_loop(speech_ready):
+    """ctranslate2's constructor holds the GIL for a moment (~80 ms here), so loading gets a looser bound;
+    it happens once per process (call `warm_up()` at startup to keep it out of the first turn)."""
+    agent = SpeechAgent(brain=EchoBrain(), models=ModelCache())
+    stall, busy_s, ticks = await longest_stall(agent.warm_up())
+    assert ticks >= busy_s / 0.005 / 4  # the loop kept turning during the load
+    assert stall < LOAD_STALL_LIMIT_S, f'event loop stalled for {stall:.3f} s while loading'
 
 
 async def test_warm_up_loads_both_models(speech_ready):

@@ -72,6 +72,7 @@ export class VoiceSession {
       await mic.open();
     } catch (error) {
       mic.close();
+      if (this.mic !== mic) return { ok: false, error: 'The session closed while the microphone was starting.' };
       this.mic = null;
       const name = (error && error.name) || 'Error';
       const message = (error && error.message) || String(error);
@@ -81,7 +82,8 @@ export class VoiceSession {
       this.setStatus(Status.ERROR);
       return { ok: false, error: `Microphone unavailable: ${name}: ${message}` };
     }
-    if (this.socket !== socket || !socket.isOpen) {
+    if (this.mic !== mic || this.socket !== socket || !socket.isOpen) {
+      if (this.mic !== mic) mic.close();
       return { ok: false, error: 'The connection closed while the microphone was starting.' };
     }
     return this.beginTurn();

@@ -28,7 +28,12 @@ export class MicCapture {
 
   async open() {
     await loadWorklets(this.context);
-    this.stream = await navigator.mediaDevices.getUserMedia(MIC_CONSTRAINTS);
+    const stream = await navigator.mediaDevices.getUserMedia(MIC_CONSTRAINTS);
+    if (this.closed) {  // closed while the permission prompt was open: release the mic at once
+      stream.getTracks().forEach((track) => track.stop());
+      throw new DOMException('The session closed while the microphone was starting.', 'AbortError');
+    }
+    this.stream = stream;
     this.source = this.context.createMediaStreamSource(this.stream);
     this.node = new AudioWorkletNode(this.context, 'capture-processor', {
       numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: 'explicit',
@@ -64,6 +69,7 @@ export class MicCapture {
   }
 
   close() {
+    this.closed = true;
     if (this.stream) this.stream.getTracks().forEach((track) => track.stop());
     if (this.source) this.source.disconnect();
     if (this.node) {

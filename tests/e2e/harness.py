@@ -53,7 +53,7 @@ class ServerProcess:
         self.name, self.port, self.ready_path = name, port, ready_path
         self.url = f'http://127.0.0.1:{port}'
         OUTPUT.mkdir(exist_ok=True)
-        self.log_path = OUTPUT / f'e2e-{name}-{port}.log'
+        self.log_path = OUTPUT / f'e2e-{name}.log'  # the latest run's log, for a failure's post-mortem
         self._log = self.log_path.open('w')
         child_env = {**os.environ, 'PYTHONUNBUFFERED': '1', **(env or {})}
         # The child is a real app, not a test: NiceGUI would otherwise take pytest's variables as its own.

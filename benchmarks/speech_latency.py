@@ -71,7 +71,9 @@ async def main() -> None:
         await asyncio.sleep(0.01)
     base = f'http://127.0.0.1:{port}/v1'
     print(f'embedded server {base}, {args.pacing} pacing, agent: {agent.description}')
-    print(f'machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}\n')
+    load = ', '.join(f'{value:.1f}' for value in os.getloadavg())
+    print(f'machine: {os.cpu_count()} CPUs, load average {load} (other work skews latency, not CPU cost), '
+          f'python {sys.version.split()[0]}\n')
     try:
         turns = []
         for round_ in range(args.rounds):

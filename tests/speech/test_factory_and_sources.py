@@ -5,10 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from voice_ui.local_realtime.agent import EchoAgent, Message
 from voice_ui.speech import SPEECH_HINT, default_agent, speech_available, speech_hint
 from voice_ui.speech.brains import EchoBrain
-from voice_ui.speech.models import ModelCache, ModelSource, piper_source, whisper_source
+from voice_ui.speech.models import ModelCache, ModelSource, load_piper, piper_source, whisper_source
 from voice_ui.speech.wer import word_error_rate
 
 from .test_speech_models import MAX_WER, assert_plausible_speech
@@ -76,3 +78,8 @@ async def test_local_paths_and_voice_names_from_the_environment_load(speech_read
     reply = await agent.respond([Message('user', heard)], utterances[2].pcm24)
     assert_plausible_speech(reply.audio, reply.text)
     assert cache.loads == 2
+
+
+def test_a_missing_voice_file_is_reported_not_downloaded(speech_ready, tmp_path):
+    with pytest.raises(FileNotFoundError, match='VOICE_UI_PIPER_VOICE'):
+        load_piper(ModelSource(str(tmp_path / 'typo.onnx'), 'env'))

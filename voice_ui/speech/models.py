@@ -76,6 +76,8 @@ def load_piper(source: ModelSource, environ: Mapping[str, str] | None = None) ->
     from piper import PiperVoice
     model = Path(source.value).expanduser()
     if not model.is_file():
+        if model.suffix == '.onnx' or len(model.parts) > 1:
+            raise FileNotFoundError(f'piper voice file not found: {model} ({PIPER_ENV})')
         model = _piper_voice_by_name(source.value, environ)
     config = model.with_name(model.name + '.json')
     return PiperVoice.load(str(model), config_path=str(config) if config.is_file() else None)

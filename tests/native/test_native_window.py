@@ -79,7 +79,8 @@ def test_native_window_hears_the_microphone_and_exits_when_closed(launch):
     version = httpx.get(f'http://127.0.0.1:{native_app.debug_port}/json/version').json()
     assert 'QtWebEngine/' in version['User-Agent'], 'the window is not pywebview\'s Qt backend'
     with cdp.Page(target) as page:
-        assert page.evaluate('document.title') == WINDOW_TITLE
+        # The page target shows up as soon as navigation starts: wait for the document itself.
+        assert page.wait_for("document.readyState === 'complete' && document.title", timeout=30) == WINDOW_TITLE
         assert page.evaluate('[window.innerWidth, window.innerHeight]') == list(WINDOW_SIZE)
         page.wait_for(START_ENABLED, timeout=30)
 

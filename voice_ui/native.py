@@ -5,6 +5,7 @@ runs twice: in the server process (before `ui.run`) and in the window process, w
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
 import multiprocessing
 import os
@@ -38,7 +39,24 @@ def configure() -> None:
     if is_window_process():
         _close_window_when_parent_dies()
     else:
+        _require_qt_webview()
         app.on_shutdown(_close_window)
+
+
+def _require_qt_webview() -> None:
+    """Say what to install, instead of NiceGUI's generic hint or a traceback from the window process."""
+    missing = [name for name in ('webview', 'qtpy', 'PyQt6.QtWebEngineWidgets') if not _importable(name)]
+    if missing:
+        raise SystemExit(f'--native needs pywebview with Qt WebEngine (missing: {", ".join(missing)}). '
+                         'Install it with: pip install -e ".[native]" (Linux also needs the Qt system libraries, '
+                         'see README).')
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a missing parent package, or a module without a spec
+        return False
 
 
 def _close_window() -> None:

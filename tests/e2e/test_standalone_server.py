@@ -25,7 +25,7 @@ UTTERANCE_S = UTTERANCE['mic_leading_silence_s'] + UTTERANCE['speech_seconds'] +
 def realtime_server():
     port = free_port()
     server = ServerProcess('local-realtime', ['-m', 'voice_ui.local_realtime', '--port', str(port), '--api-key',
-                                              API_KEY, '--allow-faults', '--pacing', 'burst'],
+                                              API_KEY, '--allow-faults', '--pacing', 'burst', '--agent', 'echo'],
                            port, ready_path='/v1/_local/faults')
     try:
         yield server.wait_ready()

@@ -116,6 +116,21 @@ def test_response_waits_for_the_transcript_of_the_turn():
     assert respond.history[-1].role == 'user' and respond.history[-1].text.startswith('[1.0 s')
 
 
+def test_the_agent_gets_the_session_instructions_or_the_response_override():
+    harness = Harness(EngineOptions(pacing=Pacing.BURST))
+    harness.run_work = False
+    harness.send({'type': 'session.update', 'session': {'type': 'realtime', 'instructions': 'Be brief.'}})
+    harness.manual_turn()
+    harness.perform(harness.work[0])
+    assert harness.work[1].instructions == 'Be brief.'
+    harness.perform(harness.work[1])  # the first response runs to its end
+    harness.send({'type': 'conversation.item.create', 'item': {
+        'type': 'message', 'role': 'user', 'content': [{'type': 'input_text', 'text': 'hi'}]}})
+    harness.advance_to(1)
+    harness.send({'type': 'response.create', 'response': {'instructions': 'Answer in French.'}})
+    assert harness.work[-1].instructions == 'Answer in French.'
+
+
 def test_cancel_mid_stream_reports_only_what_was_sent():
     harness = Harness(EngineOptions(pacing=Pacing.REALTIME, chunk_ms=50, lead_ms=0))
     harness.manual_turn()

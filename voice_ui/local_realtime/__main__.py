@@ -9,6 +9,8 @@ import os
 
 import uvicorn
 
+from ..speech import default_agent
+from .agent import EchoAgent
 from .config import EngineOptions, LocalRealtimeConfig, Pacing
 from .faults import ALLOW_FAULTS_ENV
 from .server import create_app
@@ -25,6 +27,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='stream replies at about real time or as fast as possible (default: %(default)s)')
     parser.add_argument('--session-limit', type=float, default=EngineOptions.session_limit_s, metavar='SECONDS',
                         help='close sessions after this long with session_expired (default: %(default)s)')
+    parser.add_argument('--agent', choices=['auto', 'echo'], default='auto',
+                        help='auto: offline speech when the speech extra is installed, else echo (default: %(default)s)')
     parser.add_argument('--allow-faults', action='store_true',
                         help=f'enable the /v1/_local/ fault and introspection endpoints (or {ALLOW_FAULTS_ENV}=1)')
     args = parser.parse_args(argv)
@@ -35,7 +39,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    config = LocalRealtimeConfig(api_keys={args.api_key},
+    agent = EchoAgent() if args.agent == 'echo' else default_agent()
+    config = LocalRealtimeConfig(api_keys={args.api_key}, agent=agent,
                                  engine=EngineOptions(pacing=Pacing(args.pacing), session_limit_s=args.session_limit),
                                  allow_fault_endpoints=args.allow_faults)
     print(f'Embedded Realtime server: http://{args.host}:{args.port}/v1 ({args.pacing} pacing, '

@@ -43,6 +43,7 @@ class Respond:
     response_id: str
     history: list[Message]
     audio: bytes
+    instructions: str | None = None  # the session's (or this response's) instructions, for a thinking agent
 
 
 Action = Send | Close | Transcribe | Respond

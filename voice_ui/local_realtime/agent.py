@@ -31,8 +31,9 @@ class Agent(Protocol):
     async def transcribe(self, audio: bytes, language: str | None, prompt: str | None) -> str:
         """Committed user audio (24 kHz PCM16) to text. Raise to make the engine emit `...transcription.failed`."""
 
-    async def respond(self, history: list[Message], audio: bytes) -> Reply:
-        """The reply to the latest user turn; `history` ends with it, `audio` is its sound (empty for text)."""
+    async def respond(self, history: list[Message], audio: bytes, instructions: str | None = None) -> Reply:
+        """The reply to the latest user turn; `history` ends with it, `audio` is its sound (empty for text);
+        `instructions` are the session's, for agents that think (a chat model)."""
 
 
 class EchoAgent:
@@ -44,7 +45,7 @@ class EchoAgent:
         seconds = len(audio) / (2 * SAMPLE_RATE)
         return f'[{seconds:.1f} s of audio; no speech recognizer installed]'
 
-    async def respond(self, history: list[Message], audio: bytes) -> Reply:
+    async def respond(self, history: list[Message], audio: bytes, instructions: str | None = None) -> Reply:
         if not audio:
             said = history[-1].text if history else ''
             return Reply(f'I have no voice installed, but I read: {said}', b'')

@@ -250,7 +250,7 @@ class RealtimeEngine:
         run.requested = True
         users = [item for item in self.conversation.items if item.role == 'user']
         audio = users[-1].audio if users and users[-1].audio_part else b''
-        self.queue([Respond(run.id, self.conversation.history(), audio)], now)
+        self.queue([Respond(run.id, self.conversation.history(), audio, run.session.get('instructions'))], now)
 
     def finished(self, run: ResponseRun) -> None:
         if self.active is run:

@@ -64,3 +64,4 @@ export const UiEvent = Object.freeze({
 });
 
 export const TOO_SHORT_MESSAGE = 'Nothing was heard — hold the button a little longer.';
+export const AUDIO_BLOCKED_MESSAGE = 'The browser kept audio off: click Start Speaking (or press Space) to allow it.';

@@ -3,7 +3,7 @@
 // -> first reply audio -> speaking -> the player has really drained -> idle. Audio never leaves this tab except
 // to the Realtime socket; `emit` sends only small JSON events to Python.
 import {
-  ClientEvent, ErrorCode, MIN_COMMIT_MS, ResponseStatus, SAMPLE_RATE, ServerEvent, Status, TOO_SHORT_MESSAGE, UiEvent,
+  AUDIO_BLOCKED_MESSAGE, ClientEvent, ErrorCode, MIN_COMMIT_MS, ResponseStatus, SAMPLE_RATE, ServerEvent, Status, TOO_SHORT_MESSAGE, UiEvent,
 } from './protocol.js';
 import { MicCapture } from './audio/mic-capture.js';
 import { Player } from './audio/player.js';
@@ -13,6 +13,8 @@ import { RealtimeSocket, sameOriginUrl } from './realtime-socket.js';
 import { SessionStats, withoutAudio } from './session-stats.js';
 
 const samplesToMs = (samples) => (samples * 1000) / SAMPLE_RATE;
+const RESUME_TIMEOUT_MS = 1500;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class VoiceSession {
   constructor(emit) {
@@ -53,6 +55,10 @@ export class VoiceSession {
     this.teardownConnection();
     this.setStatus(Status.CONNECTING);
     this.unlockAudio();
+    if (!(await this.audioRunning())) {  // started without a user gesture: worklets would never run
+      this.setStatus(Status.ERROR);
+      return { ok: false, error: AUDIO_BLOCKED_MESSAGE };
+    }
     await this.ensurePlayer();
     const socket = new RealtimeSocket({
       onEvent: (event) => this.onServerEvent(event),
@@ -87,6 +93,13 @@ export class VoiceSession {
       return { ok: false, error: 'The connection closed while the microphone was starting.' };
     }
     return this.beginTurn();
+  }
+
+  async audioRunning() {
+    if (this.context.state !== 'running') {
+      await Promise.race([this.context.resume().catch(() => {}), sleep(RESUME_TIMEOUT_MS)]);
+    }
+    return this.context.state === 'running';
   }
 
   async ensurePlayer() {

@@ -5,6 +5,7 @@ import { loadWorklets } from './worklets.js';
 
 // Audio of the Stop moment is still travelling through the capture pipeline: keep capturing this long after it.
 const TAIL_GUARD_S = 0.04;
+const STOP_TIMEOUT_MS = 1500;  // far above the 40 ms guard plus one render quantum
 
 export const MIC_CONSTRAINTS = {
   audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 },
@@ -49,12 +50,14 @@ export class MicCapture {
   }
 
   // Resolves after the worklet posted its last partial chunk: {samples, startTime, time} (context seconds).
+  // A suspended context never answers: give up after STOP_TIMEOUT_MS rather than hang the page.
   stopTurn() {
     const id = this.nextStopId++;
     const untilTime = this.context.currentTime + TAIL_GUARD_S;
     return new Promise((resolve) => {
       this.stopRequests.set(id, resolve);
       this.node.port.postMessage({ type: 'stop', id, untilTime });
+      setTimeout(() => this.onMessage({ type: 'stopped', id, samples: 0, aborted: true }), STOP_TIMEOUT_MS);
     });
   }
 

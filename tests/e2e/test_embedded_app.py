@@ -207,3 +207,19 @@ def test_denied_microphone_leaves_the_app_usable(playwright, chromium, app, cont
         assert page.get_by_role('button', name='Start Speaking').is_enabled()
     finally:
         browser.close()
+
+
+def test_a_context_the_browser_keeps_suspended_fails_start_instead_of_hanging(voice):
+    """Without a user gesture a browser may keep the AudioContext suspended (QtWebEngine does): worklets would
+    never run, so start() must answer at once with a clear message instead of hanging until Python times out."""
+    result = voice.page.evaluate('''async () => {
+        const { VoiceSession } = await import('voice-ui/voice-session.js');
+        const { AUDIO_BLOCKED_MESSAGE } = await import('voice-ui/protocol.js');
+        const session = new VoiceSession(() => {});
+        session.context = { state: 'suspended', resume: () => new Promise(() => {}), close: async () => {} };
+        const started = Date.now();
+        const answer = await session.start('ek_unused', { model: 'gpt-realtime', session: {} });
+        return { answer, expected: AUDIO_BLOCKED_MESSAGE, ms: Date.now() - started, socket: session.socket };
+    }''')
+    assert result['answer'] == {'ok': False, 'error': result['expected']}
+    assert result['ms'] < 5000 and result['socket'] is None  # gave up quickly, opened no socket

@@ -1,13 +1,12 @@
 import pytest
 
-from tests.mint_peer import start_mint_peer
+from tests.mint_peer import running_mint_peer
 
 
 @pytest.fixture(scope='session')
 def _mint_peer_server():
-    peer, server = start_mint_peer()
-    yield peer
-    server.should_exit = True
+    with running_mint_peer() as peer:
+        yield peer
 
 
 @pytest.fixture

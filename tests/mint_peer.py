@@ -5,17 +5,17 @@ It runs uvicorn in a thread on a free port, so the token service's real httpx cl
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.support import serve_in_thread
 from voice_ui.protocol import error_body
 
 FAILURES = {
@@ -50,27 +50,10 @@ class MintPeer:
                              'session': {**body['session'], 'id': 'sess_test', 'object': 'realtime.session'}})
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def serve_in_thread(app, port: int) -> uvicorn.Server:
-    server = uvicorn.Server(uvicorn.Config(app, host='127.0.0.1', port=port, log_level='warning', lifespan='off'))
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError('test peer did not start')
-        time.sleep(0.02)
-    return server
-
-
-def start_mint_peer() -> tuple[MintPeer, uvicorn.Server]:
+@contextmanager
+def running_mint_peer() -> Iterator[MintPeer]:
     peer = MintPeer()
-    port = free_port()
     app = Starlette(routes=[Route('/v1/realtime/client_secrets', peer.client_secrets, methods=['POST'])])
-    server = serve_in_thread(app, port)
-    peer.url = f'http://127.0.0.1:{port}/v1'
-    return peer, server
+    with serve_in_thread(app) as url:
+        peer.url = url + '/v1'
+        yield peer

@@ -1,11 +1,14 @@
 """Conversation state: a plain-Python reducer over Realtime server events and the browser component's events.
 
 Turns are ordered by conversation item (`previous_item_id`), not by arrival: a user transcript that finishes
-after the agent began answering still sits before the reply. No NiceGUI here, so it is unit-testable as is.
+after the agent began answering still sits before the reply. The logic is plain Python, unit-testable without
+an app; the displayed fields are NiceGUI bindable properties only so that bound labels update at once, unpolled.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from nicegui.binding import bindable_dataclass
 
 from .protocol import ResponseStatus, ServerEvent as S
 
@@ -15,7 +18,7 @@ TRANSCRIPT_DONE = {S.INPUT_TRANSCRIPTION_COMPLETED: 'transcript', S.OUTPUT_AUDIO
                    S.OUTPUT_TEXT_DONE: 'text'}
 
 
-@dataclass
+@bindable_dataclass(bindable_fields=['text', 'done', 'note'])
 class Turn:
     item_id: str
     role: str
@@ -41,7 +44,7 @@ class Usage:
                      self.input_audio_tokens + audio_in, self.output_audio_tokens + audio_out, self.responses + 1)
 
 
-@dataclass
+@bindable_dataclass(bindable_fields=['status', 'error', 'notice', 'usage'])
 class Conversation:
     turns: list[Turn] = field(default_factory=list)
     status: str = 'idle'

@@ -5,7 +5,9 @@ import os
 
 import pytest
 
-from .harness import OUTPUT, TESTDATA, Traffic, chromium_args, chromium_path
+from tests.support import OUTPUT, TESTDATA
+
+from .harness import Traffic, chromium_args, chromium_path
 from .driver import VoicePage
 
 INSTALL_HINT = 'chromium not installed: apt-get install chromium chromium-driver'

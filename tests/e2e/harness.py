@@ -5,9 +5,7 @@ Tests start the app exactly as a user does (`python main.py --port P`) and drive
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,9 +14,8 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[2]
-TESTDATA = Path(os.environ.get('VOICE_UI_TESTDATA') or REPO / '..' / 'shared' / 'testdata').resolve()
-OUTPUT = REPO / 'test-output'
+from tests.support import OUTPUT, REPO, app_env
+
 REALTIME_PATH = '/v1/realtime'
 BYTES_PER_MS = 48  # 24 kHz PCM16 mono
 
@@ -27,22 +24,12 @@ def chromium_path() -> str | None:
     return shutil.which('chromium')
 
 
-def manifest() -> dict[str, dict]:
-    return {entry['name']: entry for entry in json.loads((TESTDATA / 'manifest.json').read_text())}
-
-
 def chromium_args(mic_wav: Path) -> list[str]:
     """RECIPES.md flags; `%noloop` plays the utterance once per getUserMedia, then silence."""
     return ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
             '--disable-component-update', '--disable-sync', '--use-fake-ui-for-media-stream',
             '--use-fake-device-for-media-stream', f'--use-file-for-fake-audio-capture={mic_wav}%noloop',
             '--autoplay-policy=no-user-gesture-required']
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 class ServerProcess:
@@ -55,11 +42,7 @@ class ServerProcess:
         OUTPUT.mkdir(exist_ok=True)
         self.log_path = OUTPUT / f'e2e-{name}.log'  # the latest run's log, for a failure's post-mortem
         self._log = self.log_path.open('w')
-        child_env = {**os.environ, 'PYTHONUNBUFFERED': '1', **(env or {})}
-        # The child is a real app, not a test: NiceGUI would otherwise take pytest's variables as its own.
-        for name in ('NICEGUI_USER_SIMULATION', 'PYTEST_CURRENT_TEST', 'NICEGUI_SCREEN_TEST_PORT'):
-            child_env.pop(name, None)
-        self.process = subprocess.Popen([sys.executable, *args], cwd=REPO, env=child_env,
+        self.process = subprocess.Popen([sys.executable, *args], cwd=REPO, env=app_env(**(env or {})),
                                         stdout=self._log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 60) -> ServerProcess:

@@ -4,25 +4,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import socket
-import threading
-import time
 import wave
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
-import uvicorn
 import websockets
 
 from tests.protocol_validation import validate_client_event, validate_client_secret, validate_server_event
+from tests.support import TESTDATA, serve_in_thread
 from voice_ui.local_realtime.config import LocalRealtimeConfig
 from voice_ui.local_realtime.server import LocalRealtimeServer, create_app
 from voice_ui.protocol import SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX
 
 API_KEY = 'sk-local-test'
-TESTDATA = Path('/work/shared/testdata')
 MANUAL_SESSION = {'type': 'realtime', 'model': 'gpt-realtime',
                   'audio': {'input': {'turn_detection': None, 'transcription': {'model': 'gpt-4o-mini-transcribe'}}}}
 
@@ -36,23 +31,9 @@ class Served:
 @contextmanager
 def serve(config: LocalRealtimeConfig):
     """Yields a `Served` while uvicorn serves `create_app(config)` on a free port."""
-    sock = socket.socket()
-    sock.bind(('127.0.0.1', 0))
-    port = sock.getsockname()[1]
     app = create_app(config)
-    server = uvicorn.Server(uvicorn.Config(app, log_level='warning', lifespan='off'))
-    thread = threading.Thread(target=server.run, kwargs={'sockets': [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, 'uvicorn did not start'
-        time.sleep(0.02)
-    try:
-        yield Served(f'http://127.0.0.1:{port}/v1', app.state.local_realtime)
-    finally:
-        server.should_exit = True
-        thread.join(5)
-        sock.close()
+    with serve_in_thread(app) as url:
+        yield Served(url + '/v1', app.state.local_realtime)
 
 
 def mint(base_url: str, session: dict | None = None, key: str = API_KEY, **body) -> httpx.Response:

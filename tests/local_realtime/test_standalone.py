@@ -1,33 +1,25 @@
 """The two ways the server runs for real: `python -m voice_ui.local_realtime`, and mounted into NiceGUI's app."""
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support import REPO as ROOT
+from tests.support import app_env, free_port
 from voice_ui.protocol import ServerEvent
 
 from .serving import RealtimeClient, connect, mint
 
-ROOT = Path(__file__).resolve().parents[2]
 KEY = 'sk-standalone-test'
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def start(args: list[str], port: int, ready_path: str):
     # Without pytest's variables: NiceGUI's ui.run would otherwise take itself for a test run.
-    env = {k: v for k, v in os.environ.items() if not k.startswith('PYTEST_')} | {'VOICE_UI_ALLOW_FAULTS': ''}
+    env = app_env(VOICE_UI_ALLOW_FAULTS=None)
     process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 30
@@ -76,7 +68,7 @@ async def test_python_m_standalone_server(allow_faults):
 
 
 def test_standalone_refuses_to_start_without_a_key():
-    env = {k: v for k, v in os.environ.items() if k != 'OPENAI_API_KEY'}
+    env = app_env(OPENAI_API_KEY=None)
     result = subprocess.run([sys.executable, '-m', 'voice_ui.local_realtime'], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and 'API key is required' in result.stderr

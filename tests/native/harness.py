@@ -7,11 +7,9 @@ window manager does (WM_DELETE_WINDOW), which is the exit path a person takes.
 from __future__ import annotations
 
 import ctypes.util
-import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,10 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.native import cdp
+from tests.support import OUTPUT, REPO, app_env, free_port
 
-REPO = Path(__file__).resolve().parents[2]
-TESTDATA = Path(os.environ.get('VOICE_UI_TESTDATA') or REPO / '..' / 'shared' / 'testdata').resolve()
-OUTPUT = REPO / 'test-output'
 QT_PROBE = 'import webview, qtpy; from qtpy.QtWebEngineWidgets import QWebEngineView; print(qtpy.API_NAME)'
 
 
@@ -48,31 +44,6 @@ def require_native() -> None:
         if os.environ.get('CI', '').lower() == 'true':
             pytest.fail(f'native window test cannot run in CI: {problem}')
         pytest.skip(problem)
-
-
-def manifest() -> dict[str, dict]:
-    return {entry['name']: entry for entry in json.loads((TESTDATA / 'manifest.json').read_text())}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def port_is_free(port: int) -> bool:
-    """Nothing listens and a new server could bind it (with SO_REUSEADDR, as uvicorn does: the closed
-    connections' TIME_WAIT entries legitimately linger)."""
-    with socket.socket() as probe:
-        if probe.connect_ex(('127.0.0.1', port)) == 0:
-            return False
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(('127.0.0.1', port))
-        except OSError:
-            return False
-        return True
 
 
 class Xvfb:
@@ -107,14 +78,10 @@ class NativeApp:
         flags = ['--no-sandbox', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream']
         if mic_wav is not None:
             flags.append(f'--use-file-for-fake-audio-capture={mic_wav}%noloop')  # once, then silence
-        env = {**os.environ, 'PYTHONUNBUFFERED': '1', 'DISPLAY': display, 'QT_QPA_PLATFORM': 'xcb',
-               'QTWEBENGINE_DISABLE_SANDBOX': '1', 'QTWEBENGINE_CHROMIUM_FLAGS': ' '.join(flags),
-               'QTWEBENGINE_REMOTE_DEBUGGING': str(self.debug_port), 'VOICE_UI_ALLOW_FAULTS': '1'}
-        # NiceGUI's own test hooks would take over the child: PYTEST_CURRENT_TEST makes ui.run() a Screen test
-        # server, NICEGUI_USER_SIMULATION makes main.py ignore --native.
-        for name in ('OPENAI_API_KEY', 'OPENAI_BASE_URL', 'NICEGUI_USER_SIMULATION', 'PYTEST_CURRENT_TEST',
-                     'PYWEBVIEW_GUI'):
-            env.pop(name, None)
+        # No key: the embedded server answers. No PYWEBVIEW_GUI: the app must force Qt by itself.
+        env = app_env(DISPLAY=display, QT_QPA_PLATFORM='xcb', QTWEBENGINE_DISABLE_SANDBOX='1',
+                      QTWEBENGINE_CHROMIUM_FLAGS=' '.join(flags), QTWEBENGINE_REMOTE_DEBUGGING=str(self.debug_port),
+                      VOICE_UI_ALLOW_FAULTS='1', OPENAI_API_KEY=None, OPENAI_BASE_URL=None, PYWEBVIEW_GUI=None)
         OUTPUT.mkdir(exist_ok=True)
         self.log_path = OUTPUT / f'native-{self.port}.log'
         self._log = self.log_path.open('w')

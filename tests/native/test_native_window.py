@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from tests.native import cdp
-from tests.native.harness import TESTDATA, NativeApp, Xvfb, manifest, port_is_free, require_native
+from tests.native.harness import NativeApp, Xvfb, require_native
+from tests.support import TESTDATA, manifest, port_is_free
 from tests.native.x11 import close_window
 from voice_ui.native import WINDOW_SIZE, WINDOW_TITLE
 from voice_ui.protocol import ClientEvent

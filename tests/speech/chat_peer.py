@@ -1,6 +1,8 @@
 """A tiny real OpenAI-compatible chat completions server for the brain tests (uvicorn in a thread)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
@@ -8,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.mint_peer import free_port, serve_in_thread
+from tests.support import serve_in_thread
 
 
 ANSWER = 'The kitchen lights are on now.'
@@ -35,10 +37,10 @@ class ChatPeer:
             'usage': {'prompt_tokens': 10, 'completion_tokens': 12, 'total_tokens': 22}})
 
 
-def start_chat_peer():
+@contextmanager
+def running_chat_peer() -> Iterator[ChatPeer]:
     peer = ChatPeer()
-    port = free_port()
     app = Starlette(routes=[Route('/v1/chat/completions', peer.chat_completions, methods=['POST'])])
-    server = serve_in_thread(app, port)
-    peer.url = f'http://127.0.0.1:{port}/v1'
-    return peer, server
+    with serve_in_thread(app) as url:
+        peer.url = url + '/v1'
+        yield peer

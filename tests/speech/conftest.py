@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import testdata_dir
 from voice_ui.speech import SPEECH_HINT, missing_speech_modules
 
-TESTDATA_ENV = 'VOICE_UI_TESTDATA'
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,6 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def testdata_dir() -> Path:
-    configured = os.environ.get(TESTDATA_ENV, '').strip()
-    return Path(configured) if configured else Path(__file__).resolve().parents[2].parent / 'shared' / 'testdata'
-
-
 def read_pcm16(path: Path) -> bytes:
     with wave.open(str(path)) as wav:
         assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 24_000), path
@@ -48,7 +43,7 @@ def read_pcm16(path: Path) -> bytes:
 def utterances() -> list[Utterance]:
     manifest = testdata_dir() / 'manifest.json'
     if not manifest.is_file():
-        unavailable(f'no speech test data at {manifest.parent} (set {TESTDATA_ENV})')
+        unavailable(f'no speech test data at {manifest.parent} (set VOICE_UI_TESTDATA)')
     entries = json.loads(manifest.read_text(encoding='utf-8'))
     return [Utterance(entry['name'], entry['text'], entry['speech_seconds'],
                       read_pcm16(manifest.parent / entry['reference_24k'])) for entry in entries]

@@ -8,7 +8,7 @@ from voice_ui.local_realtime.agent import Message
 from voice_ui.speech.brains import ChatCompletionsBrain, ChatError, EchoBrain, brain_from_env
 from voice_ui.speech.wer import word_error_rate
 
-from .chat_peer import ANSWER, start_chat_peer
+from .chat_peer import ANSWER, running_chat_peer
 from .test_speech_models import MAX_WER, ROUND_TRIP_MAX_WER, assert_plausible_speech
 
 HISTORY = [Message('user', 'hello'), Message('assistant', 'You said: hello'),
@@ -17,9 +17,8 @@ HISTORY = [Message('user', 'hello'), Message('assistant', 'You said: hello'),
 
 @pytest.fixture(scope='module')
 def _chat_server():
-    peer, server = start_chat_peer()
-    yield peer
-    server.should_exit = True
+    with running_chat_peer() as peer:
+        yield peer
 
 
 @pytest.fixture

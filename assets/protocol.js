@@ -1,5 +1,5 @@
 // The GA Realtime protocol as the browser spells it: the one JS home of event names (mirror of voice_ui/protocol.py).
-// Beta names (response.audio.delta, openai-beta.realtime-v1, flat sessions) never appear here.
+// Only GA names live here: the beta API's names, subprotocol and flat sessions are bugs.
 
 export const SAMPLE_RATE = 24000;          // PCM16 mono, both directions
 export const MIN_COMMIT_MS = 100;          // the service rejects shorter commits
@@ -15,6 +15,7 @@ export const ClientEvent = Object.freeze({
   INPUT_AUDIO_CLEAR: 'input_audio_buffer.clear',
   RESPONSE_CREATE: 'response.create',
   RESPONSE_CANCEL: 'response.cancel',
+  ITEM_TRUNCATE: 'conversation.item.truncate',
 });
 
 export const ServerEvent = Object.freeze({

@@ -9,6 +9,7 @@ import { MicCapture } from './audio/mic-capture.js';
 import { Player } from './audio/player.js';
 import { base64ToPcm16, pcm16ToBase64 } from './audio/pcm16.js';
 import { loadWorklets } from './audio/worklets.js';
+import { interruptReply } from './barge-in.js';
 import { RealtimeSocket, sameOriginUrl } from './realtime-socket.js';
 import { SessionStats, withoutAudio } from './session-stats.js';
 
@@ -24,7 +25,8 @@ export class VoiceSession {
     this.mic = null;
     this.player = null;
     this.capturing = false;
-    this.response = null;        // {id, audio, ended} of the reply being received or played
+    this.response = null;        // {id, itemId, audio, ended, done, frames} of the reply being received or played
+    this.interrupted = new Set();  // ids of replies cut off by barge-in: their late deltas are dropped
     this.status = Status.IDLE;
     this.stats = new SessionStats();
   }
@@ -42,7 +44,10 @@ export class VoiceSession {
   async start(token, { wsUrl = null, model, session } = {}) {
     try {
       if (this.capturing) return { ok: true };
-      if (this.socket && this.socket.isOpen && this.mic && this.mic.active) return this.beginTurn();
+      if (this.socket && this.socket.isOpen && this.mic && this.mic.active) {
+        if (this.response) await this.interrupt();  // talking over the agent stops it
+        return this.beginTurn();
+      }
       return await this.connect(token, wsUrl || sameOriginUrl(), model, session);
     } catch (error) {
       console.error('voice-ui: start failed', error);
@@ -175,12 +180,20 @@ export class VoiceSession {
   beginResponse(id) {
     if (this.response && this.response.id === id) return;
     this.pendingCreate = null;
-    this.response = { id, audio: false, ended: false, frames: 0 };
+    this.response = { id, itemId: null, audio: false, ended: false, done: false, frames: 0 };
     this.player.begin(id);
   }
 
+  async interrupt() {
+    const reply = this.response;
+    this.interrupted.add(reply.id);
+    await interruptReply(reply, this.player, this.socket);
+  }
+
   onAudioDelta(event) {
+    if (this.interrupted.has(event.response_id)) return;
     if (!this.response || this.response.id !== event.response_id) this.beginResponse(event.response_id);
+    this.response.itemId = event.item_id;
     const pcm = base64ToPcm16(event.delta || '');
     this.stats.received(pcm.length);
     this.response.frames += pcm.length;
@@ -202,6 +215,7 @@ export class VoiceSession {
       if (this.status === Status.THINKING) this.setStatus(Status.IDLE);  // nothing of it ever reached us
       return;
     }
+    this.response.done = true;
     if (response.status === ResponseStatus.FAILED || response.status === ResponseStatus.CANCELLED) {
       this.player.flush();
     } else {

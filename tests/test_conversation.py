@@ -126,3 +126,12 @@ def test_deleted_items_disappear():
     conv.apply(committed('u1'))
     conv.apply({'type': S.ITEM_DELETED, 'item_id': 'u1'})
     assert conv.turns == []
+
+
+def test_barge_in_marks_the_reply_interrupted_and_a_raced_cancel_is_no_error():
+    conv = Conversation()
+    conv.apply(agent_item('a1', None))
+    conv.apply({'type': S.ITEM_TRUNCATED, 'item_id': 'a1', 'content_index': 0, 'audio_end_ms': 1200})
+    conv.apply({'type': S.ERROR, 'error': {'type': 'invalid_request_error', 'code': 'response_cancel_not_active',
+                                           'message': 'Cancellation failed: no active response found'}})
+    assert conv.turns[0].note == 'interrupted' and conv.error == ''

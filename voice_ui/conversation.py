@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 
 from nicegui.binding import bindable_dataclass
 
-from .protocol import ResponseStatus, ServerEvent as S
+from .protocol import ErrorCode, ResponseStatus, ServerEvent as S
 
 USER, AGENT = 'user', 'assistant'
 TRANSCRIPT_DELTAS = {S.INPUT_TRANSCRIPTION_DELTA, S.OUTPUT_AUDIO_TRANSCRIPT_DELTA, S.OUTPUT_TEXT_DELTA}
+# A cancel that raced the reply's natural end (barge-in just as it finished) is nothing to alarm anyone about.
+BENIGN_ERRORS = {ErrorCode.CANCEL_NOT_ACTIVE}
 TRANSCRIPT_DONE = {S.INPUT_TRANSCRIPTION_COMPLETED: 'transcript', S.OUTPUT_AUDIO_TRANSCRIPT_DONE: 'transcript',
                    S.OUTPUT_TEXT_DONE: 'text'}
 
@@ -89,9 +91,11 @@ class Conversation:
             return created
         elif kind == S.RESPONSE_DONE:
             self._finish_response(event.get('response') or {})
+        elif kind == S.ITEM_TRUNCATED and self.turn(event.get('item_id', '')):
+            self.turn(event['item_id']).note = 'interrupted'
         elif kind == S.ITEM_DELETED:
             self.turns = [t for t in self.turns if t.item_id != event.get('item_id')]
-        elif kind == S.ERROR:
+        elif kind == S.ERROR and (event.get('error') or {}).get('code') not in BENIGN_ERRORS:
             error = event.get('error') or {}
             self.error = error.get('message') or error.get('code') or 'The voice service reported an error.'
         return None

@@ -4,6 +4,7 @@ import { pcm16ToFloat } from './pcm16.js';
 import { loadWorklets } from './worklets.js';
 
 const PREROLL_MS = 120;  // without a pre-roll a real-time-paced stream underruns (RECIPES.md)
+const FLUSH_TIMEOUT_MS = 500;  // a suspended context may never answer; then the last progress report must do
 
 export class Player {
   constructor(context, onDrained) {
@@ -12,6 +13,7 @@ export class Player {
     this.node = null;
     this.counters = { framesPlayed: 0, underruns: 0, totalFrames: 0, totalUnderruns: 0, playing: false };
     this.framesQueued = 0;
+    this.flushWaiters = [];
   }
 
   async open() {
@@ -38,8 +40,19 @@ export class Player {
     this.post({ type: 'end' });
   }
 
+  // Drop all queued audio now; resolves with the counters at that moment (framesPlayed: what was really heard).
   flush() {
-    this.post({ type: 'flush' });
+    return new Promise((resolve) => {
+      this.flushWaiters.push(resolve);
+      this.post({ type: 'flush' });
+      setTimeout(() => this.settleFlush({ ...this.counters, flushed: true }), FLUSH_TIMEOUT_MS);
+    });
+  }
+
+  settleFlush(counters) {
+    const waiters = this.flushWaiters;
+    this.flushWaiters = [];
+    waiters.forEach((resolve) => resolve(counters));
   }
 
   post(message, transfer = []) {
@@ -49,10 +62,13 @@ export class Player {
   onMessage(message) {
     const { type, ...counters } = message;
     Object.assign(this.counters, counters);
-    if (type === 'drained') this.onDrained(counters);
+    if (type !== 'drained') return;
+    if (counters.flushed) this.settleFlush(counters);
+    this.onDrained(counters);
   }
 
   close() {
+    this.settleFlush({ ...this.counters, flushed: true });
     if (!this.node) return;
     this.node.port.onmessage = null;
     this.node.disconnect();

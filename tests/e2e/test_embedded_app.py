@@ -190,6 +190,33 @@ def test_rejected_response_create_does_not_leave_the_page_thinking(voice, contro
     assert_played_fully(result.stats)
 
 
+def test_talking_over_the_agent_interrupts_it(voice, control):
+    """Barge-in: Start during the reply stops playback at once, cancels the reply the server is still streaming
+    and truncates the assistant item to what was really heard (PROTOCOL.md §4)."""
+    errors_before = control.sessions()[-1]['server_events'].count('error')
+    first_frame = len(voice.traffic.frames)
+    voice.start_speaking()
+    voice.page.wait_for_timeout(1500)
+    voice.stop_speaking()
+    voice.wait_status('speaking', timeout_ms=30_000)
+    voice.page.wait_for_timeout(600)  # part of the reply has been heard
+    stats = voice.start_speaking()   # talk over it
+    assert stats['lastPlayback']['flushed'] and not stats['playing']
+    sent = voice.traffic.realtime_sent(first_frame)
+    types = [e['type'] for e in sent]
+    assert ClientEvent.RESPONSE_CANCEL in types, 'the reply was still streaming (realtime pacing)'
+    truncate = next(e for e in sent if e['type'] == ClientEvent.ITEM_TRUNCATE)
+    assert types.index(ClientEvent.RESPONSE_CANCEL) < types.index(ClientEvent.ITEM_TRUNCATE)
+    heard = stats['lastPlayback']['frames_played'] / 24
+    assert 200 <= truncate['audio_end_ms'] <= heard + 1, (truncate, heard)
+    voice.stop_speaking()
+    voice.wait_reply()
+    log = control.sessions()[-1]
+    assert 'conversation.item.truncated' in log['server_events']
+    assert log['server_events'].count('error') == errors_before, 'cancel or truncate was refused'
+    voice.page.locator('.vu-turn-assistant .vu-note', has_text='interrupted').wait_for(timeout=5000)
+
+
 def test_denied_microphone_leaves_the_app_usable(playwright, chromium, app, control):
     from tests.support import TESTDATA
 

@@ -99,6 +99,7 @@ async def test_prefetched_token_is_reused_until_close_to_expiry(mint_peer):
     assert (await tokens.get()) is first and mint_peer.minted == 1
     now[0] = first.expires_at - EXPIRY_MARGIN_S  # too close: never hand this one out
     second = await tokens.get()
+    tokens.stop()
     await service.aclose()
     assert second.value != first.value and mint_peer.minted == 2
 
@@ -114,3 +115,16 @@ async def test_prefetch_mints_ahead_in_the_background(mint_peer):
     tokens.stop()
     await service.aclose()
     assert mint_peer.minted == 1
+
+
+async def test_an_idle_page_stops_minting_and_resumes_when_used(mint_peer):
+    mint_peer.ttl_s = 11  # refresh due one second after each mint
+    service = service_for(mint_peer)
+    tokens = PrefetchedToken(service, keep_fresh_s=0.5)
+    tokens.start()
+    await asyncio.sleep(2.5)  # idle: one mint on load, none after keep_fresh_s
+    assert mint_peer.minted == 1
+    await tokens.get()  # used again: mints on demand (the old token is too close to expiry) and refreshes again
+    assert mint_peer.minted == 2
+    tokens.stop()
+    await service.aclose()

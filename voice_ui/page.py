@@ -54,7 +54,8 @@ class VoicePage:
             with ui.row().classes('w-full items-center justify-between'):
                 ui.label('voice-ui').classes('text-2xl font-semibold')
                 ui.label(self.backend.label).classes('vu-backend')
-            with ui.row().classes('vu-error w-full items-center no-wrap').bind_visibility_from(conv, 'error'):
+            with ui.row().classes('vu-error w-full items-center no-wrap').props('role=alert') \
+                    .bind_visibility_from(conv, 'error'):
                 ui.icon('error_outline')
                 ui.label().classes('grow').bind_text_from(conv, 'error')
                 ui.button(icon='close', on_click=lambda: setattr(conv, 'error', '')).props('flat round dense') \
@@ -71,7 +72,8 @@ class VoicePage:
                 ui.button('Close Session', icon='power_settings_new', on_click=self.close).mark('close') \
                     .props('outline')
             with ui.row().classes('vu-status-row items-center gap-2'):
-                ui.label().classes('vu-status').bind_text_from(conv, 'status', lambda s: STATUS_TEXT.get(s, s))
+                ui.label().classes('vu-status').props('aria-live=polite') \
+                    .bind_text_from(conv, 'status', lambda s: STATUS_TEXT.get(s, s))
                 ui.label('Agent is speaking…').classes('vu-speaking') \
                     .bind_visibility_from(conv, 'status', lambda s: s == 'speaking')
             self.transcript = TranscriptView(conv)

@@ -18,6 +18,7 @@ from .session_config import session_config
 
 EXPIRY_MARGIN_S = 10  # a token this close to expiry is not handed out: the socket must open before it lapses
 RETRY_AFTER_FAILURE_S = 20
+KEEP_FRESH_WHILE_IDLE_S = 15 * 60  # a tab left open overnight must not mint every minute: then Start mints itself
 
 
 @dataclass(frozen=True)
@@ -97,23 +98,30 @@ def failure_for(response: httpx.Response) -> TokenError:
 
 
 class PrefetchedToken:
-    """Keeps one fresh token ready for a page while it is open."""
+    """Keeps one fresh token ready for a page while it is in use (up to `keep_fresh_s` after the last `get`)."""
 
-    def __init__(self, service: TokenService, clock: Callable[[], float] = time.time) -> None:
-        self._service, self._clock = service, clock
+    def __init__(self, service: TokenService, clock: Callable[[], float] = time.time,
+                 keep_fresh_s: float = KEEP_FRESH_WHILE_IDLE_S) -> None:
+        self._service, self._clock, self._keep_fresh_s = service, clock, keep_fresh_s
         self._token = EphemeralToken()
         self._refresher: asyncio.Task | None = None
         self._lock = asyncio.Lock()
+        self._last_used = clock()
 
     async def get(self) -> EphemeralToken:
         """A token valid for at least EXPIRY_MARGIN_S more seconds; mints now if the prefetched one is stale."""
+        self._last_used = self._clock()
+        self.start()  # a page idle long enough to stop refreshing starts again when used
+        return await self._fresh()
+
+    async def _fresh(self) -> EphemeralToken:
         async with self._lock:
             if not self._token.usable(self._clock()):
                 self._token = await self._service.mint()
             return self._token
 
     def start(self) -> None:
-        if self._refresher is None:
+        if self._refresher is None or self._refresher.done():
             self._refresher = asyncio.get_running_loop().create_task(self._keep_fresh())
 
     def stop(self) -> None:
@@ -122,9 +130,9 @@ class PrefetchedToken:
             self._refresher = None
 
     async def _keep_fresh(self) -> None:
-        while True:
+        while self._clock() - self._last_used < self._keep_fresh_s:
             try:
-                token = await self.get()
+                token = await self._fresh()
                 delay = max(1.0, token.expires_at - self._clock() - EXPIRY_MARGIN_S)
             except TokenError:
                 delay = RETRY_AFTER_FAILURE_S  # Start will mint again and show the error itself

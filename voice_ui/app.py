@@ -1,6 +1,7 @@
 """Wiring: settings → backend (OpenAI, or the embedded server on this same port) → pages → `ui.run`."""
 from __future__ import annotations
 
+import logging
 import secrets
 
 from nicegui import app, ui
@@ -29,12 +30,25 @@ def create_backend(settings: Settings) -> Backend:
     return Backend(local, TokenService(local), label, None)
 
 
+LOOPBACK_HOSTS = {'127.0.0.1', 'localhost', '::1'}
+
+
+def exposure_warning(settings: Settings) -> str | None:
+    """Every page that loads mints tokens on the key: serving beyond this machine shares the key's budget."""
+    if settings.uses_embedded_server or settings.host in LOOPBACK_HOSTS:
+        return None
+    return (f'voice-ui serves {settings.host}:{settings.port} beyond this machine: anyone who can open the page '
+            'talks on your OpenAI key. Put it behind authentication or use --host 127.0.0.1.')
+
+
 def run(settings: Settings) -> None:
     if settings.native:
         native.configure()
     if native.is_window_process():
         return  # NiceGUI's window process re-imports main.py: it needs the native configuration above, no backend
     register_pages(create_backend(settings))
+    if warning := exposure_warning(settings):
+        logging.getLogger('voice_ui').warning(warning)
     ui.run(host=settings.host, port=settings.port, title=native.WINDOW_TITLE, reload=False, dark=None,
            native=settings.native, window_size=native.WINDOW_SIZE if settings.native else None,
            show=settings.open_browser and not settings.native, favicon='🎙️')

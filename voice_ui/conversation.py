@@ -110,7 +110,8 @@ class Conversation:
     def socket_closed(self, code: int, reason: str) -> None:
         self.status = 'closed'
         if code not in (1000, 1005):  # 1005: closed by us without a status (Close Session)
-            self.error = f'The connection to the voice service closed (code {code})' + (f': {reason}' if reason else '.')
+            detail = f': {reason}' if reason else '.'
+            self.error = f'The connection to the voice service closed (code {code}){detail}'
 
     def mic_error(self, name: str, message: str) -> None:
         self.status = 'error'

@@ -17,7 +17,7 @@ def estimated_cost(usage: Usage, model: str) -> float | None:
     text_in = usage.input_tokens - usage.input_audio_tokens
     text_out = usage.output_tokens - usage.output_audio_tokens
     counts = (text_in, text_out, usage.input_audio_tokens, usage.output_audio_tokens)
-    return sum(c * p for c, p in zip(counts, prices)) / 1e6
+    return sum(c * p for c, p in zip(counts, prices, strict=True)) / 1e6
 
 
 def describe(usage: Usage, model: str) -> str:

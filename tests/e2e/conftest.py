@@ -49,7 +49,8 @@ def playwright(chromium):
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        missing('playwright not installed: pip install -e ".[test]" (never `playwright install`: Debian\'s chromium is used)')
+        missing('playwright not installed: pip install -e ".[test]" '
+                '(never `playwright install`: Debian\'s chromium is used)')
     with sync_playwright() as instance:
         yield instance
 

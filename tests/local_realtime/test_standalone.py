@@ -56,7 +56,8 @@ async def assert_serves_realtime(base_url: str) -> None:
 @pytest.mark.parametrize('allow_faults', [True, False])
 async def test_python_m_standalone_server(allow_faults):
     port = free_port()
-    args = ['-m', 'voice_ui.local_realtime', '--port', str(port), '--api-key', KEY, '--pacing', 'burst', '--agent', 'echo']
+    args = ['-m', 'voice_ui.local_realtime', '--port', str(port), '--api-key', KEY,
+            '--pacing', 'burst', '--agent', 'echo']
     process = start(args + (['--allow-faults'] if allow_faults else []), port, '/v1/realtime/client_secrets')
     try:
         base_url = f'http://127.0.0.1:{port}/v1'

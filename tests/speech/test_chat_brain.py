@@ -1,6 +1,7 @@
 """The pluggable reply brain against a real (local, fake) OpenAI-compatible chat completions server."""
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from voice_ui.config import DEFAULT_INSTRUCTIONS
@@ -65,7 +66,7 @@ async def test_chat_failures_raise_a_clear_error(chat_peer, behaviour, message):
 
 async def test_unreachable_endpoint_raises():
     brain = ChatCompletionsBrain('http://127.0.0.1:9/v1', 'any', timeout_s=2)
-    with pytest.raises(Exception):
+    with pytest.raises(httpx.TransportError):  # the connection itself fails: no HTTP answer to interpret
         await brain.reply(HISTORY)
 
 

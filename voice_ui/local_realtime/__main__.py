@@ -28,7 +28,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--session-limit', type=float, default=EngineOptions.session_limit_s, metavar='SECONDS',
                         help='close sessions after this long with session_expired (default: %(default)s)')
     parser.add_argument('--agent', choices=['auto', 'echo'], default='auto',
-                        help='auto: offline speech when the speech extra is installed, else echo (default: %(default)s)')
+                        help='auto: offline speech when the speech extra is installed, else echo '
+                             '(default: %(default)s)')
     parser.add_argument('--allow-faults', action='store_true',
                         help=f'enable the /v1/_local/ fault and introspection endpoints (or {ALLOW_FAULTS_ENV}=1)')
     args = parser.parse_args(argv)

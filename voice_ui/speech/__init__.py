@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 SPEECH_MODULES = ('faster_whisper', 'piper')  # import names of the faster-whisper and piper-tts packages
 SPEECH_HINT = f'Install the speech extra for real speech: {SPEECH_EXTRA_HINT}'
 
-__all__ = ['SPEECH_HINT', 'default_agent', 'missing_speech_modules', 'speech_available', 'speech_hint']
+__all__ = ['SPEECH_HINT', 'SpeechAgent', 'default_agent', 'missing_speech_modules', 'speech_available', 'speech_hint']
 
 
 @functools.cache

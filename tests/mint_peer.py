@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
-from tests.support import serve_in_thread
+from tests.support import http_peer
 from voice_ui.protocol import error_body
 
 FAILURES = {
@@ -50,10 +46,6 @@ class MintPeer:
                              'session': {**body['session'], 'id': 'sess_test', 'object': 'realtime.session'}})
 
 
-@contextmanager
-def running_mint_peer() -> Iterator[MintPeer]:
+def running_mint_peer():
     peer = MintPeer()
-    app = Starlette(routes=[Route('/v1/realtime/client_secrets', peer.client_secrets, methods=['POST'])])
-    with serve_in_thread(app) as url:
-        peer.url = url + '/v1'
-        yield peer
+    return http_peer(peer, '/v1/realtime/client_secrets', peer.client_secrets)

@@ -90,3 +90,14 @@ def serve_in_thread(app) -> Iterator[str]:
         server.should_exit = True
         thread.join(5)
         sock.close()
+
+
+@contextmanager
+def http_peer(peer, path: str, endpoint) -> Iterator:
+    """A small real HTTP peer for a client under test: serves `endpoint` (POST) at `path`, sets `peer.url` to the
+    API base (`http://127.0.0.1:<port>/v1`) and yields the peer."""
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+    with serve_in_thread(Starlette(routes=[Route(path, endpoint, methods=['POST'])])) as url:
+        peer.url = url + '/v1'
+        yield peer

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 SAMPLE_RATE = 24_000            # PCM16 mono, both directions
 BYTES_PER_SAMPLE = 2
+BYTES_PER_MS = SAMPLE_RATE * BYTES_PER_SAMPLE // 1000
+PCM_FORMAT = {'type': 'audio/pcm', 'rate': SAMPLE_RATE}  # the GA `audio.*.format` of PCM16 at 24 kHz
 MIN_COMMIT_MS = 100             # the service rejects shorter commits
 SUBPROTOCOL = 'realtime'
 TOKEN_SUBPROTOCOL_PREFIX = 'openai-insecure-api-key.'

@@ -56,6 +56,3 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         """Tear down socket, mic tracks, worklets and the AudioContext."""
         self.run_method('close')
 
-    async def stats(self, timeout: float = 2) -> dict:
-        """Counters for tests and diagnostics: chunks/ms sent, frames played, underruns, socket state."""
-        return await self.run_method('getStats', timeout=timeout)

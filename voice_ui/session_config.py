@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 from .config import Settings
-from .protocol import SAMPLE_RATE
-
-PCM = {'type': 'audio/pcm', 'rate': SAMPLE_RATE}
+from .protocol import PCM_FORMAT as PCM
 
 
 def session_config(settings: Settings) -> dict:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .config import Settings
+from .protocol import ErrorCode
 from .session_config import session_config
 
 EXPIRY_MARGIN_S = 10  # a token this close to expiry is not handed out: the socket must open before it lapses
@@ -86,7 +87,7 @@ def failure_for(response: httpx.Response) -> TokenError:
     code = error.get('code') or ''
     if status == 401:
         return TokenError('invalid_key', 'The OpenAI API key was rejected (401). Check OPENAI_API_KEY.', status)
-    if status == 429 and code == 'insufficient_quota':
+    if status == 429 and code == ErrorCode.INSUFFICIENT_QUOTA:
         return TokenError('quota', 'The OpenAI account has run out of quota (429). Check plan and billing.', status)
     if status == 429:
         return TokenError('rate_limit', 'Too many requests right now (429). Wait a moment and try again.', status)

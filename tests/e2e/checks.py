@@ -4,9 +4,7 @@ from __future__ import annotations
 import base64
 
 from tests.protocol_validation import validate_client_event
-from voice_ui.protocol import BETA_SUBPROTOCOL, SUBPROTOCOL, ClientEvent
-
-from .harness import BYTES_PER_MS
+from voice_ui.protocol import BETA_SUBPROTOCOL, BYTES_PER_MS, SUBPROTOCOL, ClientEvent
 
 MAX_APPEND_BYTES = 40 * BYTES_PER_MS
 BETA_EVENT_NAMES = ('response.audio.delta', 'response.audio.done', 'response.audio_transcript.delta',

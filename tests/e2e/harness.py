@@ -17,7 +17,6 @@ import httpx
 from tests.support import OUTPUT, REPO, app_env
 
 REALTIME_PATH = '/v1/realtime'
-BYTES_PER_MS = 48  # 24 kHz PCM16 mono
 
 
 def chromium_path() -> str | None:

@@ -10,12 +10,12 @@ import secrets
 import pytest
 
 from tests.support import free_port, manifest
-from voice_ui.protocol import ClientEvent
+from voice_ui.protocol import BYTES_PER_MS, ClientEvent
 
 from .checks import (append_sizes, assert_appends_small, assert_ga_client_events, assert_played_fully,
                      assert_socket_handshake, turns_on_server)
 from .conftest import open_voice_page
-from .harness import BYTES_PER_MS, LocalServerControl, ServerProcess
+from .harness import LocalServerControl, ServerProcess
 
 API_KEY = 'sk-e2e-' + secrets.token_urlsafe(24)
 UTTERANCE = manifest()['lights']

@@ -18,14 +18,13 @@ from tests.native.harness import NativeApp, Xvfb, require_native
 from tests.support import TESTDATA, manifest, port_is_free
 from tests.native.x11 import close_window
 from voice_ui.native import WINDOW_SIZE, WINDOW_TITLE
-from voice_ui.protocol import ClientEvent
+from voice_ui.protocol import BYTES_PER_MS, ClientEvent
 
 UTTERANCE = 'weather'
 START_TIMEOUT_S = 90      # first start on a cold 2-core machine: Python imports plus QtWebEngine
 TURN_TIMEOUT_S = 60       # Whisper on CPU, then the reply
 EXIT_TIMEOUT_S = 10
 MIN_AUDIO_SHARE = 0.95    # RECIPES.md: the fake capture path loses about 1-1.5 % in gaps
-BYTES_PER_S = 24_000 * 2  # PCM16 mono at 24 kHz
 MAX_WER = 0.25
 
 LISTENING = "document.querySelector('.vu-status')?.textContent.startsWith('Listening')"
@@ -102,7 +101,8 @@ def test_native_window_hears_the_microphone_and_exits_when_closed(launch):
     sessions = httpx.get(f'{native_app.url}/v1/_local/sessions').json()
     assert len(sessions) == 1, sessions
     received = sessions[0]['client_events']
-    appended_s = sum(e['audio_bytes'] for e in received if e['type'] == ClientEvent.INPUT_AUDIO_APPEND) / BYTES_PER_S
+    appended_bytes = sum(e['audio_bytes'] for e in received if e['type'] == ClientEvent.INPUT_AUDIO_APPEND)
+    appended_s = appended_bytes / (BYTES_PER_MS * 1000)
     assert appended_s >= MIN_AUDIO_SHARE * spoken_s, f'{appended_s:.2f} s of audio arrived for {spoken_s:.2f} s spoken'
     assert appended_s <= spoken_s + 0.5, f'{appended_s:.2f} s of audio arrived for {spoken_s:.2f} s spoken'
     kinds = [e['type'] for e in received]

@@ -1,17 +1,12 @@
 """A tiny real OpenAI-compatible chat completions server for the brain tests (uvicorn in a thread)."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
-from tests.support import serve_in_thread
-
+from tests.support import http_peer
 
 ANSWER = 'The kitchen lights are on now.'
 
@@ -37,10 +32,6 @@ class ChatPeer:
             'usage': {'prompt_tokens': 10, 'completion_tokens': 12, 'total_tokens': 22}})
 
 
-@contextmanager
-def running_chat_peer() -> Iterator[ChatPeer]:
+def running_chat_peer():
     peer = ChatPeer()
-    app = Starlette(routes=[Route('/v1/chat/completions', peer.chat_completions, methods=['POST'])])
-    with serve_in_thread(app) as url:
-        peer.url = url + '/v1'
-        yield peer
+    return http_peer(peer, '/v1/chat/completions', peer.chat_completions)

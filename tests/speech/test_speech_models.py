@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from voice_ui.protocol import SAMPLE_RATE
-from voice_ui.speech.audio import pcm16_to_float, rms
+from voice_ui.pcm import pcm16_to_float
+from voice_ui.speech.audio import rms
 from voice_ui.speech.wer import word_error_rate, words
 
 MAX_WER = 0.1

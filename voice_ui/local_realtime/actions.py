@@ -10,10 +10,9 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..protocol import SAMPLE_RATE, BYTES_PER_SAMPLE
+from ..protocol import BYTES_PER_MS
 from .agent import Message
 
-BYTES_PER_MS = SAMPLE_RATE * BYTES_PER_SAMPLE // 1000
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import base64
 import binascii
 import json
 
-from ..protocol import CLOSE_SESSION_EXPIRED, MIN_COMMIT_MS, ClientEvent, ErrorCode, ServerEvent
-from .actions import BYTES_PER_MS, Action, Close, Outbox, Respond, Send, Transcribe
+from ..protocol import BYTES_PER_MS, CLOSE_SESSION_EXPIRED, MIN_COMMIT_MS, ClientEvent, ErrorCode, ServerEvent
+from .actions import Action, Close, Outbox, Respond, Send, Transcribe
 from .agent import Reply
 from .config import EngineOptions
 from .conversation import Conversation, Item, item_from_client

@@ -1,7 +1,7 @@
 """The input audio buffer on the session's timeline, with optional server VAD deciding where turns are."""
 from __future__ import annotations
 
-from .actions import BYTES_PER_MS
+from ..protocol import BYTES_PER_MS
 from .vad import EnergyVad, VadEvent
 
 

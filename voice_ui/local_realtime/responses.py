@@ -9,8 +9,8 @@ import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..protocol import ErrorCode, ResponseStatus, ServerEvent
-from .actions import BYTES_PER_MS, Action, Close, Outbox, Send
+from ..protocol import BYTES_PER_MS, ErrorCode, ResponseStatus, ServerEvent
+from .actions import Action, Close, Outbox, Send
 from .agent import Reply
 from .config import EngineOptions, Pacing
 from .conversation import Conversation, Item

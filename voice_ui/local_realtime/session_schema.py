@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import copy
 
+from ..protocol import PCM_FORMAT as PCM
 from ..protocol import SAMPLE_RATE, VOICES, ErrorCode
 
-PCM = {'type': 'audio/pcm', 'rate': SAMPLE_RATE}
 DEFAULT_MODEL = 'gpt-realtime'
 SERVER_VAD_DEFAULTS = {'type': 'server_vad', 'threshold': 0.5, 'prefix_padding_ms': 300, 'silence_duration_ms': 500,
                        'idle_timeout_ms': None, 'create_response': True, 'interrupt_response': True}
 SEMANTIC_VAD_DEFAULTS = {'type': 'semantic_vad', 'eagerness': 'auto', 'create_response': True,
                          'interrupt_response': True}
-NULLABLE = {'turn_detection', 'transcription', 'noise_reduction'}  # `null` clears these
 
 ANY = None  # a leaf whose inner shape is not checked
 SCHEMA = {  # allowed keys of a GA realtime session; nested dicts are checked recursively

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .actions import BYTES_PER_MS
+from ..pcm import pcm16_to_float
+from ..protocol import BYTES_PER_MS
 
 FRAME_MS = 20
 FRAME_BYTES = FRAME_MS * BYTES_PER_MS
@@ -42,7 +43,7 @@ class EnergyVad:
         self._pending = data[whole:]
         if not whole:
             return []
-        samples = np.frombuffer(data[:whole], dtype='<i2').astype(np.float32) / 32768.0
+        samples = pcm16_to_float(data[:whole])
         energy = (samples.reshape(-1, FRAME_BYTES // 2) ** 2).mean(axis=1)
         voiced = 10 * np.log10(energy + 1e-12) > self.level_db
         events = []

@@ -1,19 +1,9 @@
-"""PCM16 <-> float conversion and sample-rate conversion with numpy only (no scipy in the runtime deps)."""
+"""Sample-rate conversion and levels with numpy only (no scipy in the runtime deps)."""
 from __future__ import annotations
 
 import numpy as np
 
 TAPS_PER_SIDE = 32  # windowed-sinc half length: enough to keep aliasing well below speech levels
-
-
-def pcm16_to_float(pcm: bytes) -> np.ndarray:
-    """Little-endian PCM16 mono bytes to float32 in [-1, 1)."""
-    usable = len(pcm) - len(pcm) % 2
-    return np.frombuffer(pcm[:usable], dtype='<i2').astype(np.float32) / 32768.0
-
-
-def float_to_pcm16(samples: np.ndarray) -> bytes:
-    return (np.clip(samples, -1.0, 32767 / 32768) * 32768.0).round().astype('<i2').tobytes()
 
 
 def resample(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
@@ -38,10 +28,6 @@ def _low_pass(samples: np.ndarray, cutoff: float) -> np.ndarray:
     taps = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hanning(n.size)
     taps /= taps.sum()
     return np.convolve(samples, taps.astype(np.float32), mode='same')
-
-
-def pcm16_resample(pcm: bytes, source_rate: int, target_rate: int) -> bytes:
-    return float_to_pcm16(resample(pcm16_to_float(pcm), source_rate, target_rate))
 
 
 def rms(samples: np.ndarray) -> float:

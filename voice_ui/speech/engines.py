@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from ..protocol import SAMPLE_RATE
-from .audio import float_to_pcm16, pcm16_to_float, resample
+from ..pcm import float_to_pcm16, pcm16_to_float
+from .audio import resample
 
 WHISPER_RATE = 16_000
 

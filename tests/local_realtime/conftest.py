@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from voice_ui.local_realtime.config import EngineOptions, LocalRealtimeConfig, Pacing
+from voice_ui.local_realtime.server_config import EngineOptions, LocalRealtimeConfig, Pacing
 from voice_ui.local_realtime.faults import Faults
 
 from .serving import API_KEY, Served, serve

@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from nicegui import app, ui  # noqa: E402
 
-from voice_ui.local_realtime.config import LocalRealtimeConfig  # noqa: E402
+from voice_ui.local_realtime.server_config import LocalRealtimeConfig  # noqa: E402
 from voice_ui.local_realtime.server import mount_local_realtime  # noqa: E402
 
 

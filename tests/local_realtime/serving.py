@@ -13,7 +13,7 @@ import websockets
 
 from tests.protocol_validation import validate_client_event, validate_client_secret, validate_server_event
 from tests.support import TESTDATA, serve_in_thread
-from voice_ui.local_realtime.config import LocalRealtimeConfig
+from voice_ui.local_realtime.server_config import LocalRealtimeConfig
 from voice_ui.local_realtime.server import LocalRealtimeServer, create_app
 from voice_ui.protocol import SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX
 

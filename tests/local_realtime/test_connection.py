@@ -7,7 +7,7 @@ import time
 import pytest
 import websockets
 
-from voice_ui.local_realtime.config import EngineOptions, LocalRealtimeConfig, Pacing
+from voice_ui.local_realtime.server_config import EngineOptions, LocalRealtimeConfig, Pacing
 from voice_ui.protocol import BETA_SUBPROTOCOL, ServerEvent
 
 from .serving import API_KEY, MANUAL_SESSION, RealtimeClient, connect, mint, open_session, pcm_of, serve

@@ -9,8 +9,8 @@ import pytest
 
 from tests.protocol_validation import validate_server_event
 from voice_ui.local_realtime.actions import Close, Respond, Send, Transcribe
-from voice_ui.local_realtime.agent import EchoAgent, Reply
-from voice_ui.local_realtime.config import EngineOptions, Pacing
+from voice_ui.local_realtime.server_agent import EchoAgent, Reply
+from voice_ui.local_realtime.server_config import EngineOptions, Pacing
 from voice_ui.local_realtime.engine import RealtimeEngine
 from voice_ui.local_realtime.faults import Faults
 from voice_ui.local_realtime.session_schema import default_session, merge_session

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import websockets
 
-from voice_ui.local_realtime.config import LocalRealtimeConfig
+from voice_ui.local_realtime.server_config import LocalRealtimeConfig
 from voice_ui.protocol import ServerEvent
 
 from .serving import API_KEY, RealtimeClient, connect, mint, open_session, pcm_of, serve

@@ -5,7 +5,7 @@ import base64
 
 import pytest
 
-from voice_ui.local_realtime.agent import EchoAgent
+from voice_ui.local_realtime.server_agent import EchoAgent
 from voice_ui.protocol import ResponseStatus, ServerEvent
 
 from .serving import open_session, pcm_of, silence

@@ -5,7 +5,7 @@ import httpx
 import pytest
 
 from voice_ui.config import DEFAULT_INSTRUCTIONS
-from voice_ui.local_realtime.agent import Message
+from voice_ui.local_realtime.server_agent import Message
 from voice_ui.speech.brains import ChatCompletionsBrain, ChatError, EchoBrain, brain_from_env
 from voice_ui.speech.wer import word_error_rate
 

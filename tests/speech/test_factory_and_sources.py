@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from voice_ui.local_realtime.agent import EchoAgent, Message
+from voice_ui.local_realtime.server_agent import EchoAgent, Message
 from voice_ui.speech import SPEECH_HINT, default_agent, speech_available, speech_hint
 from voice_ui.speech.brains import EchoBrain
 from voice_ui.speech.models import ModelCache, ModelSource, load_piper, piper_source, whisper_source

@@ -6,7 +6,7 @@ import base64
 import pytest
 
 from tests.local_realtime.serving import API_KEY, open_session, serve
-from voice_ui.local_realtime.config import EngineOptions, LocalRealtimeConfig, Pacing
+from voice_ui.local_realtime.server_config import EngineOptions, LocalRealtimeConfig, Pacing
 from voice_ui.protocol import ClientEvent, ServerEvent
 from voice_ui.speech.wer import word_error_rate
 

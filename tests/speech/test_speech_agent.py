@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from voice_ui.local_realtime.agent import Message
+from voice_ui.local_realtime.server_agent import Message
 from voice_ui.speech.agent import SpeechAgent
 from voice_ui.speech.brains import NOTHING_HEARD, EchoBrain
 from voice_ui.speech.models import ModelCache

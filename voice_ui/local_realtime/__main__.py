@@ -10,8 +10,8 @@ import os
 import uvicorn
 
 from ..speech import default_agent
-from .agent import EchoAgent
-from .config import EngineOptions, LocalRealtimeConfig, Pacing
+from .server_agent import EchoAgent
+from .server_config import EngineOptions, LocalRealtimeConfig, Pacing
 from .faults import ALLOW_FAULTS_ENV
 from .server import create_app
 

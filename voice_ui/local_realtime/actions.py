@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..protocol import BYTES_PER_MS
-from .agent import Message
+from .server_agent import Message
 
 
 

@@ -12,9 +12,9 @@ import json
 
 from ..protocol import BYTES_PER_MS, CLOSE_SESSION_EXPIRED, MIN_COMMIT_MS, ClientEvent, ErrorCode, ServerEvent
 from .actions import Action, Close, Outbox, Respond, Send, Transcribe
-from .agent import Reply
-from .config import EngineOptions
-from .conversation import Conversation, Item, item_from_client
+from .server_agent import Reply
+from .server_config import EngineOptions
+from .server_conversation import Conversation, Item, item_from_client
 from .events import error_event, event, transcription_usage, words
 from .faults import Faults
 from .responses import RESPONSE_FIELDS, ResponseRun

@@ -5,7 +5,7 @@ import math
 
 from ..protocol import ServerEvent
 from .actions import audio_ms
-from .conversation import Item
+from .server_conversation import Item
 from .tokens import new_id
 
 USER_AUDIO_MS_PER_TOKEN = 100

@@ -54,9 +54,9 @@ class Faults:
     def jitter_s(self) -> float:
         return self._rng.uniform(0, self.delta_jitter_ms) / 1000 if self.delta_jitter_ms > 0 else 0.0
 
-    def take_error(self, client_event_type: str) -> dict | None:
+    def take_error(self, client_event_type: object) -> dict | None:
         """The error to answer this client event with, consuming one from `error_times`."""
-        if self.error_on != client_event_type or self.error_times == 0:
+        if self.error_on is None or self.error_on != client_event_type or self.error_times == 0:
             return None
         if self.error_times is not None:
             self.error_times -= 1

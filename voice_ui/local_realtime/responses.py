@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 from ..protocol import BYTES_PER_MS, ErrorCode, ResponseStatus, ServerEvent
 from .actions import Action, Close, Outbox, Send
-from .agent import Reply
-from .config import EngineOptions, Pacing
-from .conversation import Conversation, Item
+from .server_agent import Reply
+from .server_config import EngineOptions, Pacing
+from .server_conversation import Conversation, Item
 from .events import RATE_LIMITS, event, response_body, response_usage, words
 from .faults import Faults
 from .tokens import new_id

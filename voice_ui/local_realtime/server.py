@@ -17,7 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from ..protocol import ErrorCode, error_body
-from .config import LocalRealtimeConfig
+from .server_config import LocalRealtimeConfig
 from .faults import Faults
 from .introspection import SessionLogs
 from .tokens import TokenStore, bearer

@@ -16,8 +16,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..protocol import (BETA_SUBPROTOCOL, CLOSE_API_VERSION, CLOSE_INVALID_TOKEN, SUBPROTOCOL,
                         TOKEN_SUBPROTOCOL_PREFIX, ErrorCode)
 from .actions import Close, Respond, Send, Transcribe
-from .agent import Agent
-from .config import LocalRealtimeConfig
+from .server_agent import Agent
+from .server_config import LocalRealtimeConfig
 from .engine import RealtimeEngine
 from .events import error_event
 from .introspection import SessionLog, SessionLogs

@@ -9,7 +9,7 @@ import functools
 import importlib
 from typing import TYPE_CHECKING
 
-from ..local_realtime.agent import SPEECH_EXTRA_HINT, Agent, EchoAgent
+from ..local_realtime.server_agent import SPEECH_EXTRA_HINT, Agent, EchoAgent
 
 if TYPE_CHECKING:
     from .agent import SpeechAgent

@@ -5,7 +5,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 
-from ..local_realtime.agent import Message, Reply
+from ..local_realtime.server_agent import Message, Reply
 from .brains import Brain, brain_from_env
 from .engines import Recognizer, Synthesizer
 from .models import MODELS, ModelCache, ModelSource, load_piper, load_whisper, piper_source, whisper_source
@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 class SpeechAgent:
-    """Implements `voice_ui.local_realtime.agent.Agent`.
+    """Implements `voice_ui.local_realtime.server_agent.Agent`.
 
     Models load once per process on first use (or in `warm_up`), in a worker thread; recognition and
     synthesis also run in worker threads, so sessions keep streaming while the CPU decodes.

@@ -14,7 +14,7 @@ from typing import Protocol
 import httpx
 
 from ..config import DEFAULT_INSTRUCTIONS
-from ..local_realtime.agent import Message
+from ..local_realtime.server_agent import Message
 
 CHAT_URL_ENV = 'VOICE_UI_AGENT_CHAT_URL'
 CHAT_MODEL_ENV = 'VOICE_UI_AGENT_CHAT_MODEL'

@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .agent import Agent, EchoAgent
+from .server_agent import Agent, EchoAgent
 from .faults import ALLOW_FAULTS_ENV, Faults
 
 

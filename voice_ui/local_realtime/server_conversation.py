@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..protocol import ErrorCode
-from .agent import Message
+from .server_agent import Message
 from .session_schema import RequestError
 from .tokens import new_id
 

@@ -8,7 +8,7 @@ append, commit + response.create) and prints, per utterance:
   done              time from commit to `response.done`
   CPU/speech s      process CPU seconds (all threads) spent on the turn, per second of input speech
   WER               word error rate of the transcript against the manifest
-It prints figures; it is not a test. Test data: ../shared/testdata (or $VOICE_UI_TESTDATA).
+It prints figures; it is not a test. Test data: tests/testdata (in the repo).
 """
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ class Turn:
 
 async def main() -> None:
     args = parse_args()
-    testdata = Path(os.environ.get('VOICE_UI_TESTDATA') or REPO.parent / 'shared' / 'testdata')
+    testdata = REPO / 'tests' / 'testdata'
     manifest = json.loads((testdata / 'manifest.json').read_text(encoding='utf-8'))
     agent = await make_agent(args.agent)
     port = free_port()

@@ -15,24 +15,14 @@ import uvicorn
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUT = REPO / 'test-output'
-# The recordings sit beside the checkout (../shared/testdata); a clone elsewhere finds the workplace copy.
-TESTDATA_CANDIDATES = (REPO.parent / 'shared' / 'testdata', Path('/work/shared/testdata'))
+# The test recordings (with their texts in manifest.json) live in the repo, so a fresh clone runs everything.
+TESTDATA = REPO / 'tests' / 'testdata'
 # Variables by which pytest and NiceGUI's fixtures recognise a test run; a child app must not inherit them.
 TEST_RUN_VARIABLES = ('PYTEST_CURRENT_TEST', 'PYTEST_VERSION', 'NICEGUI_USER_SIMULATION', 'NICEGUI_SCREEN_TEST_PORT')
 
 
-def testdata_dir() -> Path:
-    configured = os.environ.get('VOICE_UI_TESTDATA', '').strip()
-    if configured:
-        return Path(configured).resolve()
-    return next((p.resolve() for p in TESTDATA_CANDIDATES if p.is_dir()), TESTDATA_CANDIDATES[0])
-
-
-TESTDATA = testdata_dir()
-
-
 def manifest() -> dict[str, dict]:
-    """The test utterances by name: text, speech length, file names (../shared/testdata/manifest.json)."""
+    """The test utterances by name: text, speech length, file names (tests/testdata/manifest.json)."""
     return {entry['name']: entry for entry in json.loads((TESTDATA / 'manifest.json').read_text())}
 
 

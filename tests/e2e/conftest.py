@@ -58,7 +58,7 @@ def playwright(chromium):
 def open_voice_page(playwright, chromium: str, mic: str, url: str):
     """A fresh Chromium whose fake mic speaks `TESTDATA/<mic>.mic48k.wav` once per getUserMedia."""
     wav = TESTDATA / f'{mic}.mic48k.wav'
-    assert wav.is_file(), f'test speech missing: {wav} (set VOICE_UI_TESTDATA)'
+    assert wav.is_file(), f'test speech missing: {wav}'
     browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=chromium_args(wav))
     page = browser.new_page(viewport={'width': 900, 'height': 900})
     page.add_init_script(TRACK_STREAMS_JS)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import testdata_dir
+from tests.support import TESTDATA
 from voice_ui.speech import SPEECH_HINT, missing_speech_modules
 
 
@@ -41,9 +41,9 @@ def read_pcm16(path: Path) -> bytes:
 
 @pytest.fixture(scope='session')
 def utterances() -> list[Utterance]:
-    manifest = testdata_dir() / 'manifest.json'
+    manifest = TESTDATA / 'manifest.json'
     if not manifest.is_file():
-        unavailable(f'no speech test data at {manifest.parent} (set VOICE_UI_TESTDATA)')
+        unavailable(f'no speech test data at {manifest.parent}')
     entries = json.loads(manifest.read_text(encoding='utf-8'))
     return [Utterance(entry['name'], entry['text'], entry['speech_seconds'],
                       read_pcm16(manifest.parent / entry['reference_24k'])) for entry in entries]

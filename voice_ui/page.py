@@ -6,22 +6,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nicegui import app, binding, events, ui
+from nicegui import app, ui
 
 from .config import Settings
 from .conversation import Conversation
-from .realtime_session import ASSETS, RealtimeSession
+from .protocol import Status
+from .realtime_session import ASSETS, RealtimeSession, TokenWantedEventArguments
 from .session_config import session_update
 from .token_service import PrefetchedToken, TokenError, TokenService
 from .transcript_view import TranscriptView
 from .usage_view import usage_line
 
 STATUS_TEXT = {
-    'idle': 'Ready', 'connecting': 'Connecting…', 'listening': 'Listening… press Stop Speaking (or release Space)',
-    'thinking': 'Thinking…', 'speaking': 'Agent is speaking…', 'error': 'Something went wrong — see above',
-    'closed': 'Session closed',
+    Status.IDLE: 'Ready', Status.CONNECTING: 'Connecting…',
+    Status.LISTENING: 'Listening… press Stop Speaking (or release Space)', Status.STOPPING: 'Sending…',
+    Status.THINKING: 'Thinking…', Status.SPEAKING: 'Agent is speaking…',
+    Status.ERROR: 'Something went wrong — see above', Status.CLOSED: 'Session closed',
 }
-BROWSER_TIMEOUT = 'The page did not answer in time. Reload the page and try again.'
+CAPTURING = (Status.CONNECTING, Status.LISTENING, Status.STOPPING)
 
 
 @dataclass(frozen=True)
@@ -33,23 +35,18 @@ class Backend:
 
 
 class VoicePage:
-    capturing = binding.BindableProperty()  # the mic is streaming a turn; pushed to the buttons at once
-
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.conversation = Conversation()
-        self.tokens = PrefetchedToken(backend.tokens)
-        self.capturing = False
-        self.starting = False
-        self.wants_capture = False  # Space released while still starting: stop right after
+        self.tokens = PrefetchedToken(backend.tokens)  # minted when the component asks (token_wanted), not here
         self._build()
-        self.tokens.start()  # mint ahead, so Start Speaking does not wait for a round trip
         ui.context.client.on_delete(self.tokens.stop)
 
     def _build(self) -> None:
         ui.add_css((ASSETS / 'style.css').read_text(encoding='utf-8'))
         ui.dark_mode(None)  # follow the system
         conv = self.conversation
+        settings = self.backend.settings
         with ui.column().classes('vu-page w-full max-w-3xl mx-auto p-4 gap-4'):
             with ui.row().classes('w-full items-center justify-between'):
                 ui.label('voice-ui').classes('text-2xl font-semibold')
@@ -61,99 +58,48 @@ class VoicePage:
                 ui.button(icon='close', on_click=lambda: setattr(conv, 'error', '')).props('flat round dense') \
                     .tooltip('Dismiss')
             ui.label().classes('vu-notice').bind_text_from(conv, 'notice').bind_visibility_from(conv, 'notice')
-            self.session = RealtimeSession()
+            self.session = RealtimeSession(ws_url=self.backend.browser_ws_url, model=settings.model,
+                                           session=session_update(settings))
             self._wire(self.session)
             with ui.row().classes('vu-controls w-full items-center gap-2'):
-                self.start_button = ui.button('Start Speaking', icon='mic', on_click=self.start).mark('start') \
-                    .bind_enabled_from(self, 'capturing', backward=lambda c: not c)
-                self.start_button.on('click', js_handler=f'(e) => {{ {self.session.unlock_audio_js()}; emit(e); }}')
-                ui.button('Stop Speaking', icon='stop', on_click=self.stop).mark('stop') \
-                    .bind_enabled_from(self, 'capturing')
+                # The gestures act in the browser at once (and unlock audio there); Python hears of them as status.
+                ui.button('Start Speaking', icon='mic').mark('start') \
+                    .on('click', js_handler=f'() => {self.session.js_call("start")}') \
+                    .bind_enabled_from(conv, 'status', backward=lambda s: s not in CAPTURING)
+                ui.button('Stop Speaking', icon='stop').mark('stop') \
+                    .on('click', js_handler=f'() => {self.session.js_call("stop")}') \
+                    .bind_enabled_from(conv, 'status', backward=lambda s: s == Status.LISTENING)
                 ui.button('Close Session', icon='power_settings_new', on_click=self.close).mark('close') \
                     .props('outline')
             with ui.row().classes('vu-status-row items-center gap-2'):
                 ui.label().classes('vu-status').props('aria-live=polite') \
                     .bind_text_from(conv, 'status', lambda s: STATUS_TEXT.get(s, s))
                 ui.label('Agent is speaking…').classes('vu-speaking') \
-                    .bind_visibility_from(conv, 'status', lambda s: s == 'speaking')
+                    .bind_visibility_from(conv, 'status', lambda s: s == Status.SPEAKING)
             self.transcript = TranscriptView(conv)
-            usage_line(conv, self.backend.settings.model)
+            usage_line(conv, settings.model)
             ui.label('Tip: hold Space to talk.').classes('vu-tip')
 
     def _wire(self, session: RealtimeSession) -> None:
-        session.on('realtime_event', lambda e: self._fold(e.args))
-        session.on('status', lambda e: self.conversation.set_status(e.args.get('status', '')))
-        session.on('socket_closed', self._on_socket_closed)
-        session.on('mic_error', self._on_mic_error)
-        session.on('notice', lambda e: setattr(self.conversation, 'notice', e.args.get('message', '')))
-        session.on('push_to_talk', self._on_push_to_talk)
+        conv = self.conversation
+        session.on_status(lambda e: conv.set_status(e.status))
+        session.on_server_event(lambda e: conv.apply(e.event))
+        session.on_transcript(lambda e: conv.transcript(e.item_id, e.role, e.delta, replace=e.replace, final=e.final))
+        session.on_error(lambda e: conv.show_error(e.source, e.code, e.message))
+        session.on_notice(lambda e: setattr(conv, 'notice', e.message))
+        session.on_token_wanted(self._on_token_wanted)
 
-    # --- actions ---
-
-    async def start(self) -> None:
-        self.wants_capture = True
-        if self.capturing or self.starting:
-            return
-        self.starting = True
-        self.conversation.notice = ''
-        try:
-            await self._start_session()
-        finally:
-            self.starting = False
-        if self.capturing and not self.wants_capture:
-            await self.stop()
-
-    async def _start_session(self) -> None:
+    async def _on_token_wanted(self, _: TokenWantedEventArguments) -> None:
         try:
             token = await self.tokens.get()
         except TokenError as error:
-            self.conversation.fail(error.message)
+            self.session.token_failed(error.message)
             return
-        settings = self.backend.settings
-        self.conversation.set_status('connecting')
-        try:
-            result = await self.session.start(token.value, self.backend.browser_ws_url, settings.model,
-                                              session_update(settings))
-        except TimeoutError:
-            self.conversation.fail(BROWSER_TIMEOUT)
-            return
-        if result and result.get('ok'):
-            self.capturing = True
-        elif not self.conversation.error:  # a mic or socket event may already have said something more precise
-            self.conversation.fail((result or {}).get('error') or 'The session could not start.')
-
-    async def stop(self) -> None:
-        self.wants_capture = False
-        if not self.capturing:
-            return
-        self.capturing = False
-        try:
-            await self.session.stop()
-        except TimeoutError:
-            self.conversation.fail(BROWSER_TIMEOUT)
+        self.session.provide_token(token.value, token.expires_at)
 
     def close(self) -> None:
-        self.wants_capture = self.capturing = False
         self.session.close()
         self.conversation.reset()
-        self.transcript.clear()
-
-    # --- events from the browser ---
-
-    def _fold(self, event: dict) -> None:
-        self.conversation.apply(event)
-        self.transcript.sync()
-
-    def _on_socket_closed(self, e: events.GenericEventArguments) -> None:
-        self.capturing = False
-        self.conversation.socket_closed(int(e.args.get('code') or 1006), e.args.get('reason') or '')
-
-    def _on_mic_error(self, e: events.GenericEventArguments) -> None:
-        self.capturing = False
-        self.conversation.mic_error(e.args.get('name', ''), e.args.get('message', ''))
-
-    async def _on_push_to_talk(self, e: events.GenericEventArguments) -> None:
-        await (self.start() if e.args.get('pressed') else self.stop())
 
 
 def register_pages(backend: Backend) -> None:

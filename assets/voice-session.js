@@ -1,103 +1,134 @@
-// One voice conversation in the browser: one AudioContext, one Realtime socket, the mic and the player.
-// Turn flow: start() -> listening (mic streams appends) -> stop() -> commit + response.create -> thinking
-// -> first reply audio -> speaking -> the player has really drained -> idle. Audio never leaves this tab except
-// to the Realtime socket; `emit` sends only small JSON events to Python.
+// One voice conversation in the browser, and the one owner of the turn state (Python only mirrors `status`):
+//   idle/closed/error --start--> connecting --(token, mic, socket)--> listening --stop--> stopping
+//   stopping --(flushed, committed)--> thinking --(first audio)--> speaking --(played out)--> idle
+// start() and stop() run synchronously inside the user's gesture; every await in connect() is followed by a
+// generation check, so Close (or a newer Start) cancels a connect at any point. Audio never leaves this tab except
+// to the Realtime socket; small JSON events go to Python through PythonLink.
 import {
-  AUDIO_BLOCKED_MESSAGE, ClientEvent, ErrorCode, MIN_COMMIT_MS, ResponseStatus, SAMPLE_RATE, ServerEvent, Status, TOO_SHORT_MESSAGE, UiEvent,
+  AUDIO_BLOCKED_MESSAGE, COMMIT_STALLED_MESSAGE, ClientEvent, ErrorCode, ErrorSource, MIN_COMMIT_MS, NoticeKind,
+  REPLY_STALLED_MESSAGE, SAMPLE_RATE, ServerEvent, Status, TOKEN_TIMEOUT_MESSAGE, TOO_SHORT_MESSAGE, UiEvent,
 } from './protocol.js';
 import { MicCapture } from './audio/mic-capture.js';
 import { Player } from './audio/player.js';
-import { base64ToPcm16, pcm16ToBase64 } from './audio/pcm16.js';
+import { pcm16ToBase64 } from './audio/pcm16.js';
 import { loadWorklets } from './audio/worklets.js';
-import { interruptReply } from './barge-in.js';
+import { PythonLink } from './python-link.js';
+import { ReplyTracker } from './reply.js';
 import { RealtimeSocket, sameOriginUrl } from './realtime-socket.js';
-import { SessionStats, withoutAudio } from './session-stats.js';
+import { errorOf } from './server-events.js';
+import { SessionStats } from './session-stats.js';
+import { TokenHolder } from './token-holder.js';
 
 const samplesToMs = (samples) => (samples * 1000) / SAMPLE_RATE;
 const RESUME_TIMEOUT_MS = 1500;
+const COMMIT_TIMEOUT_MS = 5000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const quietly = (promise) => { promise.catch(() => {}); return promise; };  // awaited later, or abandoned
 
 export class VoiceSession {
-  constructor(emit) {
-    this.emit = emit;            // (name, payload) => void
-    this.context = null;
-    this.socket = null;
-    this.mic = null;
-    this.player = null;
-    this.capturing = false;
-    this.response = null;        // {id, itemId, audio, ended, done, frames} of the reply being received or played
-    this.interrupted = new Set();  // ids of replies cut off by barge-in: their late deltas are dropped
-    this.status = Status.IDLE;
+  constructor(emit, { wsUrl = null, model = 'gpt-realtime', session = {}, replyTimeoutMs = 30000,
+    tokenTimeoutMs = 15000 } = {}) {
+    this.options = { wsUrl, model, session, replyTimeoutMs, tokenTimeoutMs };
+    this.link = new PythonLink(emit);
+    this.tokens = new TokenHolder((reason) => this.link.now(UiEvent.TOKEN_WANTED, { reason }));
     this.stats = new SessionStats();
+    this.replies = new ReplyTracker({
+      player: () => this.player, stats: this.stats, watchdogMs: replyTimeoutMs,
+      onAudio: () => { if (this.status === Status.THINKING) this.setStatus(Status.SPEAKING); },
+      onFinished: () => this.settle(),
+      onStalled: () => this.problem(ErrorSource.RESPONSE, 'stalled', REPLY_STALLED_MESSAGE),
+    });
+    this.context = this.socket = this.mic = this.player = null;
+    this.status = Status.IDLE;
+    this.turn = 0;             // id of the newest turn; worklet messages carry it
+    this.capturing = false;
+    this.generation = 0;       // bumped by close() and each connect: a stale await gives up
+    this.stopPending = false;  // Stop came while connecting: end the turn as soon as it begins (too short)
+    this.commit = null;        // {turn, eventId, timer} of the commit awaiting `input_audio_buffer.committed`
+    this.tokens.prefetch();
   }
 
   // Must run synchronously inside a user gesture (click, keydown): browsers only start audio from one.
   unlockAudio() {
     if (!this.context || this.context.state === 'closed') {
       this.context = new AudioContext({ latencyHint: 'interactive' });  // device rate: Firefox-safe capture
-      loadWorklets(this.context).catch((error) => console.warn('voice-ui: worklets failed to load', error));
+      quietly(loadWorklets(this.context)).catch((error) => console.warn('voice-ui: worklets failed to load', error));
     }
-    if (this.context.state === 'suspended') this.context.resume().catch(() => {});
+    if (this.context.state === 'suspended') quietly(this.context.resume());
     return true;
   }
 
-  async start(token, { wsUrl = null, model, session } = {}) {
-    try {
-      if (this.capturing) return { ok: true };
-      if (this.socket && this.socket.isOpen && this.mic && this.mic.active) {
-        if (this.response) await this.interrupt();  // talking over the agent stops it
-        return this.beginTurn();
-      }
-      return await this.connect(token, wsUrl || sameOriginUrl(), model, session);
-    } catch (error) {
-      console.error('voice-ui: start failed', error);
-      this.setStatus(Status.ERROR);
-      return { ok: false, error: String((error && error.message) || error) };
-    }
+  connected() {
+    return !!this.socket && this.socket.isOpen && !!this.mic && this.mic.active;
   }
 
-  async connect(token, url, model, session) {
+  start() {
+    this.unlockAudio();
+    this.stats.gesture('start');
+    if (this.status === Status.CONNECTING || this.capturing) return;  // double click, a second Space
+    this.stopPending = false;
+    if (!this.connected()) {
+      quietly(this.connect(++this.generation));
+      return;
+    }
+    if (this.replies.active) quietly(this.replies.interrupt(this.socket));  // talking over the agent stops it
+    this.beginTurn();
+  }
+
+  async connect(generation) {
+    const stale = () => generation !== this.generation;
     this.teardownConnection();
     this.setStatus(Status.CONNECTING);
-    this.unlockAudio();
+    const token = quietly(this.tokens.take(this.options.tokenTimeoutMs));
     if (!(await this.audioRunning())) {  // started without a user gesture: worklets would never run
-      this.setStatus(Status.ERROR);
-      return { ok: false, error: AUDIO_BLOCKED_MESSAGE };
+      if (!stale()) this.fail(ErrorSource.AUDIO, 'suspended', AUDIO_BLOCKED_MESSAGE);
+      return;
     }
-    await this.ensurePlayer();
-    const socket = new RealtimeSocket({
-      onEvent: (event) => this.onServerEvent(event),
-      onClose: (info) => this.onSocketClosed(socket, info),
-    });
+    if (stale()) return;
+    const mic = new MicCapture(this.context, (turn, pcm) => this.onMicChunk(turn, pcm));
+    this.mic = mic;
+    const micOpen = quietly(mic.open());
+    const playerReady = quietly(this.ensurePlayer());
+    let value;
+    try {
+      value = await token;
+    } catch (error) {
+      if (stale()) return;
+      const timedOut = error.message === 'timeout';
+      this.fail(ErrorSource.TOKEN, timedOut ? 'timeout' : 'mint_failed', timedOut ? TOKEN_TIMEOUT_MESSAGE : error.message);
+      return;
+    }
+    if (stale()) return;
+    const socket = new RealtimeSocket({ onEvent: (event) => this.onServerEvent(socket, event),
+      onClose: (info) => this.onSocketClosed(socket, info) });
     this.socket = socket;
     this.stats.startSession();
+    const opened = quietly(socket.open(this.options.wsUrl || sameOriginUrl(), this.options.model, value));
     try {
-      await socket.open(url, model, token);
-    } catch (info) {
-      return { ok: false, error: `Could not connect to the Realtime server (close code ${info.code}).` };
-    }
-    socket.send({ type: ClientEvent.SESSION_UPDATE, session });
-    const mic = new MicCapture(this.context, (pcm) => this.onMicChunk(pcm));
-    this.mic = mic;
-    try {
-      await mic.open();
+      await micOpen;
     } catch (error) {
-      mic.close();
-      if (this.mic !== mic) return { ok: false, error: 'The session closed while the microphone was starting.' };
-      this.mic = null;
+      if (stale()) return;
       const name = (error && error.name) || 'Error';
-      const message = (error && error.message) || String(error);
-      this.emit(UiEvent.MIC_ERROR, { name, message });
-      this.socket = null;
-      socket.close(1000, 'microphone unavailable');
-      this.setStatus(Status.ERROR);
-      return { ok: false, error: `Microphone unavailable: ${name}: ${message}` };
+      this.fail(ErrorSource.MICROPHONE, name, (error && error.message) || String(error));
+      return;
     }
-    if (this.mic !== mic || this.socket !== socket || !socket.isOpen) {
-      if (this.mic !== mic) mic.close();
-      return { ok: false, error: 'The connection closed while the microphone was starting.' };
+    if (stale()) return;
+    try {
+      await opened;
+      await playerReady;
+    } catch (info) {
+      if (stale()) return;
+      const code = info && info.code !== undefined ? String(info.code) : 'error';
+      this.fail(ErrorSource.SOCKET, code, (info && info.reason) || 'Could not connect to the Realtime server.');
+      return;
     }
-    return this.beginTurn();
+    if (stale() || !socket.isOpen) return;
+    socket.send({ type: ClientEvent.SESSION_UPDATE, session: this.options.session });
+    if (this.stopPending) {
+      this.tooShort(false);
+      return this.setStatus(Status.IDLE);
+    }
+    this.beginTurn();
   }
 
   async audioRunning() {
@@ -109,125 +140,108 @@ export class VoiceSession {
 
   async ensurePlayer() {
     if (this.player && this.player.context === this.context) return;
-    this.player = new Player(this.context, (counters) => this.onDrained(counters));
+    this.player = new Player(this.context, (counters) => this.replies.drained(counters));
     await this.player.open();
   }
 
   beginTurn() {
-    this.stats.startTurn();
+    this.turn++;
     this.capturing = true;
-    this.mic.startTurn();
+    this.stats.startTurn(this.turn);
+    this.mic.startTurn(this.turn);
     this.setStatus(Status.LISTENING);
-    return { ok: true };
   }
 
-  onMicChunk(pcm) {
+  onMicChunk(turn, pcm) {
     if (!this.socket || !this.socket.send({ type: ClientEvent.INPUT_AUDIO_APPEND, audio: pcm16ToBase64(pcm) })) {
       this.stats.dropped(pcm.length);
       return;
     }
-    this.stats.sent(pcm.length);
+    this.stats.sent(turn, pcm.length);
   }
 
-  // Flush first (the worklet answers after posting its partial chunk), then commit or report a too-short turn.
-  async stop() {
-    try {
-      if (!this.capturing || !this.mic) return { committed: false, ms: 0, error: 'not listening' };
-      this.capturing = false;
-      this.stats.stopRequested();
-      const flushed = await this.mic.stopTurn();
-      const turn = this.stats.endTurn(flushed);
-      const ms = samplesToMs(turn.samples);
-      if (!this.socket || !this.socket.isOpen) return { committed: false, ms, error: 'connection closed' };
-      if (ms >= MIN_COMMIT_MS) {
-        this.socket.send({ type: ClientEvent.INPUT_AUDIO_COMMIT, event_id: this.eventId('commit') });
-        this.pendingCreate = this.eventId('create');  // errors echo it: then no response will come
-        this.socket.send({ type: ClientEvent.RESPONSE_CREATE, event_id: this.pendingCreate });
-        this.setStatus(Status.THINKING);
-        return { committed: true, ms };
-      }
-      this.socket.send({ type: ClientEvent.INPUT_AUDIO_CLEAR });
-      this.emit(UiEvent.NOTICE, { kind: 'too_short', message: TOO_SHORT_MESSAGE });
-      this.setStatus(this.response ? Status.SPEAKING : Status.IDLE);
-      return { committed: false, ms };
-    } catch (error) {
-      console.error('voice-ui: stop failed', error);
-      return { committed: false, ms: 0, error: String((error && error.message) || error) };
-    }
-  }
-
-  onServerEvent(event) {
-    switch (event.type) {
-      case ServerEvent.OUTPUT_AUDIO_DELTA:
-        this.onAudioDelta(event);
-        return;  // audio never goes to Python
-      case ServerEvent.RESPONSE_CREATED:
-        this.beginResponse(event.response && event.response.id);
-        break;
-      case ServerEvent.OUTPUT_AUDIO_DONE:
-        this.endResponseAudio(event.response_id);
-        break;
-      case ServerEvent.RESPONSE_DONE:
-        this.onResponseDone(event.response || {});
-        break;
-      case ServerEvent.ERROR:
-        this.onServerError(event.error || {});
-        break;
-    }
-    this.emit(UiEvent.REALTIME_EVENT, withoutAudio(event));
-  }
-
-  beginResponse(id) {
-    if (this.response && this.response.id === id) return;
-    this.pendingCreate = null;
-    this.response = { id, itemId: null, audio: false, ended: false, done: false, frames: 0 };
-    this.player.begin(id);
-  }
-
-  async interrupt() {
-    const reply = this.response;
-    this.interrupted.add(reply.id);
-    await interruptReply(reply, this.player, this.socket);
-  }
-
-  onAudioDelta(event) {
-    if (this.interrupted.has(event.response_id)) return;
-    if (!this.response || this.response.id !== event.response_id) this.beginResponse(event.response_id);
-    this.response.itemId = event.item_id;
-    const pcm = base64ToPcm16(event.delta || '');
-    this.stats.received(pcm.length);
-    this.response.frames += pcm.length;
-    this.player.push(pcm);
-    if (!this.response.audio) {
-      this.response.audio = true;
-      if (!this.capturing) this.setStatus(Status.SPEAKING);
-    }
-  }
-
-  endResponseAudio(id) {
-    if (!this.response || this.response.ended || (id && this.response.id !== id)) return;
-    this.response.ended = true;
-    this.player.end();
-  }
-
-  onResponseDone(response) {
-    if (!this.response || (response.id && this.response.id !== response.id)) {
-      if (this.status === Status.THINKING) this.setStatus(Status.IDLE);  // nothing of it ever reached us
+  // The capture worklet goes on until the audio of this moment has reached it (the measured input latency), then
+  // posts its last partial chunk; only then is the turn committed (or found too short).
+  stop() {
+    this.stats.gesture('stop');
+    if (this.status === Status.CONNECTING) {
+      this.stopPending = true;
       return;
     }
-    this.response.done = true;
-    if (response.status === ResponseStatus.FAILED || response.status === ResponseStatus.CANCELLED) {
-      this.player.flush();
-    } else {
-      this.endResponseAudio(response.id);
-    }
+    if (!this.capturing) return;
+    this.capturing = false;
+    const turn = this.turn;
+    const untilTime = this.context.currentTime + this.mic.inputLatency();
+    this.stats.stopRequested(turn, this.context.currentTime);
+    this.setStatus(Status.STOPPING);
+    this.mic.stopTurn(turn, untilTime).then((flushed) => this.onTurnFlushed(turn, flushed));
   }
 
-  // Errors are forwarded; a rejected commit or response.create must not leave the page stuck in "thinking".
+  newerTurnStarted(turn) {
+    return turn !== this.turn || this.capturing;
+  }
+
+  onTurnFlushed(turn, flushed) {
+    const record = this.stats.endTurn(turn, flushed);
+    if (!this.socket || !this.socket.isOpen || flushed.aborted) return;
+    if (samplesToMs(record.samples) < MIN_COMMIT_MS) return this.tooShort(this.newerTurnStarted(turn) === false);
+    const eventId = this.eventId('commit');
+    this.commit = { turn, eventId, timer: setTimeout(() => this.commitStalled(eventId), COMMIT_TIMEOUT_MS) };
+    this.socket.send({ type: ClientEvent.INPUT_AUDIO_COMMIT, event_id: eventId });
+    this.stats.commitSent(turn);
+  }
+
+  // The too-short rule, for every way a turn ends (button, Space, Stop while connecting).
+  tooShort(ownsStatus) {
+    this.stopPending = false;
+    if (this.socket) this.socket.send({ type: ClientEvent.INPUT_AUDIO_CLEAR });
+    this.link.now(UiEvent.NOTICE, { kind: NoticeKind.TOO_SHORT, message: TOO_SHORT_MESSAGE });
+    if (ownsStatus) this.settle();
+  }
+
+  // Commit first, reply second: response.create only once the server has accepted the audio.
+  onCommitted() {
+    const commit = this.commit;
+    if (!commit) return;
+    clearTimeout(commit.timer);
+    this.commit = null;
+    if (this.newerTurnStarted(commit.turn)) return;  // the person talks on: the next commit gets the reply
+    this.pendingCreate = this.eventId('create');
+    this.socket.send({ type: ClientEvent.RESPONSE_CREATE, event_id: this.pendingCreate });
+    this.replies.expect();
+    this.setStatus(Status.THINKING);
+  }
+
+  commitStalled(eventId) {
+    if (!this.commit || this.commit.eventId !== eventId) return;
+    this.commitRefused();
+    this.problem(ErrorSource.SERVER, 'commit_timeout', COMMIT_STALLED_MESSAGE);
+  }
+
+  commitRefused() {
+    const commit = this.commit;
+    clearTimeout(commit.timer);
+    this.commit = null;
+    if (!this.newerTurnStarted(commit.turn)) this.settle();
+  }
+
+  onServerEvent(socket, event) {
+    if (socket !== this.socket) return;  // a late frame of a connection already replaced
+    if (this.replies.onEvent(event)) return;  // audio: never to Python
+    if (event.type === ServerEvent.INPUT_AUDIO_COMMITTED) this.onCommitted();
+    else if (event.type === ServerEvent.ERROR) this.onServerError(errorOf(event));
+    this.link.serverEvent(event);
+  }
+
   onServerError(error) {
-    const createRejected = !!error.event_id && error.event_id === this.pendingCreate;
-    const rejectedTurn = createRejected || error.code === ErrorCode.COMMIT_EMPTY || error.code === ErrorCode.ACTIVE_RESPONSE;
-    if (rejectedTurn && this.status === Status.THINKING && !this.response) this.setStatus(Status.IDLE);
+    const commitRefused = !!this.commit && (error.code === ErrorCode.COMMIT_EMPTY || error.event_id === this.commit.eventId);
+    const createRefused = !!error.event_id && error.event_id === this.pendingCreate;
+    this.link.now(UiEvent.ERROR, { source: ErrorSource.SERVER, code: error.code || '', message: error.message });
+    if (commitRefused) this.commitRefused();
+    else if ((createRefused || error.code === ErrorCode.ACTIVE_RESPONSE) && this.replies.awaiting) {
+      this.replies.reset();
+      this.settle();
+    }
   }
 
   eventId(kind) {
@@ -235,30 +249,43 @@ export class VoiceSession {
     return `event_vu_${kind}_${Date.now().toString(36)}_${this.eventCounter}`;
   }
 
-  onDrained(counters) {
-    const response = this.response;
-    if (!response || (!counters.flushed && counters.responseId !== response.id)) return;
-    this.response = null;
-    const playback = { frames_played: counters.framesPlayed, underruns: counters.underruns, response_id: response.id };
-    this.stats.played(playback, counters, response.frames);
-    this.emit(UiEvent.PLAYBACK, playback);
-    if (this.status === Status.SPEAKING || this.status === Status.THINKING) this.setStatus(Status.IDLE);
+  // Nothing is in flight any more: the status follows what is still going on.
+  settle() {
+    if (this.capturing || this.status === Status.CONNECTING || this.status === Status.CLOSED) return;
+    if (this.commit) return this.setStatus(Status.STOPPING);
+    if (this.replies.response && this.replies.response.audio) return this.setStatus(Status.SPEAKING);
+    this.setStatus(this.replies.active ? Status.THINKING : Status.IDLE);
+  }
+
+  // A problem the session survives (the socket stays open): say it, then settle.
+  problem(source, code, message) {
+    this.link.now(UiEvent.ERROR, { source, code, message });
+    this.settle();
+  }
+
+  // A problem that ends the connection.
+  fail(source, code, message) {
+    this.link.now(UiEvent.ERROR, { source, code, message });
+    this.teardownConnection();
+    this.setStatus(Status.ERROR);
   }
 
   onSocketClosed(socket, info) {
-    this.emit(UiEvent.SOCKET_CLOSED, { code: info.code, reason: info.reason, was_clean: info.was_clean });
-    if (socket !== this.socket) return;  // an older connection, already replaced or closed by us
+    if (socket !== this.socket || !info.opened) return;  // replaced, closed by us, or reported by connect()
     this.socket = null;
-    this.teardownConnection();
-    this.setStatus(Status.ERROR);
+    this.fail(ErrorSource.SOCKET, String(info.code), info.reason || '');
   }
 
   // Mic and in-flight reply go; the AudioContext and player stay so that the next Start is quick.
   teardownConnection() {
     this.capturing = false;
+    if (this.commit) clearTimeout(this.commit.timer);
+    this.commit = null;
     if (this.mic) this.mic.close();
     this.mic = null;
-    if (this.player && this.response) this.player.flush();
+    if (this.player && this.replies.response) quietly(this.player.flush());
+    this.replies.reset();
+    this.link.flush();
     if (this.socket) {
       const socket = this.socket;
       this.socket = null;
@@ -267,32 +294,38 @@ export class VoiceSession {
   }
 
   close() {
+    this.generation++;
+    this.stopPending = false;
+    this.tokens.cancelWaiters('closed');
     this.teardownConnection();
     if (this.player) this.player.close();
     this.player = null;
-    this.response = null;
-    if (this.context) this.context.close().catch(() => {});
+    if (this.context) quietly(this.context.close());
     this.context = null;
     this.setStatus(Status.CLOSED);
     return true;
+  }
+
+  dispose() {
+    this.close();
+    this.tokens.dispose();
+    this.link.close();
   }
 
   setStatus(status) {
     if (status === this.status) return;
     this.status = status;
     this.stats.status(status);
-    this.emit(UiEvent.STATUS, { status });
+    this.link.now(UiEvent.STATUS, { status, turn: this.turn });
   }
 
   getStats() {
     return this.stats.snapshot({
-      status: this.status,
-      socketState: this.socket ? this.socket.state : 'closed',
-      micActive: !!this.mic && this.mic.active,
-      capturing: this.capturing,
+      status: this.status, turn: this.turn, socketState: this.socket ? this.socket.state : 'closed',
+      micActive: !!this.mic && this.mic.active, capturing: this.capturing,
       contextRate: this.context ? this.context.sampleRate : null,
-      contextState: this.context ? this.context.state : 'closed',
-      player: this.player ? { ...this.player.counters } : null,
+      contextState: this.context ? this.context.state : 'closed', contextTime: this.context ? this.context.currentTime : 0,
+      player: this.player ? { ...this.player.counters } : null, forwarded: this.link.sent, tokenHeld: this.tokens.usable(),
     });
   }
 }

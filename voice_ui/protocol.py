@@ -140,8 +140,7 @@ class Role(StrEnum):
 # Server events the component forwards to Python (transcript deltas travel coalesced as UiEvent.TRANSCRIPT).
 FORWARDED_SERVER_EVENTS = frozenset({
     ServerEvent.INPUT_AUDIO_COMMITTED, ServerEvent.ITEM_ADDED, ServerEvent.ITEM_DONE, ServerEvent.ITEM_TRUNCATED,
-    ServerEvent.ITEM_DELETED, ServerEvent.OUTPUT_ITEM_ADDED, ServerEvent.INPUT_TRANSCRIPTION_FAILED,
-    ServerEvent.RESPONSE_DONE,
+    ServerEvent.ITEM_DELETED, ServerEvent.INPUT_TRANSCRIPTION_FAILED, ServerEvent.RESPONSE_DONE,
 })
 MAX_TRANSCRIPT_EVENT_CHARS = 64_000  # one event well below NiceGUI's 1 MB socket message limit; longer ones split
 

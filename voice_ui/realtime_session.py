@@ -85,7 +85,7 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
     def __init__(self, *, ws_url: str | None, model: str, session: dict) -> None:
         super().__init__()
         self.ignores_events_when_hidden = False
-        self._props['ws-url'] = ws_url
+        self._props['wsUrl'] = ws_url
         self._props['model'] = model
         self._props['session'] = session
         self.status = Status.IDLE  # the last status the browser reported (read-only mirror)

@@ -140,7 +140,7 @@ class Conversation:
             turn.done = True
 
     def set_status(self, status: Any) -> None:
-        if status not in Status._value2member_map_:
+        if not isinstance(status, str) or status not in Status._value2member_map_:
             return
         self.status = status
         if status in (Status.CONNECTING, Status.LISTENING):
@@ -236,7 +236,7 @@ class Conversation:
             turn.done = True
 
     def _finish_response(self, response: dict) -> None:
-        status = response.get('status')
+        status = _text(response.get('status'))
         usage = response.get('usage')
         if isinstance(usage, dict) and usage:
             self.usage = self.usage.plus(usage)

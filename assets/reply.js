@@ -147,9 +147,9 @@ export class ReplyTracker {
     const reply = this.response;
     if (!reply) return 0;
     this.remember(reply.id);
+    if (!reply.done) socket.send({ type: ClientEvent.RESPONSE_CANCEL });  // first: the server stops producing it
     const counters = await this.player().flush();
     const heardMs = Math.min(framesToMs(counters.framesPlayed || 0), framesToMs(reply.frames));
-    if (!reply.done) socket.send({ type: ClientEvent.RESPONSE_CANCEL });
     if (reply.itemId) {
       socket.send({ type: ClientEvent.ITEM_TRUNCATE, item_id: reply.itemId, content_index: 0, audio_end_ms: heardMs });
     }
@@ -169,6 +169,17 @@ export class ReplyTracker {
     this.response = null;
     if (hadReply) this.player().flush();
     this.onStalled();
+  }
+
+  // The connection is gone: drop the reply being played, and record what of it was heard.
+  abandon() {
+    const reply = this.response;
+    this.reset();
+    if (!reply || !this.player()) return;
+    this.player().flush().then((counters) => {
+      const playback = { frames_played: counters.framesPlayed, underruns: counters.underruns, response_id: reply.id };
+      this.stats.played(playback, { ...counters, flushed: true }, reply.frames);
+    });
   }
 
   reset() {

@@ -1,12 +1,16 @@
 // The ephemeral token the next connect will use, held in the browser so that Start connects at once.
 // Python mints only when asked (`token_wanted`): to prefetch while the tab is visible and was used in the last
 // 15 minutes (and again shortly before the held token expires), or because Start found no usable token.
-import { TokenReason } from './protocol.js';
+import { TOKEN_TIMEOUT_MESSAGE, TokenReason } from './protocol.js';
 
 const MARGIN_MS = 10_000;             // a token this close to expiry is not used: the socket must open in time
 const REFRESH_BEFORE_MS = 15_000;     // ask for a fresh one this long before the held one expires
 const IN_USE_MS = 15 * 60_000;        // a tab untouched this long stops prefetching (an overnight tab mints nothing)
 const RETRY_MS = 20_000;              // after a failed prefetch
+
+function tokenError(code, message) {
+  return Object.assign(new Error(message), { code });
+}
 
 export class TokenHolder {
   constructor(request) {
@@ -63,7 +67,7 @@ export class TokenHolder {
     if (!this.asked) this.ask(TokenReason.START);
     return new Promise((resolve, reject) => {
       const waiter = { resolve, reject };
-      waiter.timer = setTimeout(() => this.settle(waiter, null, new Error('timeout')), timeoutMs);
+      waiter.timer = setTimeout(() => this.settle(waiter, null, tokenError('timeout', TOKEN_TIMEOUT_MESSAGE)), timeoutMs);
       this.waiters.push(waiter);
     });
   }
@@ -84,7 +88,7 @@ export class TokenHolder {
 
   failed(message) {
     this.asked = false;
-    for (const waiter of [...this.waiters]) this.settle(waiter, null, new Error(String(message || 'No token.')));
+    for (const waiter of [...this.waiters]) this.settle(waiter, null, tokenError('mint_failed', String(message || 'No token.')));
     this.schedule(RETRY_MS);
   }
 
@@ -103,7 +107,7 @@ export class TokenHolder {
   }
 
   cancelWaiters(message) {
-    for (const waiter of [...this.waiters]) this.settle(waiter, null, new Error(message));
+    for (const waiter of [...this.waiters]) this.settle(waiter, null, tokenError('closed', message));
   }
 
   dispose() {

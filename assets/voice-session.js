@@ -6,12 +6,13 @@
 // to the Realtime socket; small JSON events go to Python through PythonLink.
 import {
   AUDIO_BLOCKED_MESSAGE, COMMIT_STALLED_MESSAGE, ClientEvent, ErrorCode, ErrorSource, MIN_COMMIT_MS, NoticeKind,
-  REPLY_STALLED_MESSAGE, SAMPLE_RATE, ServerEvent, Status, TOKEN_TIMEOUT_MESSAGE, TOO_SHORT_MESSAGE, UiEvent,
+  REPLY_STALLED_MESSAGE, SAMPLE_RATE, ServerEvent, Status, TOO_SHORT_MESSAGE, UiEvent,
 } from './protocol.js';
 import { MicCapture } from './audio/mic-capture.js';
 import { Player } from './audio/player.js';
 import { pcm16ToBase64 } from './audio/pcm16.js';
 import { loadWorklets } from './audio/worklets.js';
+import { CommitGate, eventId } from './commit-gate.js';
 import { PythonLink } from './python-link.js';
 import { ReplyTracker } from './reply.js';
 import { RealtimeSocket, sameOriginUrl } from './realtime-socket.js';
@@ -21,8 +22,6 @@ import { TokenHolder } from './token-holder.js';
 
 const samplesToMs = (samples) => (samples * 1000) / SAMPLE_RATE;
 const RESUME_TIMEOUT_MS = 1500;
-const COMMIT_TIMEOUT_MS = 5000;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const quietly = (promise) => { promise.catch(() => {}); return promise; };  // awaited later, or abandoned
 
 export class VoiceSession {
@@ -44,7 +43,13 @@ export class VoiceSession {
     this.capturing = false;
     this.generation = 0;       // bumped by close() and each connect: a stale await gives up
     this.stopPending = false;  // Stop came while connecting: end the turn as soon as it begins (too short)
-    this.commit = null;        // {turn, eventId, timer} of the commit awaiting `input_audio_buffer.committed`
+    this.flushingTurn = null;  // Stop came: the worklet is posting this turn's last audio
+    this.commits = new CommitGate({
+      send: (event) => this.socket && this.socket.send(event),
+      onAccepted: (turn) => this.askForReply(turn),
+      onRefused: (turn) => { if (!this.newerTurnStarted(turn)) this.settle(); },
+      onStalled: () => this.problem(ErrorSource.SERVER, 'commit_timeout', COMMIT_STALLED_MESSAGE),
+    });
     this.tokens.prefetch();
   }
 
@@ -67,10 +72,7 @@ export class VoiceSession {
     this.stats.gesture('start');
     if (this.status === Status.CONNECTING || this.capturing) return;  // double click, a second Space
     this.stopPending = false;
-    if (!this.connected()) {
-      quietly(this.connect(++this.generation));
-      return;
-    }
+    if (!this.connected()) return quietly(this.connect(++this.generation));
     if (this.replies.active) quietly(this.replies.interrupt(this.socket));  // talking over the agent stops it
     this.beginTurn();
   }
@@ -80,11 +82,9 @@ export class VoiceSession {
     this.teardownConnection();
     this.setStatus(Status.CONNECTING);
     const token = quietly(this.tokens.take(this.options.tokenTimeoutMs));
-    if (!(await this.audioRunning())) {  // started without a user gesture: worklets would never run
-      if (!stale()) this.fail(ErrorSource.AUDIO, 'suspended', AUDIO_BLOCKED_MESSAGE);
-      return;
-    }
+    const running = await this.audioRunning();
     if (stale()) return;
+    if (!running) return this.fail(ErrorSource.AUDIO, 'suspended', AUDIO_BLOCKED_MESSAGE);  // no gesture: no worklets
     const mic = new MicCapture(this.context, (turn, pcm) => this.onMicChunk(turn, pcm));
     this.mic = mic;
     const micOpen = quietly(mic.open());
@@ -92,10 +92,8 @@ export class VoiceSession {
     let value;
     try {
       value = await token;
-    } catch (error) {
-      if (stale()) return;
-      const timedOut = error.message === 'timeout';
-      this.fail(ErrorSource.TOKEN, timedOut ? 'timeout' : 'mint_failed', timedOut ? TOKEN_TIMEOUT_MESSAGE : error.message);
+    } catch (error) {  // {code: 'timeout' | 'mint_failed' | 'closed', message}
+      if (!stale()) this.fail(ErrorSource.TOKEN, error.code, error.message);
       return;
     }
     if (stale()) return;
@@ -107,9 +105,7 @@ export class VoiceSession {
     try {
       await micOpen;
     } catch (error) {
-      if (stale()) return;
-      const name = (error && error.name) || 'Error';
-      this.fail(ErrorSource.MICROPHONE, name, (error && error.message) || String(error));
+      if (!stale()) this.fail(ErrorSource.MICROPHONE, (error && error.name) || 'Error', (error && error.message) || String(error));
       return;
     }
     if (stale()) return;
@@ -117,23 +113,19 @@ export class VoiceSession {
       await opened;
       await playerReady;
     } catch (info) {
-      if (stale()) return;
-      const code = info && info.code !== undefined ? String(info.code) : 'error';
-      this.fail(ErrorSource.SOCKET, code, (info && info.reason) || 'Could not connect to the Realtime server.');
+      if (!stale()) this.fail(ErrorSource.SOCKET, String(info.code), info.reason || 'Could not connect to the Realtime server.');
       return;
     }
     if (stale() || !socket.isOpen) return;
     socket.send({ type: ClientEvent.SESSION_UPDATE, session: this.options.session });
-    if (this.stopPending) {
-      this.tooShort(false);
-      return this.setStatus(Status.IDLE);
-    }
-    this.beginTurn();
+    if (!this.stopPending) return this.beginTurn();
+    this.tooShort(false);
+    this.setStatus(Status.IDLE);
   }
 
   async audioRunning() {
     if (this.context.state !== 'running') {
-      await Promise.race([this.context.resume().catch(() => {}), sleep(RESUME_TIMEOUT_MS)]);
+      await Promise.race([this.context.resume().catch(() => {}), new Promise((ok) => setTimeout(ok, RESUME_TIMEOUT_MS))]);
     }
     return this.context.state === 'running';
   }
@@ -173,21 +165,21 @@ export class VoiceSession {
     const turn = this.turn;
     const untilTime = this.context.currentTime + this.mic.inputLatency();
     this.stats.stopRequested(turn, this.context.currentTime);
+    this.flushingTurn = turn;
     this.setStatus(Status.STOPPING);
     this.mic.stopTurn(turn, untilTime).then((flushed) => this.onTurnFlushed(turn, flushed));
   }
 
-  newerTurnStarted(turn) {
+  newerTurnStarted(turn) {  // then that turn owns the status
     return turn !== this.turn || this.capturing;
   }
 
   onTurnFlushed(turn, flushed) {
     const record = this.stats.endTurn(turn, flushed);
-    if (!this.socket || !this.socket.isOpen || flushed.aborted) return;
+    if (this.flushingTurn === turn) this.flushingTurn = null;
+    if (!this.socket || !this.socket.isOpen) return;  // closed meanwhile: teardown has set the status
     if (samplesToMs(record.samples) < MIN_COMMIT_MS) return this.tooShort(this.newerTurnStarted(turn) === false);
-    const eventId = this.eventId('commit');
-    this.commit = { turn, eventId, timer: setTimeout(() => this.commitStalled(eventId), COMMIT_TIMEOUT_MS) };
-    this.socket.send({ type: ClientEvent.INPUT_AUDIO_COMMIT, event_id: eventId });
+    this.commits.commit(turn);
     this.stats.commitSent(turn);
   }
 
@@ -199,60 +191,37 @@ export class VoiceSession {
     if (ownsStatus) this.settle();
   }
 
-  // Commit first, reply second: response.create only once the server has accepted the audio.
-  onCommitted() {
-    const commit = this.commit;
-    if (!commit) return;
-    clearTimeout(commit.timer);
-    this.commit = null;
-    if (this.newerTurnStarted(commit.turn)) return;  // the person talks on: the next commit gets the reply
-    this.pendingCreate = this.eventId('create');
+  // The commit was confirmed: now ask for the reply (unless the person already talks on: the next commit gets it).
+  askForReply(turn) {
+    if (this.newerTurnStarted(turn)) return;
+    this.pendingCreate = eventId('create');
     this.socket.send({ type: ClientEvent.RESPONSE_CREATE, event_id: this.pendingCreate });
     this.replies.expect();
     this.setStatus(Status.THINKING);
   }
 
-  commitStalled(eventId) {
-    if (!this.commit || this.commit.eventId !== eventId) return;
-    this.commitRefused();
-    this.problem(ErrorSource.SERVER, 'commit_timeout', COMMIT_STALLED_MESSAGE);
-  }
-
-  commitRefused() {
-    const commit = this.commit;
-    clearTimeout(commit.timer);
-    this.commit = null;
-    if (!this.newerTurnStarted(commit.turn)) this.settle();
-  }
-
   onServerEvent(socket, event) {
     if (socket !== this.socket) return;  // a late frame of a connection already replaced
     if (this.replies.onEvent(event)) return;  // audio: never to Python
-    if (event.type === ServerEvent.INPUT_AUDIO_COMMITTED) this.onCommitted();
+    if (event.type === ServerEvent.INPUT_AUDIO_COMMITTED) this.commits.committed();
     else if (event.type === ServerEvent.ERROR) this.onServerError(errorOf(event));
     this.link.serverEvent(event);
   }
 
   onServerError(error) {
-    const commitRefused = !!this.commit && (error.code === ErrorCode.COMMIT_EMPTY || error.event_id === this.commit.eventId);
     const createRefused = !!error.event_id && error.event_id === this.pendingCreate;
     this.link.now(UiEvent.ERROR, { source: ErrorSource.SERVER, code: error.code || '', message: error.message });
-    if (commitRefused) this.commitRefused();
-    else if ((createRefused || error.code === ErrorCode.ACTIVE_RESPONSE) && this.replies.awaiting) {
+    if (this.commits.error(error)) return;
+    if ((createRefused || error.code === ErrorCode.ACTIVE_RESPONSE) && this.replies.awaiting) {
       this.replies.reset();
       this.settle();
     }
   }
 
-  eventId(kind) {
-    this.eventCounter = (this.eventCounter || 0) + 1;
-    return `event_vu_${kind}_${Date.now().toString(36)}_${this.eventCounter}`;
-  }
-
   // Nothing is in flight any more: the status follows what is still going on.
   settle() {
     if (this.capturing || this.status === Status.CONNECTING || this.status === Status.CLOSED) return;
-    if (this.commit) return this.setStatus(Status.STOPPING);
+    if (this.flushingTurn !== null || this.commits.pending) return this.setStatus(Status.STOPPING);
     if (this.replies.response && this.replies.response.audio) return this.setStatus(Status.SPEAKING);
     this.setStatus(this.replies.active ? Status.THINKING : Status.IDLE);
   }
@@ -279,12 +248,11 @@ export class VoiceSession {
   // Mic and in-flight reply go; the AudioContext and player stay so that the next Start is quick.
   teardownConnection() {
     this.capturing = false;
-    if (this.commit) clearTimeout(this.commit.timer);
-    this.commit = null;
+    this.flushingTurn = null;
+    this.commits.reset();
     if (this.mic) this.mic.close();
     this.mic = null;
-    if (this.player && this.replies.response) quietly(this.player.flush());
-    this.replies.reset();
+    this.replies.abandon();
     this.link.flush();
     if (this.socket) {
       const socket = this.socket;
@@ -303,7 +271,6 @@ export class VoiceSession {
     if (this.context) quietly(this.context.close());
     this.context = null;
     this.setStatus(Status.CLOSED);
-    return true;
   }
 
   dispose() {
@@ -322,8 +289,7 @@ export class VoiceSession {
   getStats() {
     return this.stats.snapshot({
       status: this.status, turn: this.turn, socketState: this.socket ? this.socket.state : 'closed',
-      micActive: !!this.mic && this.mic.active, capturing: this.capturing,
-      contextRate: this.context ? this.context.sampleRate : null,
+      micActive: !!this.mic && this.mic.active, capturing: this.capturing, contextRate: this.context ? this.context.sampleRate : null,
       contextState: this.context ? this.context.state : 'closed', contextTime: this.context ? this.context.currentTime : 0,
       player: this.player ? { ...this.player.counters } : null, forwarded: this.link.sent, tokenHeld: this.tokens.usable(),
     });

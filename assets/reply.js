@@ -94,7 +94,7 @@ export class ReplyTracker {
     }
     this.arm();
     if (event.item_id) this.response.itemId = event.item_id;
-    this.stats.received(pcm.length);
+    this.stats.received(pcm.length, this.response.frames === 0);
     this.response.frames += pcm.length;
     this.player().push(pcm);
     if (!this.response.audio) {

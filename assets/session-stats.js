@@ -77,8 +77,9 @@ export class SessionStats {
     if (record) record.commitAt = performance.now();
   }
 
-  received(samples) {
+  received(samples, first) {
     this.samplesReceived += samples;
+    if (first) this.firstDeltaAt = performance.now();
   }
 
   played(playback, counters, framesReceived) {
@@ -109,7 +110,8 @@ export class SessionStats {
         ? this.current.firstAppendAt - this.current.startGestureAt : null,
       currentTurnMs: ms(this.current ? this.current.samples : 0),
       framesReceived: this.samplesReceived, framesPlayed: player.totalFrames || 0, underruns: player.totalUnderruns || 0,
-      playing: !!player.playing, lastPlayback: this.lastPlayback, statusLog: this.statusLog.slice(), now: performance.now(),
+      playing: !!player.playing, firstDeltaAt: this.firstDeltaAt || null, playbackStartedAt: player.startedAt || null,
+      lastPlayback: this.lastPlayback, statusLog: this.statusLog.slice(), now: performance.now(),
     };
   }
 }

@@ -15,6 +15,7 @@ from typing import Any
 from nicegui import ui
 from nicegui.dependencies import register_esm
 from nicegui.events import GenericEventArguments, Handler, UiEventArguments, handle_event
+from nicegui.helpers import expects_arguments
 
 from .protocol import ErrorSource, NoticeKind, Role, Status, TokenReason, UiEvent
 
@@ -89,7 +90,7 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         self._props['model'] = model
         self._props['session'] = session
         self.status = Status.IDLE  # the last status the browser reported (read-only mirror)
-        self._handlers: dict[UiEvent, list[Callable]] = {name: [] for name in UiEvent}
+        self._handlers: dict[UiEvent, list[tuple[Callable, bool]]] = {name: [] for name in UiEvent}
         self.on(UiEvent.STATUS, self._status)
         self.on(UiEvent.SERVER_EVENT, self._server_event)
         self.on(UiEvent.TRANSCRIPT, self._transcript)
@@ -145,12 +146,12 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
     # --- event plumbing: every argument is checked, an unknown value becomes a safe default ---
 
     def _add(self, name: UiEvent, handler: Callable) -> RealtimeSession:
-        self._handlers[name].append(handler)
+        self._handlers[name].append((handler, expects_arguments(handler)))  # inspected once, not per event
         return self
 
     def _emit(self, name: UiEvent, arguments: UiEventArguments) -> None:
-        for handler in self._handlers[name]:
-            handle_event(handler, arguments)
+        for handler, expect_args in self._handlers[name]:
+            handle_event(handler, arguments, expect_args=expect_args)
 
     def _args(self, e: GenericEventArguments) -> dict:
         return e.args if isinstance(e.args, dict) else {}

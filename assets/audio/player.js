@@ -65,6 +65,7 @@ export class Player {
   onMessage(message) {
     const { type, ...counters } = message;
     Object.assign(this.counters, counters);
+    if (type === 'playing') this.counters.startedAt = performance.now();  // for the latency benchmark
     if (type !== 'drained') return;
     if (counters.flushed) this.settleFlush(counters);
     this.onDrained(counters);

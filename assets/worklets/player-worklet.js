@@ -8,7 +8,8 @@
 //               {type: 'audio', samples: Float32Array}
 //               {type: 'end'}                 no more audio for this response: play out, then report 'drained'
 //               {type: 'flush'}               drop everything now (failed response, dropped socket, close)
-// Messages out: {type: 'progress', ...}      about every 100 ms while playing
+// Messages out: {type: 'playing', ...}       a response's first sound
+//               {type: 'progress', ...}      about every 100 ms while playing
 //               {type: 'drained', responseId, flushed, framesPlayed, underruns, ...}
 
 class PlayerProcessor extends AudioWorkletProcessor {
@@ -104,6 +105,7 @@ class PlayerProcessor extends AudioWorkletProcessor {
     if (this.queued >= need || (this.queued > 0 && (this.ended || waited))) {
       this.state = 'playing';
       this.waitingSince = null;
+      if (this.respFrames === 0) this.port.postMessage({ type: 'playing', ...this.counters() });  // first sound
     } else if (this.ended && this.queued === 0) {
       this.drained(false);
     }

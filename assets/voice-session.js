@@ -35,7 +35,10 @@ export class VoiceSession {
       player: () => this.player, stats: this.stats, watchdogMs: replyTimeoutMs,
       onAudio: () => { if (this.status === Status.THINKING) this.setStatus(Status.SPEAKING); },
       onFinished: () => this.settle(),
-      onStalled: () => this.problem(ErrorSource.RESPONSE, 'stalled', REPLY_STALLED_MESSAGE),
+      onStalled: () => {  // the server may still be producing it: a later response.create would be refused
+        if (this.socket) this.socket.send({ type: ClientEvent.RESPONSE_CANCEL });
+        this.problem(ErrorSource.RESPONSE, 'stalled', REPLY_STALLED_MESSAGE);
+      },
     });
     this.context = this.socket = this.mic = this.player = null;
     this.status = Status.IDLE;

@@ -5,8 +5,8 @@ import { loadWorklets } from './worklets.js';
 
 // The worklet's adaptive jitter buffer starts here (without a pre-roll a real-time-paced stream underruns, RECIPES.md)
 // and grows after underruns; playback begins at most MAX_WAIT_MS after the first sample arrived.
-const PREROLL_MS = 80;
-const MAX_WAIT_MS = 110;
+const PREROLL_MS = 120;
+const MAX_WAIT_MS = 120;
 const FLUSH_TIMEOUT_MS = 500;  // a suspended context may never answer; then the last progress report must do
 
 export class Player {

@@ -23,7 +23,8 @@ SILENCE_100MS = base64.b64encode(bytes(4800)).decode()
 def malformed_frames() -> list[str]:
     events = [
         {'type': None}, {'type': {'a': 1}}, {'type': 'x' * 500}, {},
-        {'type': 'response.output_audio.delta', 'response_id': 'resp_h', 'item_id': 'item_h', 'delta': '!!not base64!!'},
+        {'type': 'response.output_audio.delta', 'response_id': 'resp_h', 'item_id': 'item_h',
+         'delta': '!!not base64!!'},
         {'type': 'response.output_audio.delta', 'response_id': {'$': 1}, 'delta': 'AAAA'},
         {'type': 'response.output_audio.delta', 'response_id': 'resp_h', 'delta': None},
         {'type': 'response.output_audio.delta', 'response_id': 'resp_h', 'delta': 'A'},  # odd length, half a sample

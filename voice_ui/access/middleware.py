@@ -61,8 +61,9 @@ class AccessMiddleware:
         await self.app(scope, receive, send)
 
     async def sign_in_first(self, scope, receive, send, path: str) -> None:
+        accept = header_map(scope).get('accept', '*/*')
         wants_page = scope['type'] == 'http' and scope.get('method') in ('GET', 'HEAD') and \
-            'text/html' in header_map(scope).get('accept', 'text/html')
+            ('text/html' in accept or '*/*' in accept)
         if wants_page and self.access.has_login_page:
             query = scope.get('query_string', b'').decode('latin-1')
             target = path + (f'?{query}' if query else '')

@@ -21,7 +21,7 @@ SOCKET_PREFIX = '/_nicegui_ws/'
 # Open without a sign-in: the login page and what it loads (NiceGUI's versioned static code, no data), the socket
 # (its handshake is checked by socket_guard), and the embedded server's routes, which check a key or token themselves.
 PUBLIC_PREFIXES = (f'/_nicegui/{NICEGUI_VERSION}/', SOCKET_PREFIX)
-PUBLIC_PATHS = {LOGIN_PATH, SIGNIN_PATH, '/favicon.ico', '/v1/realtime', '/v1/realtime/client_secrets'}
+PUBLIC_PATHS = {LOGIN_PATH, SIGNIN_PATH, LOGOUT_PATH, '/favicon.ico', '/v1/realtime', '/v1/realtime/client_secrets'}
 SAFE_METHODS = {'GET', 'HEAD', 'OPTIONS'}
 
 

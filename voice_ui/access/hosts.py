@@ -21,7 +21,9 @@ def split_host(host: str) -> tuple[str, int | None]:
     if not host or any(c in host for c in ' /\\@?#'):
         raise ValueError('malformed host')
     if host.startswith('['):
-        name, _, rest = host[1:].partition(']')
+        name, bracket, rest = host[1:].partition(']')
+        if not bracket:
+            raise ValueError('malformed host')
         port = rest.removeprefix(':') if rest.startswith(':') else None
         if rest and port is None:
             raise ValueError('malformed host')

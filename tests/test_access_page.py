@@ -70,7 +70,7 @@ async def test_shared_password_sign_in_then_out(shared_password, user: User, cap
     await user.should_not_see('Start Speaking')
     await sign_in(user, PASSWORD)
     await user.should_see('Start Speaking', retries=30)
-    await user.should_see('Signed in as shared password')
+    await user.should_see('Signed in with the shared password')
     cookie = user.http_client.cookies.get('voice_ui_session')
     assert cookie
     user.find(marker='sign-out').click()

@@ -53,7 +53,7 @@ def test_signing_in_leads_to_a_working_turn(page, app):
     page.get_by_label('Password').fill(PASSWORD)
     page.get_by_label('Password').press('Enter')
     page.wait_for_selector('.voice-ui-session', state='attached', timeout=15_000)
-    page.get_by_text('Signed in as shared password').wait_for()
+    page.get_by_text('Signed in with the shared password').wait_for()
     cookies = {c['name']: c for c in page.context.cookies()}
     assert cookies['voice_ui_session']['httpOnly'] and cookies['voice_ui_session']['sameSite'] == 'Lax'
     voice = VoicePage(page, page.traffic)

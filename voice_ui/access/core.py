@@ -36,7 +36,8 @@ class Identity:
 
     @property
     def label(self) -> str:
-        return self.name or 'shared password'
+        """For the header: 'Signed in as ana', or with the shared password."""
+        return f'Signed in as {self.name}' if self.name else 'Signed in with the shared password'
 
 
 class Access:

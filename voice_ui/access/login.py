@@ -122,7 +122,7 @@ def account_row(access: Access, identity: Identity) -> None:
     if not identity.signed_in:
         return
     with ui.row().classes('vu-account items-center gap-2'):
-        ui.label(f'Signed in as {identity.label}').classes('vu-signed-in').mark('signed-in')
+        ui.label(identity.label).classes('vu-signed-in').mark('signed-in')
         if identity.session_id:  # a proxy's sign-in ends at the proxy
             ui.button('Sign out', icon='logout', on_click=lambda: end_sign_in(access, identity)) \
                 .props('flat dense').mark('sign-out')

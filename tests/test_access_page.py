@@ -120,9 +120,9 @@ async def test_a_page_mints_only_when_the_browser_asks(openai_env, user: User, s
     assert openai_env.minted == 0
     session = user.find(RealtimeSession)
     session.trigger('token_wanted', {'reason': 'prefetch'})
-    await until(lambda: sent_tokens)
+    await until(lambda: sent_tokens, timeout=10)
     session.trigger('token_wanted', {'reason': 'start'})
-    await until(lambda: len(sent_tokens) == 2)
+    await until(lambda: len(sent_tokens) == 2, timeout=10)
     assert openai_env.minted == 1 and 'ek_test_1' in sent_tokens[0] and 'ek_test_1' in sent_tokens[1]
 
 
@@ -133,13 +133,13 @@ async def test_mints_per_minute_are_limited_with_a_retry_time(openai_env, two_mi
     await user.open('/')
     for turn in range(1, 3):
         user.find(marker='start').click()
-        await until(lambda: len(sent_tokens) == turn == openai_env.minted)  # noqa: B023 (awaited at once)
+        await until(lambda: len(sent_tokens) == turn == openai_env.minted, timeout=10)  # noqa: B023
         user.find(marker='stop').click()
         user.find(RealtimeSession).trigger('status', {'status': 'idle'})
-        await until(lambda: user.find(marker='start').elements.pop().enabled)
+        await until(lambda: user.find(marker='start').elements.pop().enabled, timeout=10)
     user.find(marker='start').click()
     await user.should_see('Too many sessions were started from this address in the last minute '
-                          '(the limit is 2 a minute). Try again in')
+                          '(the limit is 2 a minute). Try again in', retries=50)
     assert openai_env.minted == 2
 
 
@@ -151,10 +151,10 @@ async def test_open_sessions_are_limited_per_person(users_file, one_session_each
         await person.should_see('Signed in as ana', retries=30)
         person.javascript_rules[START_CALL] = lambda match: {'ok': True}
     first.find(marker='start').click()
-    await first.should_see('Connecting')
+    await first.should_see('Connecting', retries=50)
     first.find(RealtimeSession).trigger('status', {'status': 'listening'})
     second.find(marker='start').click()
-    await second.should_see('You already have 1 voice session open (the limit)')
+    await second.should_see('You already have 1 voice session open (the limit)', retries=50)
     first.find(RealtimeSession).trigger('status', {'status': 'idle'})  # the first tab's turn is over
     second.find(marker='start').click()
-    await second.should_see('Connecting')
+    await second.should_see('Connecting', retries=50)

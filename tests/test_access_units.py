@@ -130,8 +130,14 @@ def test_cookies_are_signed_expire_and_die_with_logout():
     assert store.from_cookie(cookie[:-2] + ('AA' if not cookie.endswith('AA') else 'BB')) is None
     assert store.from_cookie(SessionStore(3600).cookie_for(sign_in)) is None  # another server's key
     assert store.from_cookie('') is None and store.from_cookie('x' * 5000) is None
-    ticket = store.ticket_for(sign_in)
-    assert store.redeem(ticket) is sign_in and store.redeem(ticket) is None  # one time only
+    ticket = store.ticket_for(sign_in, '10.0.0.7')
+    assert store.redeem(ticket, '10.0.0.8') is None  # another address cannot redeem it (nor later the owner)
+    ticket = store.ticket_for(sign_in, '10.0.0.7')
+    assert store.redeem(ticket, '10.0.0.7') is sign_in and store.redeem(ticket, '10.0.0.7') is None  # once only
+    stale = store.ticket_for(sign_in, '10.0.0.7')
+    now[0] += 31
+    assert store.redeem(stale, '10.0.0.7') is None
+    now[0] -= 31
     store.end(sign_in.id)
     assert store.from_cookie(cookie) is None
     later = store.create('ben', 'users')

@@ -35,7 +35,7 @@ def register_login(access: Access) -> None:
 
     @app.get(SIGNIN_PATH, include_in_schema=False)
     def sign_in(request: Request, ticket: str = '', next: str = '/') -> Response:
-        signed_in = access.sessions.redeem(ticket[:128])
+        signed_in = access.sessions.redeem(ticket[:128], access.client_address(request.scope))
         if signed_in is None:
             return RedirectResponse(LOGIN_PATH, 303)
         response = RedirectResponse(safe_next(next), 303)
@@ -84,7 +84,7 @@ class LoginForm:
         if isinstance(outcome, str):
             self.message.text = outcome
             return
-        ticket = self.access.sessions.ticket_for(outcome)
+        ticket = self.access.sessions.ticket_for(outcome, self.address)
         ui.navigate.to(f'{SIGNIN_PATH}?ticket={ticket}&next={quote(self.target, safe="")}')
 
 

@@ -38,7 +38,7 @@ class SessionStore:
         self.lifetime_s, self.clock = lifetime_s, clock
         self._serializer = URLSafeTimedSerializer(secrets.token_bytes(32), salt='voice-ui-session')
         self._sessions: OrderedDict[str, SignIn] = OrderedDict()
-        self._tickets: OrderedDict[str, tuple[str, float]] = OrderedDict()  # ticket -> (session id, expiry)
+        self._tickets: OrderedDict[str, tuple[str, str, float]] = OrderedDict()  # -> (session id, address, expiry)
 
     # --- sessions ---
 
@@ -78,13 +78,14 @@ class SessionStore:
 
     # --- one-time tickets ---
 
-    def ticket_for(self, sign_in: SignIn) -> str:
+    def ticket_for(self, sign_in: SignIn, address: str) -> str:
+        """Redeemable once, within seconds, from the address that signed in (no planting one's sign-in on others)."""
         ticket = secrets.token_urlsafe(32)
-        self._tickets[ticket] = (sign_in.id, self.clock() + TICKET_TTL_S)
+        self._tickets[ticket] = (sign_in.id, address, self.clock() + TICKET_TTL_S)
         while len(self._tickets) > MAX_TICKETS:
             self._tickets.popitem(last=False)
         return ticket
 
-    def redeem(self, ticket: str) -> SignIn | None:
-        session_id, expires_at = self._tickets.pop(ticket, ('', 0.0))
-        return self.get(session_id) if expires_at > self.clock() else None
+    def redeem(self, ticket: str, address: str) -> SignIn | None:
+        session_id, issued_to, expires_at = self._tickets.pop(ticket, ('', '', 0.0))
+        return self.get(session_id) if expires_at > self.clock() and issued_to == address else None

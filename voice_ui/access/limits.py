@@ -63,6 +63,9 @@ class SessionCounter:
             del pages[page]
         return len(pages)
 
+    def holds(self, key: str, page: str) -> bool:
+        return page in self._open.get(key, {})
+
     def may_open(self, key: str, page: str) -> bool:
         return page in self._open.get(key, {}) or self.count(key) < self.limit
 

@@ -29,18 +29,23 @@ class PageTokens:
             raise TokenError('no_socket', 'The page lost its connection to the server. Reload the page.')
         if not self._access.still_valid(self.identity):
             raise TokenError('signed_out', 'You are signed out. Reload the page to sign in again.')
-        sessions = self._access.open_sessions
-        if reason == 'start' and not sessions.may_open(self.identity.key, self._page):
-            raise TokenError('session_limit', f'You already have {sessions.limit} voice session'
-                             f'{"s" if sessions.limit != 1 else ""} open (the limit). Close one in another tab or '
-                             'window (Close Session), then press Start Speaking again.')
-        async with self._lock:
-            if not self._token.usable(self._clock()):
-                self._token = await self._mint()
-            token = self._token
+        sessions, key = self._access.open_sessions, self.identity.key
+        held = sessions.holds(key, self._page)
         if reason == 'start':
-            sessions.reserve(self.identity.key, self._page)
-        return token
+            if not sessions.may_open(key, self._page):
+                raise TokenError('session_limit', f'You already have {sessions.limit} voice session'
+                                 f'{"s" if sessions.limit != 1 else ""} open (the limit). Close one in another tab '
+                                 'or window (Close Session), then press Start Speaking again.')
+            sessions.reserve(key, self._page)  # before the mint: two tabs starting at once cannot both pass
+        try:
+            async with self._lock:
+                if not self._token.usable(self._clock()):
+                    self._token = await self._mint()
+                return self._token
+        except TokenError:
+            if reason == 'start' and not held:
+                sessions.release(key, self._page)
+            raise
 
     async def _mint(self) -> EphemeralToken:
         mints = self._access.mints

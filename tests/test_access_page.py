@@ -158,3 +158,29 @@ async def test_open_sessions_are_limited_per_person(users_file, one_session_each
     first.find(RealtimeSession).trigger('status', {'status': 'idle'})  # the first tab's turn is over
     second.find(marker='start').click()
     await second.should_see('Connecting', retries=50)
+
+
+@pytest.fixture
+def behind_proxy(openai_env, monkeypatch):
+    monkeypatch.setenv('VOICE_UI_AUTH_HEADER', 'X-Forwarded-User')
+    monkeypatch.setenv('VOICE_UI_TRUSTED_PROXIES', '127.0.0.1')  # the simulation's client address
+    return openai_env
+
+
+async def test_behind_a_proxy_the_header_names_the_person(behind_proxy, user: User):
+    user.http_client.headers['X-Forwarded-User'] = 'carla'
+    await user.open('/')
+    await user.should_see('Signed in as carla')
+    await user.should_not_see(marker='sign-out')  # signing out is the proxy's business
+    del user.http_client.headers['X-Forwarded-User']
+    response = await user.http_client.get('/')
+    assert response.status_code == 401 and 'authenticating proxy' in response.text
+
+
+async def test_the_login_page_sends_the_signed_in_on(shared_password, user: User):
+    await user.open('/login?next=%2F%3Fpanel%3D1')
+    await sign_in(user, PASSWORD)
+    await user.should_see('Start Speaking', retries=30)
+    assert str(user.client.request.url).endswith('/?panel=1')  # where the person was going
+    again = await user.http_client.get('/login?next=//evil.example')
+    assert again.status_code == 303 and again.headers['location'] == '/'

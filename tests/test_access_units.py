@@ -9,7 +9,7 @@ from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from voice_ui import users as users_cli
 from voice_ui.access import create_access, serving_warnings
-from voice_ui.access.hosts import HostPolicy, Proxies, split_host
+from voice_ui.access.hosts import HostPolicy, Proxies, interface_addresses, split_host
 from voice_ui.access.limits import SessionCounter, SlidingWindow
 from voice_ui.access.login import safe_next
 from voice_ui.access.sessions import SessionStore
@@ -85,6 +85,9 @@ def test_loopback_names_and_configured_ones_are_answered():
                  '', None, 'localhost:99999', 'local host', 'a@localhost', '[::1'):
         assert not policy.allows(host), host
     assert HostPolicy('', bind_host='192.168.1.5').allows('192.168.1.5:8080')
+    everywhere = HostPolicy('', bind_host='0.0.0.0')  # this machine's addresses, as NiceGUI prints them
+    assert all(everywhere.allows(f'[{ip}]:8080' if ':' in ip else f'{ip}:8080') for ip in interface_addresses())
+    assert not everywhere.allows('203.0.113.9:8080') and not everywhere.allows('evil.example:8080')
 
 
 def test_an_origin_must_name_the_host_it_talks_to():

@@ -22,8 +22,8 @@ HOW_TO_PROTECT = (
     '  VOICE_UI_PASSWORD=...                 one shared password (at least 8 characters), or\n'
     '  VOICE_UI_USERS_FILE=users.txt         one password per person: python -m voice_ui.users add NAME, or\n'
     '  VOICE_UI_AUTH_HEADER=X-Forwarded-User with VOICE_UI_TRUSTED_PROXIES=<proxy address>\n'
-    '                                        behind oauth2-proxy, Authelia, Cloudflare Access, ...\n'
-    'or serve on this machine only (--host 127.0.0.1), or pass --public to let anyone in knowingly.')
+    '                                        behind oauth2-proxy, Authelia, Cloudflare Access, ...')
+OR_ELSE = '\nor serve on this machine only (--host 127.0.0.1), or pass --public to let anyone in knowingly.'
 
 
 def create_access(settings: Settings) -> Access:
@@ -36,7 +36,7 @@ def create_access(settings: Settings) -> Access:
     access = Access(settings, password_book(settings))
     if exposes_key(settings) and not access.enabled and not settings.public:
         raise SystemExit(f'Refusing to start: serving on {settings.host} would let anyone who reaches '
-                         f'port {settings.port} spend your OpenAI key. Set one of\n{HOW_TO_PROTECT}')
+                         f'port {settings.port} spend your OpenAI key. Set one of\n{HOW_TO_PROTECT}{OR_ELSE}')
     return access
 
 
@@ -66,9 +66,9 @@ def serving_warnings(settings: Settings, access: Access) -> list[str]:
                         f'address).\n  To protect it set one of\n{HOW_TO_PROTECT}\n' + '!' * 78)
     if access.hosts.any:
         warnings.append('VOICE_UI_ALLOWED_HOSTS contains *: any Host name is answered (no DNS-rebinding guard).')
-    elif not is_loopback(settings.host.strip('[]').lower()) and access.hosts.loopback_only:
-        warnings.append(f'Serving on {settings.host}, but only loopback host names are answered: set '
-                        'VOICE_UI_ALLOWED_HOSTS to the name(s) people type, e.g. voice.example.com.')
+    elif not is_loopback(settings.host.strip('[]').lower()) and not access.hosts.configured:
+        warnings.append(f'Serving on {settings.host}: only loopback names and this machine\'s addresses are '
+                        'answered. Set VOICE_UI_ALLOWED_HOSTS to the name(s) people type, e.g. voice.example.com.')
     return warnings
 
 

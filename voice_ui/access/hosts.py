@@ -9,6 +9,8 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
+import ifaddr
+
 LOOPBACK_NAMES = ('localhost', '127.0.0.1', '::1')
 WILDCARD_ADDRESSES = {'', '0.0.0.0', '::'}
 DEFAULT_PORTS = {'http': 80, 'https': 443, 'ws': 80, 'wss': 443}
@@ -36,6 +38,15 @@ def split_host(host: str) -> tuple[str, int | None]:
     return name.rstrip('.'), int(port) if port else None
 
 
+def interface_addresses() -> set[str]:
+    """IP literals are safe to answer: a DNS-rebinding page always sends its own name, never our address."""
+    addresses = set()
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            addresses.add(str(ip.ip) if ip.is_IPv4 else str(ip.ip[0]).split('%')[0].lower())
+    return addresses
+
+
 def is_loopback(host: str) -> bool:
     if host in LOOPBACK_NAMES or host.endswith('.localhost'):
         return True
@@ -56,7 +67,10 @@ class HostPolicy:
         self.suffixes: set[str] = {'.localhost'}
         self.any = False
         entries = [entry.strip().lower() for entry in extra.split(',') if entry.strip()]
-        if bind_host not in WILDCARD_ADDRESSES:
+        self.configured = bool(entries)
+        if bind_host in WILDCARD_ADDRESSES:  # this machine's addresses, as NiceGUI prints them on start
+            self.names.update(interface_addresses())
+        else:
             entries.append(bind_host.lower().strip('[]'))
         for entry in entries:
             if entry == '*':
@@ -65,10 +79,6 @@ class HostPolicy:
                 self.suffixes.add('.' + entry.lstrip('*.'))
             else:
                 self.names.add(split_host(entry)[0] if entry.count(':') <= 1 else entry.strip('[]'))
-
-    @property
-    def loopback_only(self) -> bool:
-        return not self.any and all(is_loopback(name) for name in self.names)
 
     def allows(self, host_header: str | None) -> bool:
         if not host_header:

@@ -74,6 +74,20 @@ def test_the_cli_adds_updates_lists_and_removes(tmp_path, monkeypatch, capsys):
     assert users_cli.main(['add', 'bad:name', '--file', str(path), '--password-stdin']) == 1
 
 
+def test_the_cli_as_a_script_pipes_the_password(tmp_path):
+    import subprocess
+    import sys
+    path = tmp_path / 'team.txt'
+    done = subprocess.run([sys.executable, '-m', 'voice_ui.users', 'add', 'dora', '--file', str(path)],
+                          input='piped password 1\n', capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert load_users(path)['dora'].matches('piped password 1')
+    assert 'piped password 1' not in done.stdout + done.stderr
+    bad = subprocess.run([sys.executable, '-m', 'voice_ui.users', 'list', '--file', str(tmp_path / 'x')],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 0 and bad.stdout == ''  # no file yet: nobody
+
+
 # --- hosts, origins, proxies ---
 
 def test_loopback_names_and_configured_ones_are_answered():

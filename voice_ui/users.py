@@ -1,7 +1,7 @@
 """`python -m voice_ui.users add|remove|list NAME [--file PATH]`: keep the users file of `name:scrypt-hash` lines.
 
-The file defaults to $VOICE_UI_USERS_FILE (or `users.txt`). Passwords are read without echo (or one line from
-stdin with `--password-stdin`, for scripts) and never printed.
+The file defaults to $VOICE_UI_USERS_FILE (or `users.txt`). Passwords are read without echo, twice (or one line
+from stdin when it is piped or with `--password-stdin`, for scripts) and never printed.
 """
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     except UsersFileError as error:
         return fail(f'{error} — fix or remove that line first')
     if args.command == 'list':
-        print('\n'.join(users))
+        for name in users:
+            print(name)
         return 0
     if not args.name or not NAME.fullmatch(args.name):
         return fail('NAME must be 1-64 letters, digits or ._@+- (starting with a letter or digit)')
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         write(path, kept)
         print(f'removed {args.name} from {path}')
         return 0
-    password = read_password(args.password_stdin)
+    password = read_password(args.password_stdin or not sys.stdin.isatty())  # piped in: one line, no prompt
     if password is None:
         return 1
     write(path, [*kept, f'{args.name}:{hash_password(password).encode()}'])

@@ -86,8 +86,40 @@ async def attack(base: str, *, host: str | None = None, origin: str | None = Non
                                      'args': []})
         for element_id, listener_id in found.get('token_wanted', []):
             await sio.emit('event', {'id': element_id, 'client_id': client_id, 'listener_id': listener_id,
-                                     'args': [{'reason': 'start'}]})
+                                     'args': [json.dumps({'reason': 'start'})]})  # as nicegui.js sends them
         await asyncio.sleep(wait_s)
     finally:
         await sio.disconnect()
     return result
+
+
+async def sign_in_by_script(base: str, password: str, origin: str) -> httpx.AsyncClient:
+    """Sign in as a browser would, over the real socket: type the password, press Sign in, follow the ticket.
+    Returns the HTTP client holding the sign-in cookie (the caller closes it)."""
+    http = httpx.AsyncClient(base_url=base, follow_redirects=True, timeout=10)
+    response = await http.get('/')
+    client_id, found = CLIENT_ID.search(response.text).group(1), listeners(response.text)
+    assert any(k.startswith('Password:update:') for k in found), sorted(found)
+    opened: list[dict] = []
+    sio = socketio.AsyncClient(reconnection=False)
+    sio.on('open', lambda data: opened.append(data))
+    query = f'client_id={client_id}&next_message_id=0&implicit_handshake=true&tab_id={uuid.uuid4()}' \
+            f'&document_id={uuid.uuid4()}'
+    await sio.connect(f'{base}/?{query}', socketio_path='/_nicegui_ws/socket.io', headers={'Origin': origin},
+                      transports=['websocket'], wait_timeout=5)
+    try:
+        [(field_id, field_listener)] = next(v for k, v in found.items() if k.startswith('Password:update:'))
+        await sio.emit('event', {'id': field_id, 'client_id': client_id, 'listener_id': field_listener,
+                                 'args': [json.dumps(password)]})
+        [(button_id, button_listener)] = found['Sign in:click']
+        await sio.emit('event', {'id': button_id, 'client_id': client_id, 'listener_id': button_listener,
+                                 'args': []})
+        for _ in range(100):
+            if opened:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await sio.disconnect()
+    assert opened, 'the login page did not send the browser on'
+    await http.get(opened[0]['path'])
+    return http

@@ -8,7 +8,7 @@ import socket
 import httpx
 import pytest
 
-from tests.access_attacker import attack
+from tests.access_attacker import attack, sign_in_by_script
 from tests.e2e.harness import ServerProcess
 from tests.support import free_port
 
@@ -111,6 +111,31 @@ async def test_without_sign_in_no_token_reaches_the_script(password_app, mint_pe
         forged = await http.get('/')
     assert forged.status_code == 303 and forged.headers['location'].startswith('/login')
     assert mint_peer.minted == 0
+
+
+async def test_a_signed_in_page_answers_only_its_own_sign_in(password_app, mint_peer):
+    http = await sign_in_by_script(password_app.url, 'correct horse battery', origin=password_app.url)
+    try:
+        cookie = http.cookies['voice_ui_session']
+        signed_in = {'Cookie': f'voice_ui_session={cookie}'}
+        control = await attack(password_app.url, origin=password_app.url, headers=signed_in, wait_s=2)
+        assert control.connected and control.tokens(), control  # the script, signed in, does get a token
+        minted = mint_peer.minted
+        page = await attack(password_app.url, origin=password_app.url, headers=signed_in, wait_s=0, press=False)
+        forged = {'Cookie': f'voice_ui_session={cookie[:-4]}AAAA'}
+        for headers in ({}, forged):  # the page's id, without its sign-in
+            stolen = await attack(password_app.url, origin=password_app.url, headers=headers,
+                                  client_id=page.client_id)
+            assert not stolen.connected and not stolen.tokens()
+        await http.get('/logout')
+        after = await attack(password_app.url, origin=password_app.url, headers=signed_in)  # the old cookie
+        assert after.page_url.endswith('/login?next=%2F') and not after.tokens()
+        replayed = await attack(password_app.url, origin=password_app.url, headers=signed_in,
+                                client_id=page.client_id)
+        assert not replayed.connected and not replayed.tokens()
+        assert mint_peer.minted == minted
+    finally:
+        await http.aclose()
 
 
 async def test_proxy_header_is_believed_only_as_sent_by_the_proxy(proxy_app, mint_peer):

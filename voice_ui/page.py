@@ -155,12 +155,12 @@ class VoicePage:
         self.transcript.sync()
 
     def _on_status(self, e: events.GenericEventArguments) -> None:
-        status = str(e.args.get('status', ''))
+        status = str(e.args.get('status', '')) if isinstance(e.args, dict) else ''
         self.tokens.status(status)  # open sessions per person are counted from what the page reports
         self.conversation.set_status(status)
 
     async def _on_token_wanted(self, e: events.GenericEventArguments) -> None:
-        reason = 'prefetch' if e.args.get('reason') == 'prefetch' else 'start'
+        reason = 'prefetch' if isinstance(e.args, dict) and e.args.get('reason') == 'prefetch' else 'start'
         try:
             token = await self.tokens.get(reason)
         except TokenError as error:

@@ -14,7 +14,7 @@ class ToolStatus(StrEnum):
     CANCELLED = 'cancelled'  # barge-in or close: the model is told nothing
 
 
-@bindable_dataclass(bindable_fields=['status', 'result', 'error', 'duration_s'])
+@bindable_dataclass(bindable_fields=['arguments', 'status', 'result', 'error', 'duration_s'])
 class ToolCallRecord:
     """Bindable, so a card bound to it updates the moment the call finishes."""
     call_id: str

@@ -73,7 +73,7 @@ class ToolRunner:
         else:
             task = asyncio.get_running_loop().create_task(self._run(record, call), name=f'tool {name} {call_id}')
             self._running[call_id] = task
-            task.add_done_callback(lambda _: self._running.pop(call_id, None))
+            task.add_done_callback(lambda _: self._call_done(record))
         self.on_call.emit(record)
         return record
 
@@ -139,6 +139,11 @@ class ToolRunner:
         except asyncio.CancelledError:
             record.status, record.duration_s = ToolStatus.CANCELLED, time.monotonic() - started
             raise
+
+    def _call_done(self, record: ToolCallRecord) -> None:
+        self._running.pop(record.call_id, None)
+        if record.status == ToolStatus.RUNNING:  # cancelled before it even began
+            record.status, record.duration_s = ToolStatus.CANCELLED, 0.0
 
     def _finish(self, record: ToolCallRecord, output: str, error: str, started: float) -> None:
         record.output = output

@@ -50,7 +50,8 @@ class Signature:
                 self.positional.append(name)
             default = ... if parameter.default is parameter.empty else parameter.default
             described = FieldInfo.from_annotated_attribute(annotation, default).description is not None
-            field = Field(default, alias=name, description=None if described else docs.get(name))
+            extra = {'description': docs[name]} if name in docs and not described else {}
+            field = Field(default, alias=name, **extra)  # an explicit description=None would drop Annotated's
             fields[f'p{index}'] = (annotation, field)  # safe field names (no clash with BaseModel's); alias = name
         try:
             self.model: type[BaseModel] = create_model(f'{tool_name}_arguments', __config__=ARGUMENTS_CONFIG,

@@ -40,6 +40,8 @@ class ToolCard(ui.card):
                 .bind_visibility_from(record, 'result', bool)
             ui.label().classes('vu-tool-error').props('role=alert').bind_text_from(record, 'error') \
                 .bind_visibility_from(record, 'error', bool)
+        self.status = record.status
+        self._restyle(record.status)
         binding.bind_from(self, 'status', record, 'status')
 
     def _restyle(self, status: str) -> None:

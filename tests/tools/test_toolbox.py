@@ -1,12 +1,13 @@
 """Handing tools to the app: modules (`--tools`), the examples flag, and the same from Python."""
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from voice_ui import tool
 from voice_ui.config import Settings, parse_args
-from voice_ui.tools import ToolLoadError, Toolbox, examples, tools_of
+from voice_ui.tools import FunctionCall, ToolLoadError, Toolbox, ToolRunner, examples, tools_of
 
 
 @tool
@@ -98,3 +99,14 @@ def test_from_python_for_an_embedding_app():
     flagged = parse_args(['--example-tools'], base=settings)  # flags add to tools given in Python
     assert flagged.tools.names == ['local_tool', 'current_time', 'start_timer', 'cancel_timer', 'list_timers']
     assert settings == Settings()  # tools are not part of the settings' identity (they are not comparable data)
+
+
+async def test_the_readme_example_works_as_written(on_path):
+    readme = (Path(__file__).resolve().parents[2] / 'README.md').read_text(encoding='utf-8')
+    block = '# my_tools.py' + readme.split('```python\n# my_tools.py', 1)[1].split('```', 1)[0]
+    (on_path / 'vu_tools_readme.py').write_text(block)
+    box = Toolbox.from_modules(['vu_tools_readme'])
+    assert box.names == ['set_lights']
+    assert box.definitions()[0]['parameters']['properties']['room']['description'] == 'e.g. "kitchen"'
+    output = await ToolRunner(box).run(FunctionCall('call_1', 'set_lights', '{"room": "kitchen", "on": false}'))
+    assert output == 'The kitchen lights are off.'

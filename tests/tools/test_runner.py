@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.protocol_validation import validate_client_event
-from voice_ui.tools import FunctionCall, ToolError, ToolLimits, ToolRunner, ToolStatus, Toolbox, tool
+from voice_ui.tools import FunctionCall, ToolContext, ToolError, ToolLimits, ToolRunner, ToolStatus, Toolbox, tool
 
 release = threading.Event()
 
@@ -188,3 +188,32 @@ async def test_hostile_ids_and_names_are_bounded(runner):
     record = runner.start(FunctionCall('c' * 10_000, 'n' * 10_000, ''))
     await runner.reply([FunctionCall(record.call_id, record.name, '')])
     assert len(record.call_id) <= 128 and len(record.name) <= 128 and record.status == ToolStatus.ERROR
+
+
+@tool
+def sync_announcer(text: str, context: ToolContext) -> str:
+    """A sync tool (worker thread) reaching the session's loop."""
+    async def later():
+        context.announce(f'later: {text}')
+    context.announce(text)
+    assert context.run_in_background(later()) is None  # scheduled from a thread: no task to hand back
+    return 'ok'
+
+
+@tool
+def exits() -> None:
+    """Calls sys.exit, as a careless argparse would."""
+    raise SystemExit(2)
+
+
+async def test_sync_tools_may_announce_and_run_background_work_from_their_thread():
+    runner = ToolRunner(Toolbox([sync_announcer, exits]))
+    heard = []
+    runner.on_announce.subscribe(lambda a: heard.append(a.text))
+    assert await runner.run(call('sync_announcer', {'text': 'hi'})) == 'ok'
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+    assert heard == ['hi', 'later: hi']
+    output = await runner.run(call('exits', call_id='call_2'))
+    assert json.loads(output) == {'error': 'exits failed: SystemExit: 2'}
+    await runner.close()

@@ -33,6 +33,7 @@ class ToolContext:
         self._announce(Announcement(self.tool, self.call_id, str(text)))
 
     def run_in_background(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
-        """Run `work` after the call has answered; returns its task (None once the session is closed). It belongs
-        to the session: closing the session cancels it, a barge-in does not (the call itself is over by then)."""
+        """Run `work` after the call has answered; returns its task (None once the session is closed, or when called
+        from a sync tool's thread: the work is scheduled all the same). It belongs to the session: closing the
+        session cancels it, a barge-in does not (the call itself is over by then)."""
         return self._spawn(work)

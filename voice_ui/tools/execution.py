@@ -75,7 +75,7 @@ async def invoke(tool: Tool, arguments: dict, context: ToolContext, limits: Tool
         async with asyncio.timeout(timeout):
             if tool.is_async:
                 result = await tool.function(*args, **kwargs)
-            else:
+            else:  # a thread cannot be cancelled: on timeout or barge-in it runs on, its result unused
                 call = functools.partial(tool.function, *args, **kwargs)
                 result = await asyncio.get_running_loop().run_in_executor(executor(), call)
             if inspect.isawaitable(result):  # a sync function that handed back a coroutine
@@ -86,7 +86,7 @@ async def invoke(tool: Tool, arguments: dict, context: ToolContext, limits: Tool
         raise CallFailed(str(error) or type(error).__name__) from None
     except (CallFailed, asyncio.CancelledError):
         raise
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # SystemExit: e.g. argparse inside a tool - not ours to exit on
         log.warning('tool %s raised', tool.name, exc_info=True)
         raise CallFailed(f'{tool.name} failed: {type(error).__name__}: {error}') from None
     return result

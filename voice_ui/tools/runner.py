@@ -52,6 +52,7 @@ class ToolRunner:
         self.on_announce: Event[Announcement] = Event()    # a tool speaks up: send `announcement_events(text)`
         self._running: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[Any]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the session's loop; sync tools call in from threads
         self._closed = False
 
     # --- the loop ---
@@ -71,7 +72,8 @@ class ToolRunner:
             message = f'too many tool calls at once (at most {self.limits.max_running})'
             self._finish(record, error_output(message), message, time.monotonic())
         else:
-            task = asyncio.get_running_loop().create_task(self._run(record, call), name=f'tool {name} {call_id}')
+            self._loop = asyncio.get_running_loop()
+            task = self._loop.create_task(self._run(record, call), name=f'tool {name} {call_id}')
             self._running[call_id] = task
             task.add_done_callback(lambda _: self._call_done(record))
         self.on_call.emit(record)
@@ -157,11 +159,16 @@ class ToolRunner:
         return ToolContext(record.call_id, record.name, self.state, self._announce, self._spawn)
 
     def _announce(self, announcement: Announcement) -> None:
-        if not self._closed:
+        if self._from_thread():
+            self._loop.call_soon_threadsafe(self._announce, announcement)
+        elif not self._closed:
             text = bounded(announcement.text, self.limits.max_output_chars)
             self.on_announce.emit(Announcement(announcement.tool, announcement.call_id, text))
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
+        if self._from_thread():  # a sync tool: schedule it on the session's loop; there is no task to hand back yet
+            self._loop.call_soon_threadsafe(self._spawn, work)
+            return None
         if self._closed:
             work.close()
             return None
@@ -169,6 +176,14 @@ class ToolRunner:
         self._background.add(task)
         task.add_done_callback(self._background_done)
         return task
+
+    def _from_thread(self) -> bool:
+        if self._loop is None:
+            return False
+        try:
+            return asyncio.get_running_loop() is not self._loop
+        except RuntimeError:  # no loop in this thread: a worker thread running a sync tool
+            return self._loop is not None
 
     def _background_done(self, task: asyncio.Task[Any]) -> None:
         self._background.discard(task)

@@ -79,6 +79,7 @@ async def test_parallel_calls_get_their_outputs_then_one_response(loop_and_brows
     await settle(loop)
     assert browser.types() == ['conversation.item.create', 'conversation.item.create', 'response.create']
     assert [e['item']['output'] for e in browser.sent[:2]] == ['kitchen lights on', 'hall lights on']
+    assert loop.runner.record('call_a').item_id == 'item_call_a'  # the transcript places the card by item
 
 
 async def test_a_barge_in_during_a_call_sends_nothing_for_it(loop_and_browser):
@@ -170,3 +171,18 @@ def test_hostile_forwarded_events_never_break_the_loop(events, statuses):
         assert len({e['item']['call_id'] for e in outputs}) == len(outputs)  # never two outputs for one call
         assert browser.types().count('response.create') <= len(outputs)
     asyncio.run(scenario())
+
+
+async def test_close_session_resets_and_a_new_session_can_call_again(loop_and_browser, monkeypatch):
+    monkeypatch.setattr(examples, 'MIN_TIMER_S', 0.01)
+    loop, browser = loop_and_browser
+    heard = []
+    loop.runner.on_announce.subscribe(heard.append)
+    loop.on_server_event(response_done(function_call('call_t', {'seconds': 0.1}, name='start_timer')))
+    await settle(loop)
+    await loop.reset()  # Close Session: the timer goes with it
+    await asyncio.sleep(0.2)
+    assert heard == [] and not loop.runner.records and loop.runner.state == {}
+    loop.on_server_event(response_done(function_call('call_b', {'room': 'hall'})))
+    await settle(loop)
+    assert browser.sent[-2]['item']['output'] == 'hall lights on'

@@ -68,12 +68,21 @@ class ToolLoop:
             self.runner.cancel_running()
         self._flush_announcements()
 
+    async def reset(self) -> None:
+        """Close Session: cancel calls, replies and the tools' background work (timers); the page may start anew."""
+        self._stop_replies()
+        await self.runner.reset()
+
     async def close(self) -> None:
-        """Close Session: cancel calls, replies and the tools' background work (timers)."""
+        """The page is gone: as `reset`, and the runner refuses later calls."""
+        self._stop_replies()
+        await self.runner.close()
+
+    def _stop_replies(self) -> None:
         for task in list(self._replies):
             task.cancel()
         self.waiting.clear()
-        await self.runner.close()
+        self._expecting_response = False
 
     @property
     def busy(self) -> bool:

@@ -26,6 +26,7 @@ class ToolCallRecord:
     duration_s: float | None = None
     output: str | None = None  # exactly what the model receives; None until finished, and for cancelled calls
     replied: bool = False      # its output was handed out once: never twice
+    item_id: str = ''          # the `function_call` conversation item, for placing the card in the transcript
 
 
 @dataclass(frozen=True)

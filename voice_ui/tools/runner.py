@@ -33,13 +33,15 @@ class FunctionCall:
     call_id: str
     name: str
     arguments: str
+    item_id: str = ''  # the conversation item (where the transcript places the card)
 
     @classmethod
     def from_item(cls, item: Any) -> FunctionCall | None:
         """From a GA `function_call` item dict; None for anything else."""
         if not isinstance(item, dict) or item.get('type') != 'function_call':
             return None
-        return cls(str(item.get('call_id') or ''), str(item.get('name') or ''), item.get('arguments') or '')
+        return cls(str(item.get('call_id') or ''), str(item.get('name') or ''), item.get('arguments') or '',
+                   str(item.get('id') or ''))
 
 
 class ToolRunner:
@@ -64,7 +66,8 @@ class ToolRunner:
         if known is not None:
             return known
         name = bounded(str(call.name), self.limits.max_id_chars)
-        record = ToolCallRecord(call_id, name, display_arguments(call.arguments, None, self.limits.max_display_chars))
+        record = ToolCallRecord(call_id, name, display_arguments(call.arguments, None, self.limits.max_display_chars),
+                                item_id=bounded(str(call.item_id), self.limits.max_id_chars))
         self._remember(record)
         if self._closed:
             self._finish(record, error_output('the session is closed'), 'the session is closed', time.monotonic())
@@ -109,8 +112,17 @@ class ToolRunner:
         return cancelled
 
     async def close(self) -> None:
-        """The session ends: cancel running calls and background work (timers) and wait until they are gone."""
+        """The page is gone: cancel running calls and background work (timers); later calls are refused."""
         self._closed = True
+        await self._cancel_all()
+
+    async def reset(self) -> None:
+        """Close Session, with the page staying: everything cancelled and forgotten, ready for a new session."""
+        await self._cancel_all()
+        self.records.clear()
+        self.state.clear()
+
+    async def _cancel_all(self) -> None:
         tasks = list(self._running.values()) + list(self._background)
         for task in tasks:
             task.cancel()

@@ -73,6 +73,8 @@ async def test_parallel_calls_get_their_outputs_then_one_response(loop_and_brows
     calls = [function_call('call_a', {'room': 'kitchen', 'delay': 0.05}), function_call('call_b', {'room': 'hall'})]
     for item in calls:
         loop.on_server_event(item_done(item))  # started at once, before the response is done
+        loop.on_server_event(server({'type': 'conversation.item.done', 'event_id': 'ev', 'previous_item_id': None,
+                                     'item': item}))  # the same call seen again: it runs once
     assert {r.status for r in loop.runner.records.values()} == {'running'}
     loop.on_server_event(response_done(*calls))
     loop.on_server_event(response_done(*calls))  # forwarded twice: still answered once

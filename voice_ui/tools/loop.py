@@ -1,7 +1,8 @@
 """The function-calling loop as the page sees it: server events in (forwarded by the browser, audio stripped),
 client events out (sent by the browser as they are). Python runs tools; it never drives the turn state.
 
-- `response.output_item.done` with a completed `function_call` item: the call starts at once.
+- `response.output_item.done` or `conversation.item.done` with a completed `function_call` item: the call starts
+  at once (whichever of the two the browser forwards; a call starts once however often it is seen).
 - `response.done` listing function calls: once they are all answered, their outputs go out, then one
   `response.create` (none if that response was cancelled, or a call was: the person is talking).
 - The mirrored status turning `listening` (the person barges in): running calls are cancelled.
@@ -42,7 +43,7 @@ class ToolLoop:
     def on_server_event(self, event: dict) -> None:
         """Feed every forwarded server event; anything that is not about function calls is ignored."""
         kind = event.get('type')
-        if kind == S.OUTPUT_ITEM_DONE:
+        if kind in (S.OUTPUT_ITEM_DONE, S.ITEM_DONE):
             item = event.get('item')
             call = FunctionCall.from_item(item)
             if call is not None and _completed(item):

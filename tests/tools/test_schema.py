@@ -157,3 +157,12 @@ def test_the_session_carries_the_tools_and_stays_ga_conformant():
 
 def test_without_tools_the_session_has_none():
     assert 'tools' not in session_config(Settings()) and 'tool_choice' not in session_update(Settings())
+
+
+def test_the_embedded_server_accepts_the_tools_in_the_token_and_in_session_update():
+    from voice_ui.local_realtime.session_schema import validate_session
+    from voice_ui.local_realtime.tokens import parse_mint_body
+
+    settings = Settings(tools=Toolbox.from_modules([], examples=True))
+    parse_mint_body({'expires_after': {'anchor': 'created_at', 'seconds': 60}, 'session': session_config(settings)})
+    assert validate_session(session_update(settings))['tools'] == settings.tools.definitions()

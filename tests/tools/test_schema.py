@@ -121,6 +121,22 @@ def test_positional_only_parameters_are_passed_positionally():
     args, kwargs = div.bind({'a': 1, 'b': 3}, None)
     assert args == [1.0, 3.0] and kwargs == {} and div(*args, **kwargs) == 0.33
 
+    @tool
+    def span(start: int = 1, stop: int = 10, /) -> list[int]:
+        """Only the second is given: the first keeps its default, in its place."""
+        return [start, stop]
+
+    args, kwargs = span.bind({'stop': 5}, None)
+    assert span(*args, **kwargs) == [1, 5]
+
+
+def test_unresolvable_hints_are_refused_with_the_tool_named():
+    def f(x: 'NoSuchType') -> None:  # noqa: F821
+        """?"""
+
+    with pytest.raises(ToolDefinitionError, match="tool 'f': its type hints cannot be resolved"):
+        tool(f)
+
 
 @pytest.mark.parametrize('make', [
     lambda: tool(lambda *args: None),

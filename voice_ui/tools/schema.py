@@ -32,11 +32,14 @@ class Signature:
 
     def __init__(self, function: Callable, tool_name: str) -> None:
         self.function = function
-        hints = typing.get_type_hints(function, include_extras=True)
+        try:
+            hints = typing.get_type_hints(function, include_extras=True)
+        except Exception as error:  # e.g. a forward reference to a name that does not exist
+            raise ToolDefinitionError(f'tool {tool_name!r}: its type hints cannot be resolved ({error})') from error
         summary, docs = parse_docstring(inspect.getdoc(function) or '')
         self.description = summary
         self.context_parameter: str | None = None
-        self.positional: list[str] = []  # positional-only parameters, in order
+        self.positional: list[str] = []  # the model fields of positional-only parameters, in order
         fields: dict[str, Any] = {}
         for index, (name, parameter) in enumerate(inspect.signature(function).parameters.items()):
             if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
@@ -47,7 +50,7 @@ class Signature:
                 self.context_parameter = name
                 continue
             if parameter.kind == parameter.POSITIONAL_ONLY:
-                self.positional.append(name)
+                self.positional.append(f'p{index}')
             default = ... if parameter.default is parameter.empty else parameter.default
             described = FieldInfo.from_annotated_attribute(annotation, default).description is not None
             extra = {'description': docs[name]} if name in docs and not described else {}
@@ -64,9 +67,10 @@ class Signature:
         self.parameters.setdefault('required', [])
 
     def call_arguments(self, validated: BaseModel, context: ToolContext) -> tuple[list, dict]:
-        """Positional and keyword arguments for the function; unset optional ones keep the function's defaults."""
-        values = {self.model.model_fields[f].alias: getattr(validated, f) for f in validated.model_fields_set}
-        args = [values.pop(name) for name in self.positional if name in values]
+        """Positional and keyword arguments for the function; unset keyword ones keep the function's defaults."""
+        args = [getattr(validated, f) for f in self.positional]  # all of them: a gap would shift the rest
+        fields = validated.model_fields_set - set(self.positional)
+        values = {type(validated).model_fields[f].alias: getattr(validated, f) for f in fields}
         if self.context_parameter:
             values[self.context_parameter] = context
         return args, values

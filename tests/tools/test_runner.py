@@ -92,7 +92,33 @@ async def test_sync_tools_run_in_a_worker_thread_without_blocking_the_loop(runne
     ticker = asyncio.create_task(tick())
     output = json.loads(await runner.run(call('blocking', {'seconds': 0.2})))
     ticker.cancel()
-    assert output['thread'].startswith('voice-ui-tool') and ticks >= 5
+    assert output['thread'] == 'voice-ui-tool blocking' and ticks >= 5
+
+
+@tool(timeout=0.1)
+def stuck() -> str:
+    """A sync tool that never returns: its daemon thread cannot hold the process at exit."""
+    release.wait()
+    return 'freed'
+
+
+async def test_hung_sync_tools_time_out_and_their_threads_are_capped(runner, monkeypatch):
+    from voice_ui.tools import execution
+    monkeypatch.setattr(execution, '_threads', threading.BoundedSemaphore(2))
+    monkeypatch.setattr(execution, 'MAX_TOOL_THREADS', 2)
+    box = ToolRunner(Toolbox([stuck]))
+    outputs = [await box.run(call('stuck', call_id=f'call_{i}')) for i in range(3)]
+    assert [json.loads(o)['error'] for o in outputs] == [
+        'stuck did not finish within 0.1 s', 'stuck did not finish within 0.1 s',
+        'too many tools are still running in threads (at most 2)']
+    assert all(t.daemon for t in threading.enumerate() if t.name == 'voice-ui-tool stuck')
+    release.set()  # the threads finish; their late results go nowhere
+    for _ in range(50):
+        if not any(t.name == 'voice-ui-tool stuck' for t in threading.enumerate()):
+            break
+        await asyncio.sleep(0.01)
+    assert await box.run(call('stuck', call_id='call_after')) == 'freed'  # slots are back
+    await box.close()
 
 
 @pytest.mark.parametrize('name, arguments, expected', [

@@ -11,7 +11,8 @@ import functools
 import inspect
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import pydantic_core
@@ -24,9 +25,11 @@ from .record import ToolLimits
 log = logging.getLogger('voice_ui.tools')
 MAX_ERROR_CHARS = 2_000
 MAX_VALIDATION_ERRORS = 8
-# Sync tools run here rather than in the loop's default executor: a tool that hangs holds one of these threads,
-# never one that the rest of the app (NiceGUI's run.io_bound, uvicorn) relies on.
-_executor: ThreadPoolExecutor | None = None
+# Sync tools run in daemon threads of their own, not in the loop's default executor: a tool that hangs holds only
+# its thread (never one NiceGUI's run.io_bound relies on), and cannot keep the process from exiting. A thread
+# cannot be cancelled, so hung ones are counted and the count is capped.
+MAX_TOOL_THREADS = 32
+_threads = threading.BoundedSemaphore(MAX_TOOL_THREADS)
 
 
 class CallFailed(Exception):
@@ -76,8 +79,7 @@ async def invoke(tool: Tool, arguments: dict, context: ToolContext, limits: Tool
             if tool.is_async:
                 result = await tool.function(*args, **kwargs)
             else:  # a thread cannot be cancelled: on timeout or barge-in it runs on, its result unused
-                call = functools.partial(tool.function, *args, **kwargs)
-                result = await asyncio.get_running_loop().run_in_executor(executor(), call)
+                result = await in_thread(functools.partial(tool.function, *args, **kwargs), tool.name)
             if inspect.isawaitable(result):  # a sync function that handed back a coroutine
                 result = await result
     except TimeoutError:
@@ -125,8 +127,28 @@ def display_arguments(text: Any, parsed: dict | None, limit: int) -> str:
     return bounded(text if isinstance(text, str) else repr(text)[:limit], limit)
 
 
-def executor() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix='voice-ui-tool')
-    return _executor
+async def in_thread(call: Callable[[], Any], name: str) -> Any:
+    """`call()` in a daemon thread, awaited without blocking the loop."""
+    if not _threads.acquire(blocking=False):
+        raise CallFailed(f'too many tools are still running in threads (at most {MAX_TOOL_THREADS})')
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(ok: bool, value: Any) -> None:
+        if not future.done():  # the waiter may have gone (timeout, barge-in)
+            future.set_result(value) if ok else future.set_exception(value)
+
+    def work() -> None:
+        try:
+            result, ok = call(), True
+        except BaseException as error:  # handed to the waiter, which turns it into an error output
+            result, ok = error, False
+        finally:
+            _threads.release()
+        try:
+            loop.call_soon_threadsafe(settle, ok, result)
+        except RuntimeError:  # the loop closed meanwhile: nobody is waiting
+            pass
+
+    threading.Thread(target=work, name=f'voice-ui-tool {name}', daemon=True).start()
+    return await future

@@ -92,3 +92,21 @@ async def test_cards_for_a_runner_s_calls_as_a_page_would_wire_them(user: User):
 def test_durations():
     assert [duration_text(s) for s in (None, 0.0004, 0.25, 1.0, 12.34)] == ['', '0 ms', '250 ms', '1.0 s', '12.3 s']
     assert examples.current_time.name == 'current_time'
+
+
+async def test_a_card_for_an_item_binds_when_its_call_starts(user: User):
+    runner = ToolRunner(Toolbox.from_modules([], examples=True))
+
+    @ui.page('/tool-item')
+    def page() -> None:
+        ToolCard.for_item(runner, 'item_7')  # the transcript saw the function_call item: arguments still streaming
+
+    await user.open('/tool-item')
+    await user.should_see('Tool call…')
+    await runner.run(FunctionCall('call_other', 'list_timers', '', item_id='item_other'))  # another item's call
+    await user.should_see('Tool call…')
+    await runner.run(FunctionCall('call_7', 'current_time', '{"timezone": "UTC"}', item_id='item_7'))
+    await user.should_see('Tool · current_time')
+    await user.should_see('"timezone": "UTC"')
+    assert 'vu-tool-done-status' in card_of(user).classes
+    await runner.close()

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..protocol import ResponseStatus, ServerEvent as S
+from ..protocol import ClientEvent as C, ResponseStatus, ServerEvent as S
 from .context import Announcement
 from .events import announcement_events
 from .runner import FunctionCall, ToolRunner
@@ -116,7 +116,7 @@ class ToolLoop:
         task.add_done_callback(self._reply_done)
 
     async def _send(self, events: list[dict]) -> None:
-        self._expecting_response = self._expecting_response or events[-1].get('type') == 'response.create'
+        self._expecting_response = self._expecting_response or events[-1].get('type') == C.RESPONSE_CREATE
         result = self.send(events)
         if inspect.isawaitable(result):
             await result

@@ -32,6 +32,10 @@ class Settings:
     open_browser: bool = True
     tools: Toolbox = field(default_factory=Toolbox, compare=False)  # what the agent may call (`--tools`)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.tools, Toolbox):  # e.g. Settings(tools=[set_lights]): any iterable of @tool functions
+            object.__setattr__(self, 'tools', Toolbox(self.tools))
+
     @property
     def uses_embedded_server(self) -> bool:
         return self.local or not self.api_key

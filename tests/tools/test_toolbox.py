@@ -99,6 +99,7 @@ def test_from_python_for_an_embedding_app():
     flagged = parse_args(['--example-tools'], base=settings)  # flags add to tools given in Python
     assert flagged.tools.names == ['local_tool', 'current_time', 'start_timer', 'cancel_timer', 'list_timers']
     assert settings == Settings()  # tools are not part of the settings' identity (they are not comparable data)
+    assert Settings(tools=[local_tool]).tools.names == ['local_tool']  # a plain list of tools does too
 
 
 async def test_the_readme_example_works_as_written(on_path):

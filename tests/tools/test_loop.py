@@ -97,12 +97,22 @@ async def test_a_barge_in_during_a_call_sends_nothing_for_it(loop_and_browser):
 
 async def test_a_cancelled_response_gets_outputs_but_no_new_response(loop_and_browser):
     loop, browser = loop_and_browser
-    done, cut = function_call('call_a', {'room': 'attic'}), function_call('call_b', {'ro': ''}, status='incomplete')
+    ran, unstarted = function_call('call_a', {'room': 'attic'}), function_call('call_c', {'room': 'cellar'})
+    cut = function_call('call_b', {'ro': ''}, status='incomplete')
+    loop.on_server_event(item_done(ran))
     loop.on_server_event(item_done(cut))  # arguments cut off: never run
-    loop.on_server_event(response_done(done, cut, status='cancelled'))
+    loop.on_server_event(response_done(ran, cut, unstarted, status='cancelled'))
     await settle(loop)
+    # What already ran is reported (it happened); nothing new starts for a response the person cut off.
     assert browser.types() == ['conversation.item.create'] and browser.sent[0]['item']['call_id'] == 'call_a'
-    assert loop.runner.record('call_b') is None
+    assert loop.runner.record('call_b') is None and loop.runner.record('call_c') is None
+
+
+async def test_a_call_completing_while_the_person_talks_does_not_start(loop_and_browser):
+    loop, browser = loop_and_browser
+    loop.on_status('listening')
+    loop.on_server_event(item_done(function_call('call_a', {'room': 'attic'})))
+    assert not loop.runner.records
 
 
 async def test_a_bad_call_is_answered_with_an_error_and_the_conversation_goes_on(loop_and_browser):
@@ -134,7 +144,8 @@ async def test_an_announcement_waits_until_the_session_is_idle(loop_and_browser,
 
 async def test_unrelated_and_malformed_events_are_ignored(loop_and_browser):
     loop, browser = loop_and_browser
-    for event in [{}, {'type': 'response.done'}, {'type': 'response.done', 'response': {'output': 'x'}},
+    for event in [{}, None, [], 'response.done', {'type': 'response.done', 'response': ['x']},
+                  {'type': 'response.done'}, {'type': 'response.done', 'response': {'output': 'x'}},
                   {'type': 'response.output_item.done', 'item': 'x'}, {'type': 'session.created'},
                   {'type': 'response.done', 'response': {'output': [None, 3, {'type': 'message'}]}}]:
         loop.on_server_event(event)

@@ -5,7 +5,8 @@ client events out (sent by the browser as they are). Python runs tools; it never
   at once (whichever of the two the browser forwards; a call starts once however often it is seen).
 - `response.done` listing function calls: once they are all answered, their outputs go out, then one
   `response.create` (none if that response was cancelled, or a call was: the person is talking).
-- The mirrored status turning `listening` (the person barges in): running calls are cancelled.
+- The mirrored status turning `listening` (the person barges in): running calls are cancelled, and calls of the
+  interrupted response that had not started yet never start (the person cut the agent off before they ran).
 - A tool's announcement (a timer ran out) waits until the session is idle with no tool reply pending.
 """
 from __future__ import annotations
@@ -42,21 +43,23 @@ class ToolLoop:
 
     def on_server_event(self, event: dict) -> None:
         """Feed every forwarded server event; anything that is not about function calls is ignored."""
-        kind = event.get('type')
+        kind = event.get('type') if isinstance(event, dict) else None
         if kind in (S.OUTPUT_ITEM_DONE, S.ITEM_DONE):
             item = event.get('item')
             call = FunctionCall.from_item(item)
-            if call is not None and _completed(item):
+            if call is not None and _completed(item) and self.status not in BARGE_IN_STATUSES:
                 self.runner.start(call)
         elif kind == S.ERROR:  # e.g. our response.create was refused: do not wait for it forever
             self._expecting_response = False
         elif kind == S.RESPONSE_DONE:
             self._expecting_response = False
-            response = event.get('response') or {}
+            response = event.get('response') if isinstance(event.get('response'), dict) else {}
             output = response.get('output') if isinstance(response.get('output'), list) else []
             calls = [c for item in output if (c := FunctionCall.from_item(item)) is not None and _completed(item)]
+            respond = response.get('status') == ResponseStatus.COMPLETED
+            if not respond:  # cancelled or cut short: answer what already ran, start nothing new
+                calls = [c for c in calls if self.runner.record(c.call_id) is not None]
             if calls:
-                respond = response.get('status') == ResponseStatus.COMPLETED
                 task = asyncio.get_running_loop().create_task(self._reply(calls, respond))
                 self._replies.add(task)
                 task.add_done_callback(self._reply_done)

@@ -95,3 +95,9 @@ async def test_timer_labels_are_unique_per_session_and_sessions_are_apart(runner
                                              (86400, '24 hours'), (7322, '2 hours 2 minutes 2 seconds')])
 def test_durations_read_aloud(seconds, spoken):
     assert examples._spoken(seconds) == spoken
+
+
+async def test_the_recorded_request_set_a_timer_for_ten_minutes(runner):
+    # tests/testdata/timer.*.wav says "set a timer for ten minutes": what the model would call, and what it reads
+    assert await run(runner, 'start_timer', {'minutes': 10}) == 'The timer is set for 10 minutes.'
+    assert json.loads(await run(runner, 'list_timers', {}, 'call_2'))[0]['seconds_left'] in (599, 600)

@@ -62,7 +62,7 @@ async def start_timer(
     async def ring() -> None:
         try:
             await asyncio.sleep(total)
-            context.announce(f'The {label} timer ({_spoken(total)}) has just finished. Tell the person now, briefly.')
+            context.announce(f'{_named(label)} ({_spoken(total)}) has just finished. Tell the person now, briefly.')
         finally:
             timers.pop(label, None)
 
@@ -70,7 +70,7 @@ async def start_timer(
     if task is None:
         raise ToolError('the session is closing')
     timers[label] = (task, time.monotonic() + total)
-    return f'The {label} timer is set for {_spoken(total)}.'
+    return f'{_named(label)} is set for {_spoken(total)}.'
 
 
 @tool
@@ -81,7 +81,7 @@ def cancel_timer(label: Annotated[str, Field(max_length=60, description='the lab
     if entry is None:
         raise ToolError(f'no timer called {label!r} is running (running: {", ".join(_timers(context)) or "none"})')
     entry[0].cancel()
-    return f'The {label} timer is cancelled.'
+    return f'{_named(label)} is cancelled.'
 
 
 @tool
@@ -94,6 +94,11 @@ def list_timers(context: ToolContext) -> list[dict]:
 
 def _timers(context: ToolContext) -> dict[str, tuple[asyncio.Task, float]]:
     return context.state.setdefault('timers', {})  # per session: another tab's timers are not yours
+
+
+def _named(label: str) -> str:
+    """'The tea timer', but 'The timer' rather than 'The timer timer'."""
+    return 'The timer' if label.strip().lower() in ('', 'timer') else f'The {label} timer'
 
 
 def _spoken(total_s: float) -> str:

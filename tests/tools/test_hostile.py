@@ -98,3 +98,54 @@ def test_a_string_of_exactly_the_limit_is_accepted_and_one_more_is_refused():
     assert reply.outputs[0]['item']['output'].endswith('characters]')  # accepted, and its echo truncated
     reply, _ = run_one('echo', at_limit[:-2] + 'x"}')
     assert 'arguments too long' in json.loads(reply.outputs[0]['item']['output'])['error']
+
+
+TYPES = {  # a hint, a JSON value it accepts, a JSON value it refuses
+    'int': (int, 3, 'three'), 'float': (float, 2.5, [1]), 'str': (str, 'x', 5), 'bool': (bool, True, 'maybe'),
+    'list': (list[int], [1, 2], ['a']), 'literal': (Literal['a', 'b'], 'a', 'c'), 'optional': (int | None, None, {}),
+    'model': (Room, {'name': 'hall'}, {'floor': 1}),
+}
+PARAMETER_NAMES = st.from_regex(r'[a-z_][a-z0-9_]{0,12}', fullmatch=True).filter(lambda n: n not in {'self'})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(PARAMETER_NAMES, st.tuples(st.sampled_from(sorted(TYPES)), st.booleans()),
+                       min_size=1, max_size=5),
+       st.data())
+def test_generated_signatures_give_schemas_that_match_validation(parameters, data):
+    import inspect
+
+    from openai.types.realtime import RealtimeFunctionTool
+
+    ordered = sorted(parameters.items(), key=lambda kv: kv[1][1])  # required ones (False) before defaulted ones
+    signature = inspect.Signature([
+        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=TYPES[kind][0],
+                          default=TYPES[kind][1] if has_default else inspect.Parameter.empty)
+        for name, (kind, has_default) in ordered])
+
+    def function(**kwargs):
+        return kwargs
+
+    function.__signature__ = signature
+    function.__annotations__ = {name: TYPES[kind][0] for name, (kind, _) in ordered}
+    made = tool(name='generated')(function)
+    RealtimeFunctionTool.model_validate(made.definition())
+    schema = made.parameters
+    assert set(schema['properties']) == set(parameters)
+    assert set(schema['required']) == {name for name, (_, has_default) in parameters.items() if not has_default}
+    good = {name: TYPES[kind][1] for name, (kind, has_default) in parameters.items()
+            if not has_default or data.draw(st.booleans())}
+    args, kwargs = made.bind(good, None)
+    assert set(kwargs) == set(good) and not args
+    bad_name = data.draw(st.sampled_from(sorted(parameters)))
+    reply, _ = run_one_with(made, json.dumps({**good, bad_name: TYPES[parameters[bad_name][0]][2]}))
+    assert 'invalid arguments: ' + bad_name in json.loads(reply.outputs[0]['item']['output'])['error']
+
+
+def run_one_with(made, arguments: str):
+    async def scenario():
+        runner = ToolRunner(Toolbox([made]), LIMITS)
+        reply = await runner.reply([FunctionCall('call_1', made.name, arguments)])
+        await runner.close()
+        return reply, runner.records
+    return asyncio.run(scenario())

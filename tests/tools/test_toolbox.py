@@ -55,6 +55,7 @@ def test_modules_by_import_name_and_by_file(on_path):
             return 'pong'
     ''')
     assert Toolbox.from_modules([str(file)]).names == ['ping']
+    assert Toolbox.from_modules([str(file), str(file)]).names == ['ping']  # named twice: one module
 
 
 @pytest.mark.parametrize('body, message', [

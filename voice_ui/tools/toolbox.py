@@ -102,6 +102,9 @@ def _load_file(path: str) -> ModuleType:
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f'no such file: {path}')
+    known = sys.modules.get(file.stem)
+    if known is not None and Path(getattr(known, '__file__', '') or '').resolve() == file.resolve():
+        return known  # the same file named twice is one module, with the same tools
     spec = importlib.util.spec_from_file_location(file.stem, file)
     module = importlib.util.module_from_spec(spec)
     sys.modules[file.stem] = module  # as `import` would: dataclasses and pickling look modules up here

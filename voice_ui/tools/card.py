@@ -15,7 +15,10 @@ from nicegui.client import Client
 from .record import ToolCallRecord, ToolStatus
 from .runner import ToolRunner
 
-CSS = Path(__file__).resolve().parent.parent.parent / 'assets' / 'tools.css'
+_PACKAGE = Path(__file__).resolve().parent.parent
+# An installed wheel carries assets/ inside the package; a checkout has it beside the package.
+CSS = next((p for p in (_PACKAGE / 'assets' / 'tools.css', _PACKAGE.parent / 'assets' / 'tools.css') if p.is_file()),
+           _PACKAGE.parent / 'assets' / 'tools.css')
 STATUS_TEXT = {ToolStatus.RUNNING: 'running…', ToolStatus.DONE: 'done', ToolStatus.ERROR: 'failed',
                ToolStatus.CANCELLED: 'cancelled'}
 STATUS_ICONS = {ToolStatus.RUNNING: 'build', ToolStatus.DONE: 'check_circle', ToolStatus.ERROR: 'error_outline',

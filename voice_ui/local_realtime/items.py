@@ -37,7 +37,7 @@ def item_from_client(raw: object, decode_audio: Decode, prefix: str = 'item') ->
     if item_type is None:
         raise RequestError(ErrorCode.MISSING_REQUIRED_PARAMETER, f"Missing required parameter: '{prefix}.type'.",
                            f'{prefix}.type')
-    if item_type not in FIELDS:
+    if not isinstance(item_type, str) or item_type not in FIELDS:
         note = ' (MCP items are not supported by the embedded server)' if item_type in GA_ONLY_TYPES else ''
         raise RequestError(ErrorCode.INVALID_VALUE, f"Invalid value: '{str(item_type)[:64]}'{note}. Supported values "
                            "are: 'message', 'function_call' and 'function_call_output'.", f'{prefix}.type')
@@ -48,11 +48,11 @@ def item_from_client(raw: object, decode_audio: Decode, prefix: str = 'item') ->
     if len(item_id) > MAX_ID_CHARS:
         raise RequestError(ErrorCode.INVALID_VALUE, f"Invalid '{prefix}.id': string too long. Expected a string with "
                            f'at most {MAX_ID_CHARS} characters.', f'{prefix}.id')
-    if raw.get('object') not in (None, 'realtime.item'):
+    if raw.get('object') is not None and raw.get('object') != 'realtime.item':
         raise RequestError(ErrorCode.INVALID_VALUE, "Invalid value: 'object'. Supported values are: 'realtime.item'.",
                            f'{prefix}.object')
     status = raw.get('status') or 'completed'
-    if status not in STATUSES:
+    if not isinstance(status, str) or status not in STATUSES:
         raise RequestError(ErrorCode.INVALID_VALUE, f"Invalid value for '{prefix}.status'. Supported values are: "
                            "'completed', 'incomplete' and 'in_progress'.", f'{prefix}.status')
     if item_type == 'function_call':
@@ -70,7 +70,7 @@ def message_from_client(raw: dict, item_id: str, status: str, decode_audio: Deco
     if role is None:
         raise RequestError(ErrorCode.MISSING_REQUIRED_PARAMETER, f"Missing required parameter: '{prefix}.role'.",
                            f'{prefix}.role')
-    if role not in PART_TYPES:
+    if not isinstance(role, str) or role not in PART_TYPES:
         raise RequestError(ErrorCode.INVALID_VALUE, f"Invalid value: '{str(role)[:64]}'. Supported values are: "
                            "'user', 'assistant' and 'system'.", f'{prefix}.role')
     content = raw.get('content')
@@ -84,7 +84,7 @@ def message_from_client(raw: dict, item_id: str, status: str, decode_audio: Deco
         if not isinstance(part, dict):
             raise RequestError(ErrorCode.INVALID_VALUE, f"Invalid type for '{where}': expected an object.", where)
         part_type = part.get('type')
-        if part_type not in PART_TYPES[role]:
+        if not isinstance(part_type, str) or part_type not in PART_TYPES[role]:
             raise RequestError(ErrorCode.INVALID_VALUE, f"Invalid value: '{str(part_type)[:64]}'. Supported values "
                                f"for {role} messages here are: {', '.join(PART_TYPES[role])}.", f'{where}.type')
         for key in part:

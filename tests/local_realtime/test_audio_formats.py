@@ -126,3 +126,17 @@ def test_speech_disarms_the_idle_timeout_and_no_timeout_means_none():
     quiet.send({'type': 'response.create'})
     quiet.advance_to(3600 - 1)
     assert not quiet.of_type(ServerEvent.TIMEOUT_TRIGGERED)
+
+
+def test_barge_in_does_not_arm_the_idle_timeout_while_the_person_speaks():
+    harness = Harness(EngineOptions(pacing=Pacing.REALTIME))
+    harness.send({'type': 'session.update', 'session': {'type': 'realtime', 'audio': {
+        'input': {'turn_detection': {'type': 'server_vad', 'idle_timeout_ms': 1000}}}}})
+    harness.send({'type': 'input_audio_buffer.append', 'audio': base64.b64encode(tone(600) + bytes(48 * 700)).decode()})
+    harness.advance_to(0.5)  # a long echo reply is playing
+    harness.send({'type': 'input_audio_buffer.append', 'audio': base64.b64encode(tone(400)).decode()})
+    assert harness.of_type(ServerEvent.RESPONSE_DONE)[-1][1]['response']['status'] == 'cancelled'
+    harness.advance_to(5)  # still speaking (no silence yet): no timeout may cut the turn
+    assert not harness.of_type(ServerEvent.TIMEOUT_TRIGGERED)
+    harness.send({'type': 'input_audio_buffer.append', 'audio': base64.b64encode(bytes(48 * 700)).decode()})
+    assert len(harness.of_type(ServerEvent.SPEECH_STOPPED)) == 2

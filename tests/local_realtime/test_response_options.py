@@ -1,6 +1,10 @@
 """`response.create` overrides on the engine: out-of-band responses, own input, metadata, null vs omitted."""
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.protocol_validation import validate_server_event
 from voice_ui.local_realtime.server_agent import BrainAgent
 from voice_ui.local_realtime.server_config import EngineOptions, Pacing
 from voice_ui.protocol import ServerEvent
@@ -92,3 +96,39 @@ def test_bad_overrides_are_refused_with_their_field():
         error = harness.sent[-1][1]
         assert error['type'] == 'error' and error['error']['param'] == param, (response, error)
         assert harness.engine.active is None
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=6),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+                    max_leaves=10)
+FIELDS = ['conversation', 'input', 'instructions', 'metadata', 'output_modalities', 'tool_choice', 'tools', 'audio',
+          'max_output_tokens']
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.dictionaries(st.sampled_from(FIELDS), JSON, max_size=4))
+def test_any_overrides_get_a_valid_answer_and_a_refusal_leaves_no_response(response):
+    harness, _ = text_harness()
+    harness.poll()
+    start = len(harness.sent)
+    harness.send({'type': 'response.create', 'response': response})
+    first = harness.sent[start][1]
+    for _, sent in harness.sent[start:]:
+        validate_server_event(sent)
+    assert first['type'] in ('error', 'response.created')
+    assert harness.engine.active is None  # refused, or (burst pacing) already done
+
+
+def test_max_output_tokens_cuts_the_reply_and_ends_it_incomplete():
+    harness, _ = text_harness()
+    create(harness, text_item('please tell me a rather long story about the sea'))
+    harness.send({'type': 'response.create', 'response': {'max_output_tokens': 4}})
+    response = harness.of_type(ServerEvent.RESPONSE_DONE)[-1][1]['response']
+    assert response['status'] == 'incomplete'
+    assert response['status_details'] == {'type': 'incomplete', 'reason': 'max_output_tokens'}
+    text = response['output'][0]['content'][0]['text']
+    assert 0 < len(text) < len('You said: please tell me a rather long story about the sea') and response[
+        'max_output_tokens'] == 4
+    assert response['usage']['output_tokens'] <= 4
+    harness.send({'type': 'response.create', 'response': {'max_output_tokens': 'inf'}})
+    assert harness.of_type(ServerEvent.RESPONSE_DONE)[-1][1]['response']['status'] == 'completed'

@@ -255,12 +255,16 @@ class RealtimeEngine(ItemHandlers):
     def rearm_idle(self, now: float, playback_s: float = 0.0) -> None:
         timeout_ms = idle_timeout_ms(self.turn_detection)
         self.idle.disarm()
-        if timeout_ms and self.active is None:
+        if timeout_ms and self.active is None and not self.user_speaking:  # speech stopping re-arms it
             self.idle.arm(now + playback_s + timeout_ms / 1000, self.audio.total_ms, timeout_ms)
+
+    @property
+    def user_speaking(self) -> bool:
+        return self.audio.vad is not None and self.audio.vad.speaking
 
     def on_idle_timeout(self, started_ms: int, timeout_ms: int) -> list[Action]:
         """Nobody spoke for `idle_timeout_ms`: say so, commit what the buffer holds, and answer it."""
-        if self.active is not None or self.closed:
+        if self.active is not None or self.closed or self.user_speaking:
             return []
         end_ms = self.audio.total_ms
         start_ms = max(started_ms, end_ms - timeout_ms, self.audio.buffer_start_ms)
@@ -268,7 +272,10 @@ class RealtimeEngine(ItemHandlers):
                                             audio_end_ms=end_ms, item_id=self.next_user_item_id))]
         self.commit(self.audio.take_all(), self.now)
         if (self.turn_detection or {}).get('create_response', True):
-            self.create_response({}, self.now)
+            try:
+                self.create_response({}, self.now)
+            except RequestError as error:  # a session minted with tools that do not resolve
+                actions.append(Send(error_event(error.fields(), None)))
         return actions
 
     HANDLERS = {

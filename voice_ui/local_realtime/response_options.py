@@ -18,6 +18,7 @@ from .session_schema import RequestError
 
 MAX_METADATA_KEYS, MAX_METADATA_KEY_CHARS, MAX_METADATA_VALUE_CHARS = 16, 64, 512
 MAX_INPUT_ITEMS = 1024
+MAX_OUTPUT_TOKENS = 4096
 
 
 @dataclass
@@ -44,7 +45,7 @@ def plan_response(overrides: dict, session: dict, conversation: Conversation, co
                            'response.output_modalities')
     effective['output_modalities'] = modalities
     if given('max_output_tokens'):
-        effective['max_output_tokens'] = overrides['max_output_tokens']
+        effective['max_output_tokens'] = checked_limit(overrides['max_output_tokens'])
     if given('audio'):
         apply_audio(overrides['audio'], effective)
     tools = validate_tools(overrides['tools'], 'response.tools') if given('tools') else session.get('tools')
@@ -115,6 +116,13 @@ def checked_metadata(metadata: object) -> dict:
                                f'{MAX_METADATA_KEY_CHARS} characters and values strings of at most '
                                f'{MAX_METADATA_VALUE_CHARS}.', f'response.metadata.{key[:64]}')
     return dict(metadata)
+
+
+def checked_limit(limit: object) -> int | str:
+    if limit == 'inf' or isinstance(limit, int) and not isinstance(limit, bool) and 1 <= limit <= MAX_OUTPUT_TOKENS:
+        return limit
+    raise RequestError(ErrorCode.INVALID_VALUE, f"Invalid 'response.max_output_tokens': expected an integer from 1 "
+                       f"to {MAX_OUTPUT_TOKENS} or 'inf'.", 'response.max_output_tokens')
 
 
 def string(value: object, param: str) -> str:

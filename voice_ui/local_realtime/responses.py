@@ -9,12 +9,13 @@ the same events but its items never join the conversation.
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..protocol import BYTES_PER_MS, ErrorCode, ResponseStatus, ServerEvent
 from .actions import Action, Close, Outbox, Send
-from .events import RATE_LIMITS, event, response_body, response_usage, words
+from .events import AGENT_AUDIO_MS_PER_TOKEN, RATE_LIMITS, event, response_body, response_usage, text_tokens, words
 from .faults import Faults
 from .function_calls import argument_pieces
 from .g711 import Codec
@@ -76,6 +77,7 @@ class ResponseRun:
     def stream(self, reply: Reply, now: float) -> None:
         """Queue the whole reply: each output item's opening, deltas and closing, then `response.done`."""
         self.streaming = True
+        reply, cut = within_limit(reply, self.session.get('max_output_tokens'), self.audio_mode)
         self.input_items = self.reading()
         due = now + self.faults.reply_delay_ms / 1000
         if reply.text or reply.audio or not reply.tool_calls:
@@ -86,7 +88,11 @@ class ResponseRun:
             item = Item(new_id('item'), None, type='function_call', status='in_progress', name=call.name,
                         call_id=call.call_id)
             due = self.stream_call(item, call.arguments, due)
-        self.outbox.push(lambda: self.closing_actions(ResponseStatus.COMPLETED), due, self.id)
+        if cut:
+            details = {'type': 'incomplete', 'reason': 'max_output_tokens'}
+            self.outbox.push(lambda: self.closing_actions(ResponseStatus.INCOMPLETE, details), due, self.id)
+        else:
+            self.outbox.push(lambda: self.closing_actions(ResponseStatus.COMPLETED), due, self.id)
 
     def stream_message(self, item: Item, reply: Reply, start: float) -> float:
         index = self.schedule_open(item, start)
@@ -210,3 +216,18 @@ class ResponseRun:
         actions += [Send(event(ServerEvent.RESPONSE_DONE, response=self.body(status, output, usage, status_details))),
                     Send(event(ServerEvent.RATE_LIMITS_UPDATED, rate_limits=RATE_LIMITS))]
         return actions
+
+
+def within_limit(reply: Reply, limit: object, audio_mode: bool) -> tuple[Reply, bool]:
+    """`max_output_tokens`: a reply that would use more is cut to the share that fits (its tool calls dropped),
+    and the response ends `incomplete`, as the service's does. Tokens are estimated as in the usage."""
+    if not isinstance(limit, int):
+        return reply, False
+    text = text_tokens(reply.text) + sum(text_tokens(call.arguments) for call in reply.tool_calls)
+    audio = math.ceil(len(reply.audio) / BYTES_PER_MS / AGENT_AUDIO_MS_PER_TOKEN) if audio_mode else 0
+    if text + audio <= limit:
+        return reply, False
+    share = limit / (text + audio)
+    pieces = words(reply.text)
+    kept_audio = reply.audio[:int(len(reply.audio) * share) // 2 * 2]
+    return Reply(''.join(pieces[:int(len(pieces) * share)]), kept_audio, (), reply.word_ends_ms), True

@@ -47,12 +47,17 @@ class SpeechAgent:
         except Exception as exc:  # a spoken apology beats a silent failed turn in a voice UI
             log.warning('reply brain failed: %s', exc)
             thought = Reply('Sorry, I could not reach my language model.')
-        return Reply(thought.text, await self.speak(thought.text), thought.tool_calls)
+        audio, word_ends = await self.speak_timed(thought.text)
+        return Reply(thought.text, audio, thought.tool_calls, word_ends)
 
     async def speak(self, text: str) -> bytes:
         """24 kHz PCM16 speech for `text`."""
+        return (await self.speak_timed(text))[0]
+
+    async def speak_timed(self, text: str) -> tuple[bytes, tuple[int, ...] | None]:
+        """The speech and when each word ends in it (ms), for truncating to what was heard."""
         synthesizer = await self.synthesizer()
-        return await asyncio.to_thread(synthesizer.synthesize, text)
+        return await asyncio.to_thread(synthesizer.synthesize_timed, text)
 
     async def recognizer(self) -> Recognizer:
         return await self._models.get_async('whisper', self.whisper_source,

@@ -43,7 +43,7 @@ class RealtimeEngine(ItemHandlers):
         self.next_user_item_id = new_id('item')
         self.closed = False
         self.now = now  # the latest time the transport told us: for timers armed while releasing actions
-        self.idle = IdleTimer(self.outbox, self.on_idle_timeout)
+        self.idle = IdleTimer(self.outbox)
         self.outbox.push_event(event(ServerEvent.SESSION_CREATED, session=session), now)
         self.outbox.push(self.expire, now + self.options.session_limit_s, 'session-limit')
 
@@ -256,7 +256,8 @@ class RealtimeEngine(ItemHandlers):
         timeout_ms = idle_timeout_ms(self.turn_detection)
         self.idle.disarm()
         if timeout_ms and self.active is None and not self.user_speaking:  # speech stopping re-arms it
-            self.idle.arm(now + playback_s + timeout_ms / 1000, self.audio.total_ms, timeout_ms)
+            armed_at_ms = self.audio.total_ms
+            self.idle.arm(now + playback_s + timeout_ms / 1000, lambda: self.on_idle_timeout(armed_at_ms, timeout_ms))
 
     @property
     def user_speaking(self) -> bool:

@@ -15,24 +15,18 @@ IDLE_TAG = 'idle-timeout'
 
 
 class IdleTimer:
-    def __init__(self, outbox: Outbox, on_timeout: Callable[[int, int], list[Action]]) -> None:
+    """At most one pending timeout in the outbox. It keeps no callback itself: the one queued entry does, so
+    closing the session (which empties the outbox) leaves no cycle back to the engine."""
+
+    def __init__(self, outbox: Outbox) -> None:
         self.outbox = outbox
-        self.on_timeout = on_timeout  # (audio ms when armed, timeout ms) -> actions
-        self.armed = False
 
-    def arm(self, due: float, audio_ms: int, timeout_ms: int) -> None:
+    def arm(self, due: float, fire: Callable[[], list[Action]]) -> None:
         self.disarm()
-        self.armed = True
-
-        def fire() -> list[Action]:
-            self.armed = False
-            return self.on_timeout(audio_ms, timeout_ms)
         self.outbox.push(fire, due, IDLE_TAG)
 
     def disarm(self) -> None:
-        if self.armed:
-            self.outbox.drop(IDLE_TAG)
-            self.armed = False
+        self.outbox.drop(IDLE_TAG)  # unconditional: an engine restored after a failed event may hold one
 
 
 def idle_timeout_ms(turn_detection: dict | None) -> int | None:

@@ -2,6 +2,7 @@
 run it: with the API key in the Authorization header, and with an ephemeral token minted through the SDK."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 
@@ -33,7 +34,7 @@ def client(base_url: str, key: str = API_KEY) -> AsyncOpenAI:
 
 async def next_event(connection, seen: list[dict]) -> dict:
     """The next server event, checked against the GA types strictly (the SDK itself is lenient)."""
-    raw = json.loads(await connection.recv_bytes())
+    raw = json.loads(await asyncio.wait_for(connection.recv_bytes(), 60))
     validate_server_event(raw)
     seen.append(raw)
     return raw
@@ -69,9 +70,9 @@ async def test_a_function_tool_round_trip_with_the_api_key_header(server_url):
         assert done['response']['output'][0]['content'][0]['text'] == 'Paris is sunny today.'
         # the SDK's own parsing accepts what it received, too
         await connection.conversation.item.retrieve(item_id=call['id'])
-        retrieved = await connection.recv()
+        retrieved = await asyncio.wait_for(connection.recv(), 60)
         while retrieved.type == 'rate_limits.updated':
-            retrieved = await connection.recv()
+            retrieved = await asyncio.wait_for(connection.recv(), 60)
         assert retrieved.type == 'conversation.item.retrieved' and retrieved.item.type == 'function_call'
 
 
@@ -104,6 +105,6 @@ async def test_a_manual_audio_turn_with_an_ephemeral_token_minted_by_the_sdk(ser
 
 async def test_a_bad_token_is_refused_as_the_sdk_expects(server_url):
     async with client(server_url, key='ek_not-a-token').realtime.connect(model='gpt-realtime') as connection:
-        error = json.loads(await connection.recv_bytes())
+        error = json.loads(await asyncio.wait_for(connection.recv_bytes(), 60))
         validate_server_event(error)
         assert error['error']['code'] == 'invalid_api_key'

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from tests.support import http_peer
 
@@ -20,7 +20,7 @@ CALL_ARGUMENTS = '{"room": "kitchen", "on": true}'
 
 @dataclass
 class ChatPeer:
-    behaviour: str = 'ok'  # 'ok', 'json' (ignores `stream`), 'error' (HTTP 500) or 'garbage' (200 without choices)
+    behaviour: str = 'ok'  # 'ok', 'json' (ignores `stream`), 'error' (HTTP 500), 'garbage' (no choices), 'endless'
     requests: list[dict] = field(default_factory=list)
     url: str = ''
 
@@ -31,6 +31,9 @@ class ChatPeer:
             return JSONResponse({'error': {'message': 'model overloaded', 'type': 'server_error'}}, status_code=500)
         if self.behaviour == 'garbage':
             return JSONResponse({'object': 'chat.completion'})
+        if self.behaviour == 'endless':  # a stream that never ends: the brain must stop reading
+            chunk = 'data: ' + json.dumps({'choices': [{'index': 0, 'delta': {'content': 'la '}}]}) + '\n\n'
+            return StreamingResponse(iter(lambda: chunk, None), media_type='text/event-stream')
         message = decide(body)
         if body.get('stream') and self.behaviour != 'json':
             return Response(''.join(f'data: {json.dumps(chunk)}\n\n' for chunk in stream_chunks(body, message))

@@ -57,7 +57,8 @@ async def test_session_instructions_override_and_no_key_means_no_header(chat_pee
     assert second['body']['messages'][0] == {'role': 'system', 'content': DEFAULT_INSTRUCTIONS}
 
 
-@pytest.mark.parametrize(('behaviour', 'message'), [('error', 'HTTP 500'), ('garbage', 'unexpected body')])
+@pytest.mark.parametrize(('behaviour', 'message'), [('error', 'HTTP 500'), ('garbage', 'unexpected body'),
+                                                    ('endless', 'more than 1048576 bytes')])
 async def test_chat_failures_raise_a_clear_error(chat_peer, behaviour, message):
     chat_peer.behaviour = behaviour
     with pytest.raises(ChatError, match=message):

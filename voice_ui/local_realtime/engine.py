@@ -19,7 +19,7 @@ from .events import error_event, event, transcription_usage, words
 from .faults import Faults
 from .function_calls import check_session_tools, vetted_calls
 from .g711 import decoder, encoder
-from .idle_timeout import IdleTimer, idle_timeout_ms
+from .idle_timeout import IdleTimeouts, IdleTimer
 from .item_handlers import ItemHandlers
 from .response_options import plan_response
 from .responses import RESPONSE_FIELDS, ResponseRun
@@ -28,7 +28,7 @@ from .input_audio import InputAudio
 from .tokens import new_id
 
 
-class RealtimeEngine(ItemHandlers):
+class RealtimeEngine(ItemHandlers, IdleTimeouts):
     def __init__(self, session: dict, now: float, options: EngineOptions | None = None,
                  faults: Faults | None = None) -> None:
         self.session = session  # effective config, with `id` and `object`
@@ -249,35 +249,6 @@ class RealtimeEngine(ItemHandlers):
         if self.active is None:
             raise RequestError(ErrorCode.CANCEL_NOT_ACTIVE, 'Cancellation failed: no active response found.')
         self.queue(self.active.cancel('client_cancelled'), now)
-
-    # ---- idle timeout (server_vad's idle_timeout_ms) --------------------------------------------------------
-
-    def rearm_idle(self, now: float, playback_s: float = 0.0) -> None:
-        timeout_ms = idle_timeout_ms(self.turn_detection)
-        self.idle.disarm()
-        if timeout_ms and self.active is None and not self.user_speaking:  # speech stopping re-arms it
-            armed_at_ms = self.audio.total_ms
-            self.idle.arm(now + playback_s + timeout_ms / 1000, lambda: self.on_idle_timeout(armed_at_ms, timeout_ms))
-
-    @property
-    def user_speaking(self) -> bool:
-        return self.audio.vad is not None and self.audio.vad.speaking
-
-    def on_idle_timeout(self, started_ms: int, timeout_ms: int) -> list[Action]:
-        """Nobody spoke for `idle_timeout_ms`: say so, commit what the buffer holds, and answer it."""
-        if self.active is not None or self.closed or self.user_speaking:
-            return []
-        end_ms = self.audio.total_ms
-        start_ms = max(started_ms, end_ms - timeout_ms, self.audio.buffer_start_ms)
-        actions: list[Action] = [Send(event(ServerEvent.TIMEOUT_TRIGGERED, audio_start_ms=start_ms,
-                                            audio_end_ms=end_ms, item_id=self.next_user_item_id))]
-        self.commit(self.audio.take_all(), self.now)
-        if (self.turn_detection or {}).get('create_response', True):
-            try:
-                self.create_response({}, self.now)
-            except RequestError as error:  # a session minted with tools that do not resolve
-                actions.append(Send(error_event(error.fields(), None)))
-        return actions
 
     HANDLERS = {
         ClientEvent.SESSION_UPDATE: on_session_update,

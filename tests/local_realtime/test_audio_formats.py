@@ -85,7 +85,7 @@ def test_unsupported_formats_are_refused():
         assert harness.sent[-1][1]['error']['param'] == param
 
 
-def idle_harness(timeout_ms: int = 2000, **turn: object) -> Harness:
+def idle_harness(timeout_ms: int = 5000, **turn: object) -> Harness:  # 5000: the service's minimum
     harness = Harness(EngineOptions(pacing=Pacing.BURST))
     harness.send({'type': 'session.update', 'session': {'type': 'realtime', 'output_modalities': ['text'], 'audio': {
         'input': {'turn_detection': {'type': 'server_vad', 'idle_timeout_ms': timeout_ms, **turn}}}}})
@@ -96,19 +96,19 @@ def test_idle_timeout_triggers_after_the_last_response_then_commits_and_answers(
     harness = idle_harness()
     create(harness, text_item('hello'))
     harness.send({'type': 'response.create'})  # ends at t=0: the timer runs from there
-    harness.send({'type': 'input_audio_buffer.append', 'audio': base64.b64encode(b'\0\0' * 24 * 1900).decode()})
-    harness.advance_to(1.9)
+    harness.send({'type': 'input_audio_buffer.append', 'audio': base64.b64encode(b'\0\0' * 24 * 4900).decode()})
+    harness.advance_to(4.9)
     assert not harness.of_type(ServerEvent.TIMEOUT_TRIGGERED)
-    harness.advance_to(2.1)
+    harness.advance_to(5.1)
     [(at, triggered)] = harness.of_type(ServerEvent.TIMEOUT_TRIGGERED)
-    assert at == pytest.approx(2.0)
-    assert triggered['audio_end_ms'] == 1900 and triggered['audio_start_ms'] == 0
-    types = [e['type'] for t, e in harness.sent if t >= 2.0]
+    assert at == pytest.approx(5.0)
+    assert triggered['audio_end_ms'] == 4900 and triggered['audio_start_ms'] == 0
+    types = [e['type'] for t, e in harness.sent if t >= 5.0]
     assert types[:3] == ['input_audio_buffer.timeout_triggered', 'input_audio_buffer.committed',
                          'conversation.item.added']
     assert harness.engine.conversation.items[-2].id == triggered['item_id']
     assert 'response.created' in types and 'response.done' in types  # (the harness runs work inline)
-    harness.advance_to(4.3)  # the answer ended at 2.0: it is armed again
+    harness.advance_to(10.3)  # the answer ended at 5.0: it is armed again
     assert len(harness.of_type(ServerEvent.TIMEOUT_TRIGGERED)) == 2
 
 
@@ -119,7 +119,7 @@ def test_speech_disarms_the_idle_timeout_and_no_timeout_means_none():
     harness.advance_to(1.0)
     harness.send({'type': 'input_audio_buffer.append', 'audio': base64.b64encode(tone(400)).decode()})
     assert harness.of_type(ServerEvent.SPEECH_STARTED)
-    harness.advance_to(10)
+    harness.advance_to(20)
     assert not harness.of_type(ServerEvent.TIMEOUT_TRIGGERED)
     quiet = Harness(EngineOptions(pacing=Pacing.BURST))  # manual turns: no idle timeout at all
     create(quiet, text_item('hello'))
@@ -131,12 +131,12 @@ def test_speech_disarms_the_idle_timeout_and_no_timeout_means_none():
 def test_barge_in_does_not_arm_the_idle_timeout_while_the_person_speaks():
     harness = Harness(EngineOptions(pacing=Pacing.REALTIME))
     harness.send({'type': 'session.update', 'session': {'type': 'realtime', 'audio': {
-        'input': {'turn_detection': {'type': 'server_vad', 'idle_timeout_ms': 1000}}}}})
+        'input': {'turn_detection': {'type': 'server_vad', 'idle_timeout_ms': 5000}}}}})
     harness.send({'type': 'input_audio_buffer.append', 'audio': base64.b64encode(tone(600) + bytes(48 * 700)).decode()})
     harness.advance_to(0.5)  # a long echo reply is playing
     harness.send({'type': 'input_audio_buffer.append', 'audio': base64.b64encode(tone(400)).decode()})
     assert harness.of_type(ServerEvent.RESPONSE_DONE)[-1][1]['response']['status'] == 'cancelled'
-    harness.advance_to(5)  # still speaking (no silence yet): no timeout may cut the turn
+    harness.advance_to(12)  # still speaking (no silence yet): no timeout may cut the turn
     assert not harness.of_type(ServerEvent.TIMEOUT_TRIGGERED)
     harness.send({'type': 'input_audio_buffer.append', 'audio': base64.b64encode(bytes(48 * 700)).decode()})
     assert len(harness.of_type(ServerEvent.SPEECH_STOPPED)) == 2

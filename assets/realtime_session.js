@@ -55,10 +55,10 @@ export default {
     close() {
       this.voice.close();
     },
-    provideToken(value, expiresAt) {
+    provide_token(value, expiresAt) {
       this.voice.tokens.provide(value, expiresAt);
     },
-    tokenFailed(message) {
+    token_failed(message) {
       this.voice.tokens.failed(message);
     },
     getStats() {

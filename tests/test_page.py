@@ -75,8 +75,8 @@ async def test_no_token_is_minted_at_render_and_one_is_provided_when_the_browser
     await asyncio.sleep(0.2)
     assert openai_env.minted == 0, 'minting belongs to token_wanted, not to page render'
     user.find(RealtimeSession).trigger(UiEvent.TOKEN_WANTED, {'reason': 'prefetch'})
-    await until(lambda: browser.get('provideToken'))
-    value, expires_at = browser['provideToken'][0]
+    await until(lambda: browser.get('provide_token'))
+    value, expires_at = browser['provide_token'][0]
     assert value == 'ek_test_1' and expires_at > 0 and openai_env.minted == 1
     assert 'sk-test-page-key' not in json.dumps(browser)
 
@@ -134,15 +134,15 @@ async def test_mint_failures_are_handed_to_the_browser_and_a_later_mint_works(op
     await user.open('/')
     session = user.find(RealtimeSession)
     session.trigger(UiEvent.TOKEN_WANTED, {'reason': 'start'})
-    await until(lambda: browser.get('tokenFailed'))
-    assert browser['tokenFailed'][0][0].startswith(message)
+    await until(lambda: browser.get('token_failed'))
+    assert browser['token_failed'][0][0].startswith(message)
     session.trigger(UiEvent.ERROR, {'source': ErrorSource.TOKEN, 'code': 'mint_failed',
-                                    'message': browser['tokenFailed'][0][0]})  # what the browser then reports
+                                    'message': browser['token_failed'][0][0]})  # what the browser then reports
     await user.should_see(message)
     openai_env.behaviour = 'ok'
     session.trigger(UiEvent.TOKEN_WANTED, {'reason': 'start'})
-    await until(lambda: browser.get('provideToken'))
-    assert browser['provideToken'][0][0].startswith('ek_test_')
+    await until(lambda: browser.get('provide_token'))
+    assert browser['provide_token'][0][0].startswith('ek_test_')
 
 
 async def test_the_one_error_channel_explains_each_source(openai_env, user: User):

@@ -7,13 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nicegui import app, ui
+from starlette.requests import Request
 
+from .access import Access, Identity
+from .access.core import SCOPE_KEY
+from .access.login import account_row
+from .access.page_tokens import PageTokens
 from .config import Settings
 from .conversation import Conversation
 from .protocol import Status
-from .realtime_session import ASSETS, RealtimeSession, TokenWantedEventArguments
+from .realtime_session import ASSETS, RealtimeSession, StatusEventArguments, TokenWantedEventArguments
 from .session_config import session_update
-from .token_service import PrefetchedToken, TokenError, TokenService
+from .token_service import TokenError, TokenService
 from .transcript_view import TranscriptView
 from .usage_view import usage_line
 
@@ -35,12 +40,15 @@ class Backend:
 
 
 class VoicePage:
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
+    def __init__(self, backend: Backend, access: Access, identity: Identity) -> None:
+        self.backend, self.access, self.identity = backend, access, identity
         self.conversation = Conversation()
-        self.tokens = PrefetchedToken(backend.tokens)  # minted when the component asks (token_wanted), not here
+        client = ui.context.client
+        # Tokens only on the browser's request (token_wanted), never while rendering: a bare GET mints nothing.
+        self.tokens = PageTokens(backend.tokens, access, identity, client.id,
+                                 connected=lambda: client.has_socket_connection)
         self._build()
-        ui.context.client.on_delete(self.tokens.stop)
+        client.on_delete(self.tokens.close)
 
     def _build(self) -> None:
         ui.add_css((ASSETS / 'style.css').read_text(encoding='utf-8'))
@@ -50,7 +58,9 @@ class VoicePage:
         with ui.column().classes('vu-page w-full max-w-3xl mx-auto p-4 gap-4'):
             with ui.row().classes('w-full items-center justify-between'):
                 ui.label('voice-ui').classes('text-2xl font-semibold')
-                ui.label(self.backend.label).classes('vu-backend')
+                with ui.column().classes('items-end gap-0'):
+                    ui.label(self.backend.label).classes('vu-backend')
+                    account_row(self.access, self.identity)
             with ui.row().classes('vu-error w-full items-center no-wrap').props('role=alert') \
                     .bind_visibility_from(conv, 'error'):
                 ui.icon('error_outline')
@@ -82,18 +92,22 @@ class VoicePage:
 
     def _wire(self, session: RealtimeSession) -> None:
         conv = self.conversation
-        session.on_status(lambda e: conv.set_status(e.status))
+        session.on_status(self._on_status)
         session.on_server_event(lambda e: conv.apply(e.event))
         session.on_transcript(lambda e: conv.transcript(e.item_id, e.role, e.delta, replace=e.replace, final=e.final))
         session.on_error(lambda e: conv.show_error(e.source, e.code, e.message))
         session.on_notice(lambda e: setattr(conv, 'notice', e.message))
         session.on_token_wanted(self._on_token_wanted)
 
-    async def _on_token_wanted(self, _: TokenWantedEventArguments) -> None:
+    def _on_status(self, e: StatusEventArguments) -> None:
+        self.tokens.status(e.status)  # open sessions per person are counted from what the page reports
+        self.conversation.set_status(e.status)
+
+    async def _on_token_wanted(self, e: TokenWantedEventArguments) -> None:
         try:
-            token = await self.tokens.get()
+            token = await self.tokens.get(e.reason.value)
         except TokenError as error:
-            self.session.token_failed(error.message)
+            self.session.token_failed(error.message)  # a waiting Start reports it on the error channel
             return
         self.session.provide_token(token.value, token.expires_at)
 
@@ -102,9 +116,12 @@ class VoicePage:
         self.conversation.reset()
 
 
-def register_pages(backend: Backend) -> None:
+def register_pages(backend: Backend, access: Access) -> None:
     @ui.page('/', title='voice-ui')
-    def index() -> None:
-        VoicePage(backend)
+    def index(request: Request) -> None:
+        identity = request.scope.get(SCOPE_KEY) or Identity('', f'ip:{access.client_address(request.scope)}',
+                                                            'anonymous')
+        access.bind_page(ui.context.client, identity)
+        VoicePage(backend, access, identity)
 
     app.on_shutdown(backend.tokens.aclose)

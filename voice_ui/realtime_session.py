@@ -121,12 +121,13 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
     # --- commands (fire and forget: the browser answers through events) ---
 
     def provide_token(self, value: str, expires_at: float) -> None:
-        """Hand the browser an ephemeral token (`expires_at`: Unix seconds); it connects with it on Start."""
-        self.run_method('provideToken', value, expires_at)
+        """Answer `token_wanted` with a token (`expires_at`: Unix seconds); the browser holds it and connects with it
+        on Start. An argument, never a prop: props are re-sent on every update."""
+        self.run_method('provide_token', value, expires_at)
 
     def token_failed(self, message: str) -> None:
         """No token can be had: a waiting Start ends with `message` on the error channel."""
-        self.run_method('tokenFailed', message)
+        self.run_method('token_failed', message)
 
     def start(self) -> None:
         """What the Start button does in the browser (for callers without a user gesture, e.g. tests)."""

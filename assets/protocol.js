@@ -34,6 +34,7 @@ export const ServerEvent = Object.freeze({
   RESPONSE_CREATED: 'response.created',
   RESPONSE_DONE: 'response.done',
   OUTPUT_ITEM_ADDED: 'response.output_item.added',
+  OUTPUT_ITEM_DONE: 'response.output_item.done',
   OUTPUT_AUDIO_DELTA: 'response.output_audio.delta',
   OUTPUT_AUDIO_DONE: 'response.output_audio.done',
   OUTPUT_AUDIO_TRANSCRIPT_DELTA: 'response.output_audio_transcript.delta',
@@ -103,6 +104,7 @@ export const Role = Object.freeze({
 export const FORWARDED_SERVER_EVENTS = Object.freeze(new Set([
   ServerEvent.INPUT_AUDIO_COMMITTED, ServerEvent.ITEM_ADDED, ServerEvent.ITEM_DONE, ServerEvent.ITEM_TRUNCATED,
   ServerEvent.ITEM_DELETED, ServerEvent.INPUT_TRANSCRIPTION_FAILED, ServerEvent.RESPONSE_DONE,
+  ServerEvent.OUTPUT_ITEM_DONE,  // function_call items only: the tool loop runs them
 ]));
 export const MAX_TRANSCRIPT_EVENT_CHARS = 64000;  // well below NiceGUI's 1 MB socket message: longer ones split
 

@@ -50,6 +50,7 @@ export class PythonLink {
       this.transcript(event.item_id, done[0], text, !!text, true);
       return;
     }
+    if (event.type === S.OUTPUT_ITEM_DONE && !(event.item && event.item.type === 'function_call')) return;
     if (FORWARDED_SERVER_EVENTS.has(event.type)) this.now(UiEvent.SERVER_EVENT, forPython(event));
   }
 

@@ -61,6 +61,13 @@ export default {
     token_failed(message) {
       this.voice.tokens.failed(message);
     },
+    // Client events from Python (e.g. the tool loop's function_call_output + response.create).
+    send_events(events) {
+      const socket = this.voice.socket;
+      for (const event of Array.isArray(events) ? events : []) {
+        if (socket && event && typeof event === 'object' && typeof event.type === 'string') socket.send(event);
+      }
+    },
     getStats() {
       return this.voice.getStats();
     },

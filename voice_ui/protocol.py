@@ -144,6 +144,7 @@ class Role(StrEnum):
 FORWARDED_SERVER_EVENTS = frozenset({
     ServerEvent.INPUT_AUDIO_COMMITTED, ServerEvent.ITEM_ADDED, ServerEvent.ITEM_DONE, ServerEvent.ITEM_TRUNCATED,
     ServerEvent.ITEM_DELETED, ServerEvent.INPUT_TRANSCRIPTION_FAILED, ServerEvent.RESPONSE_DONE,
+    ServerEvent.OUTPUT_ITEM_DONE,  # function_call items only: the tool loop runs them
 })
 MAX_TRANSCRIPT_EVENT_CHARS = 64_000  # one event well below NiceGUI's 1 MB socket message limit; longer ones split
 

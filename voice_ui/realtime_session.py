@@ -136,6 +136,10 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
     def stop(self) -> None:
         self.run_method('stop')
 
+    def send_events(self, events: list[dict]) -> None:
+        """Client events for the Realtime socket (e.g. a tool's `function_call_output`, then `response.create`)."""
+        self.run_method('send_events', events)
+
     def close(self) -> None:
         """Tear down socket, mic tracks, worklets and the AudioContext."""
         self.run_method('close')

@@ -4,6 +4,10 @@ Audio never crosses NiceGUI's socket: the browser talks to the Realtime WebSocke
 small JSON events (transcripts, status, errors) back here. The turn state machine lives in the browser
 (`assets/turn-machine.js`): Start, Stop and Space act there at once, and Python is told through typed events,
 like NiceGUI's own elements (`on_status`, `on_transcript`, ...). Python never writes the status.
+
+States (protocol.Status): idle → connecting → listening → stopping → thinking → speaking → idle, plus error and
+closed. A server-VAD mode fits the same machine: `input_audio_buffer.speech_started` enters listening,
+`speech_stopped` stopping, `committed` thinking — only the events that move it change, not the states.
 """
 from __future__ import annotations
 

@@ -106,12 +106,14 @@ def python_us_per_event(turns: int, rounds: int = 5, repeats: int = 8) -> float:
     from nicegui.events import GenericEventArguments
     from nicegui.page import page
 
+    from voice_ui.access import Access, Identity
     from voice_ui.config import Settings
     from voice_ui.page import Backend, VoicePage
     from voice_ui.token_service import TokenService
     settings = Settings()
     with Client(page('/'), request=None) as client:
-        voice = VoicePage(Backend(settings, TokenService(settings), 'bench', None))
+        voice = VoicePage(Backend(settings, TokenService(settings), 'bench', None), Access(settings, None),
+                          Identity('', 'ip:127.0.0.1', 'anonymous'))
         session = voice.session
 
         def one_turn(n: int) -> list[tuple[str, dict]]:
@@ -166,6 +168,9 @@ def main() -> None:
         sys.exit('chromium not found: apt-get install chromium')
     from playwright.sync_api import sync_playwright
 
+    python_us_per_event(10)  # warm-up: first-use costs are not per-event costs
+    us10, us400 = python_us_per_event(10), python_us_per_event(400)
+    print(f'Python µs/event: {us10:.0f} at 10 turns, {us400:.0f} at 400', flush=True)
     port = free_port()
     app = ServerProcess('bench-app', ['main.py', '--port', str(port), '--no-browser'], port,
                         env={'OPENAI_API_KEY': '', 'OPENAI_BASE_URL': '', 'VOICE_UI_ALLOW_FAULTS': '1'}).wait_ready()
@@ -185,6 +190,7 @@ def main() -> None:
                     rows['cold' if index == 0 else 'warm'].append(figures['start_ms'])
                     rows['stop'].append(figures['stop_commit_ms'])
                     rows['tail'].append(figures['tail_missing_ms'])
+                    print(figures, flush=True)
                     if index:
                         rows['new'].append(figures['forwarded'])
                         rows['old'].append(old_client_events(control, since))
@@ -203,8 +209,6 @@ def main() -> None:
             browser.close()
     finally:
         app.stop()
-    python_us_per_event(10)  # warm-up: first-use costs are not per-event costs
-    us10, us400 = python_us_per_event(10), python_us_per_event(400)
     med = statistics.median
     tail_ok = sum(1 for t in rows['tail'] if t == 0)
     print(f'\nclient latency — {args.runs} pages × 3 turns, load average {os.getloadavg()[0]:.2f} '

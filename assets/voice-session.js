@@ -54,9 +54,11 @@ export class VoiceSession {
       onStalled: () => this.problem(ErrorSource.SERVER, 'commit_timeout', COMMIT_STALLED_MESSAGE),
     });
     this.tokens.prefetch();
+    this.unlockAudio();
   }
 
-  // Must run synchronously inside a user gesture (click, keydown): browsers only start audio from one.
+  // Must run inside a user gesture (click, keydown): browsers only start audio from one. At page load it only
+  // creates the (suspended) context and loads the worklets, so that the first Start does not wait for them.
   unlockAudio() {
     if (!this.context || this.context.state === 'closed') {
       this.context = new AudioContext({ latencyHint: 'interactive' });  // device rate: Firefox-safe capture
@@ -66,16 +68,13 @@ export class VoiceSession {
     return true;
   }
 
-  connected() {
-    return !!this.socket && this.socket.isOpen && !!this.mic && this.mic.active;
-  }
-
   start() {
     this.unlockAudio();
     this.stats.gesture('start');
     if (this.status === Status.CONNECTING || this.capturing) return;  // double click, a second Space
     this.stopPending = false;
-    if (!this.connected()) return quietly(this.connect(++this.generation));
+    const connected = !!this.socket && this.socket.isOpen && !!this.mic && this.mic.active;
+    if (!connected) return quietly(this.connect(++this.generation));
     if (this.replies.active) quietly(this.replies.interrupt(this.socket));  // talking over the agent stops it
     this.beginTurn();
   }
@@ -84,40 +83,39 @@ export class VoiceSession {
     const stale = () => generation !== this.generation;
     this.teardownConnection();
     this.setStatus(Status.CONNECTING);
+    // Everything at once: token, socket (as soon as the token is there), context, microphone, player.
     const token = quietly(this.tokens.take(this.options.tokenTimeoutMs));
-    const running = await this.audioRunning();
-    if (stale()) return;
-    if (!running) return this.fail(ErrorSource.AUDIO, 'suspended', AUDIO_BLOCKED_MESSAGE);  // no gesture: no worklets
+    const socket = new RealtimeSocket({ onEvent: (event) => this.onServerEvent(socket, event),
+      onClose: (info) => this.onSocketClosed(socket, info) });
+    const opened = quietly(token.then((value) => {
+      if (stale()) throw { code: 'stale' };
+      this.socket = socket;
+      this.stats.startSession();
+      return socket.open(this.options.wsUrl || sameOriginUrl(), this.options.model, value);
+    }));
+    const running = quietly(this.audioRunning());
     const mic = new MicCapture(this.context, (turn, pcm) => this.onMicChunk(turn, pcm));
     this.mic = mic;
     const micOpen = quietly(mic.open());
     const playerReady = quietly(this.ensurePlayer());
-    let value;
-    try {
-      value = await token;
-    } catch (error) {  // {code: 'timeout' | 'mint_failed' | 'closed', message}
-      if (!stale()) this.fail(ErrorSource.TOKEN, error.code, error.message);
-      return;
-    }
+    if (!(await running)) return stale() || this.fail(ErrorSource.AUDIO, 'suspended', AUDIO_BLOCKED_MESSAGE);
     if (stale()) return;
-    const socket = new RealtimeSocket({ onEvent: (event) => this.onServerEvent(socket, event),
-      onClose: (info) => this.onSocketClosed(socket, info) });
-    this.socket = socket;
-    this.stats.startSession();
-    const opened = quietly(socket.open(this.options.wsUrl || sameOriginUrl(), this.options.model, value));
+    try {
+      await token;
+    } catch (error) {  // {code: 'timeout' | 'mint_failed' | 'closed', message}
+      return stale() || this.fail(ErrorSource.TOKEN, error.code, error.message);
+    }
     try {
       await micOpen;
     } catch (error) {
-      if (!stale()) this.fail(ErrorSource.MICROPHONE, (error && error.name) || 'Error', (error && error.message) || String(error));
-      return;
+      return stale() || this.fail(ErrorSource.MICROPHONE, (error && error.name) || 'Error', (error && error.message) || String(error));
     }
     if (stale()) return;
     try {
       await opened;
       await playerReady;
     } catch (info) {
-      if (!stale()) this.fail(ErrorSource.SOCKET, String(info.code), info.reason || 'Could not connect to the Realtime server.');
-      return;
+      return stale() || this.fail(ErrorSource.SOCKET, String(info.code), info.reason || 'Could not connect to the Realtime server.');
     }
     if (stale() || !socket.isOpen) return;
     socket.send({ type: ClientEvent.SESSION_UPDATE, session: this.options.session });
@@ -235,8 +233,9 @@ export class VoiceSession {
     this.settle();
   }
 
-  // A problem that ends the connection.
+  // A problem that ends the connection (and any connect still under way).
   fail(source, code, message) {
+    this.generation++;
     this.link.now(UiEvent.ERROR, { source, code, message });
     this.teardownConnection();
     this.setStatus(Status.ERROR);

@@ -62,6 +62,7 @@ class CaptureProcessor extends AudioWorkletProcessor {
 
   beginTurn(turn) {
     this.turn = turn;
+    this.limit = this.chunkSize >> 2;  // a short first chunk: the first append leaves ~10 ms after Start
     this.chunk = new Int16Array(this.chunkSize);
     this.fill = 0;
     this.turnSamples = 0;
@@ -137,7 +138,7 @@ class CaptureProcessor extends AudioWorkletProcessor {
     const s = sample < -1 ? -1 : sample > 1 ? 1 : sample;
     this.chunk[this.fill++] = s < 0 ? Math.round(s * 0x8000) : Math.round(s * 0x7fff);
     this.turnSamples++;
-    if (this.fill === this.chunkSize) this.postChunk();
+    if (this.fill === this.limit) this.postChunk();
   }
 
   postChunk() {
@@ -146,6 +147,7 @@ class CaptureProcessor extends AudioWorkletProcessor {
     this.port.postMessage({ type: 'chunk', turn: this.turn, pcm: pcm.buffer }, [pcm.buffer]);
     this.chunk = new Int16Array(this.chunkSize);
     this.fill = 0;
+    this.limit = this.chunkSize;
   }
 
   // The turn's input ends here: the filter's look-ahead is fed silence so the last samples come out too.

@@ -201,7 +201,7 @@ def test_talking_over_the_agent_interrupts_it(voice, control):
     voice.wait_status('speaking', timeout_ms=30_000)
     voice.wait_for('s.playing && s.player.framesPlayed >= 24 * 400', timeout_ms=10_000)  # 400 ms of it heard
     voice.start_speaking()   # talk over it: listening at once, playback stopped right after
-    stats = voice.wait_for('s.lastPlayback !== null && s.lastPlayback.flushed && !s.playing', timeout_ms=2000)
+    stats = voice.wait_for('s.lastPlayback !== null && s.lastPlayback.flushed && !s.playing', timeout_ms=5000)
     voice.page.wait_for_function('true')  # lets Playwright deliver the frames sent meanwhile
     sent = voice.traffic.realtime_sent(first_frame)
     types = [e['type'] for e in sent]

@@ -123,9 +123,14 @@ class Connection:
                 elif error is not None:
                     log.error('local realtime session failed', exc_info=error)
         finally:
-            for task in (reader, pump, *self.work):
-                task.cancel()
             self.engine.close()  # frees the session's audio and queue now, not at the next GC pass
+            self.wake.set()      # a pump whose cancellation a send swallowed still sees the end
+            self.drained.set()
+            tasks = {reader, pump, *self.work}
+            for task in tasks:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):  # let them finish: a pending task holds the session
+                await asyncio.wait(tasks, timeout=5)
             if self.log.outcome == 'open':
                 self.log.outcome = 'closed'
 
@@ -145,7 +150,7 @@ class Connection:
                 await self.drained.wait()  # the client is not reading: neither do we
 
     async def pump(self) -> None:
-        while True:
+        while not self.engine.closed:
             self.wake.clear()  # before polling: a wake-up during the sends below is not lost
             for action in self.engine.poll(time.monotonic()):
                 if isinstance(action, Send):

@@ -84,3 +84,24 @@ async def test_a_closed_socket_session_frees_its_audio_without_the_gc(monkeypatc
         assert len(engines) == 3 and all(ref() is None for ref in engines)
         growth = rss_bytes() - before
     assert growth < 40 * MIB, f'{growth / MIB:.0f} MiB kept after three closed 8 MiB sessions'
+
+
+async def test_a_flood_of_appends_keeps_the_process_within_the_buffer_cap():
+    """The issue's measurement: 200 x 1 MB appends used to add ~190 MB. Now the buffer stops at its cap."""
+    config = LocalRealtimeConfig(api_keys={API_KEY}, engine=EngineOptions(pacing=Pacing.BURST))
+    with serve(config) as served:
+        client = await open_session(served.url, {'type': 'realtime', 'audio': {'input': {'turn_detection': None}}})
+        chunk = base64.b64encode(b'\5\0' * (MIB // 2)).decode()
+        gc.collect()
+        before = rss_bytes()
+        refused = 0
+        for number in range(60):
+            await client.send({'type': 'input_audio_buffer.append', 'audio': chunk, 'event_id': f'a{number}'})
+        await client.send({'type': 'input_audio_buffer.clear', 'event_id': 'end', 'x': 1})
+        while (event := await client.recv())['type'] == 'error' and event['error']['event_id'] != 'end':
+            refused += 1
+        gc.collect()
+        growth = rss_bytes() - before
+        assert refused == 60 - 16  # 16 MiB fit the default cap; the rest were refused one by one
+        await client.connection.close()
+    assert growth < 48 * MIB, f'{growth / MIB:.0f} MiB for 60 MiB appended'

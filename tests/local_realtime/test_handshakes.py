@@ -12,7 +12,11 @@ import websockets
 from voice_ui.local_realtime.limits import ServerLimits
 from voice_ui.local_realtime.server_config import EngineOptions, LocalRealtimeConfig, Pacing
 
-from .serving import API_KEY, mint, open_session, serve
+from tests.support import serve_in_thread
+from voice_ui.local_realtime.server import create_app
+from voice_ui.local_realtime.uvicorn_guards import server_options
+
+from .serving import API_KEY, Served, mint, open_session, serve
 
 TIMEOUT_S = 0.5
 UPGRADE = ('GET /v1/realtime?model=gpt-realtime HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
@@ -63,9 +67,29 @@ def test_a_header_line_websockets_cannot_parse_gets_a_400(guarded):
     assert received.startswith(b'HTTP/1.1 400 ') and took < 2, (received[:80], took)
 
 
-async def test_a_subprotocol_header_over_its_limit_is_a_403(guarded):
-    url = guarded.url.replace('http', 'ws', 1) + '/realtime?model=gpt-realtime'
-    token = mint(guarded.url).json()['value']
+@pytest.fixture(scope='module')
+def like_nicegui():
+    """How `python main.py` serves it: NiceGUI's uvicorn picks wsproto, we add the HTTP guard."""
+    limits = ServerLimits(handshake_timeout_s=TIMEOUT_S)
+    app = create_app(LocalRealtimeConfig(api_keys={API_KEY}, limits=limits))
+    with serve_in_thread(app, ws='wsproto', **server_options(limits, choose_ws=False)) as url:
+        yield Served(url + '/v1', app.state.local_realtime)
+
+
+@pytest.fixture(params=['guarded', 'like_nicegui'])
+def either(request):
+    return request.getfixturevalue(request.param)
+
+
+def test_idle_and_giant_heads_are_handled_under_wsproto_too(like_nicegui):
+    assert exchange(like_nicegui.url, b'')[0] == b''
+    head = UPGRADE + 'Sec-WebSocket-Protocol: realtime, ' + 'a' * 65_536 + '\r\n\r\n'
+    assert exchange(like_nicegui.url, head.encode())[0].startswith(b'HTTP/1.1 431 ')
+
+
+async def test_a_subprotocol_header_over_its_limit_is_a_403(either):
+    url = either.url.replace('http', 'ws', 1) + '/realtime?model=gpt-realtime'
+    token = mint(either.url).json()['value']
     with pytest.raises(websockets.InvalidStatus) as refused:
         await websockets.connect(url, subprotocols=['realtime', 'x' * 5000, f'openai-insecure-api-key.{token}'])
     assert refused.value.response.status_code == 403

@@ -59,9 +59,11 @@ class OpenSessions:
 
 async def realtime_websocket(websocket: WebSocket, config: LocalRealtimeConfig, tokens: TokenStore,
                              logs: SessionLogs, sessions: OpenSessions) -> None:
-    if len(websocket.headers.get('sec-websocket-protocol', '')) > config.limits.max_subprotocol_header_bytes:
-        return await websocket.close(CLOSE_POLICY)  # never accepted: the client gets an HTTP 403 at once
     offered = list(websocket.scope.get('subprotocols') or [])
+    # Some servers (uvicorn's wsproto) keep the header out of the scope: measure the parsed list as well.
+    offered_size = max(len(websocket.headers.get('sec-websocket-protocol', '')), len(', '.join(offered)))
+    if offered_size > config.limits.max_subprotocol_header_bytes:
+        return await websocket.close(CLOSE_POLICY)  # never accepted: the client gets an HTTP 403 at once
     authorization = websocket.headers.get('authorization')
     model = websocket.query_params.get('model')
     session_log = logs.start(offered, authorization, model)

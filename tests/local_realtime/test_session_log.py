@@ -57,12 +57,20 @@ async def test_the_log_keeps_so_many_sessions_and_events():
 def test_appends_are_parsed_and_decoded_once(monkeypatch):
     """The engine validates (one JSON parse, one base64 decode); the log takes the validated event."""
     parses, decodes = [], []
-    real_loads, real_decode = safe_json.json.loads, base64.b64decode
-    monkeypatch.setattr(safe_json.json, 'loads', lambda *a, **k: parses.append(1) or real_loads(*a, **k))
+    real_decoder, real_loads, real_decode = safe_json.DECODER, json.loads, base64.b64decode
+
+    class CountingDecoder:
+        def decode(self, text):
+            parses.append(1)
+            return real_decoder.decode(text)
+
+    monkeypatch.setattr(safe_json, 'DECODER', CountingDecoder())
+    monkeypatch.setattr(json, 'loads', lambda *a, **k: parses.append(1) or real_loads(*a, **k))
     monkeypatch.setattr(base64, 'b64decode', lambda *a, **k: decodes.append(1) or real_decode(*a, **k))
     engine = RealtimeEngine({**default_session(), 'id': 'sess_x'}, 0)
     log = SessionLog.start(['realtime'], None, 'gpt-realtime')
     frame = json.dumps({'type': 'input_audio_buffer.append', 'audio': base64.b64encode(b'\0' * 960).decode()})
+    parses.clear()
     log.client(engine.receive(frame, 0), len(frame))
     assert (len(parses), len(decodes)) == (1, 1)
     assert log.client_events[0]['audio_bytes'] == 960 and 'audio' not in log.client_events[0]

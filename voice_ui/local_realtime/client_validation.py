@@ -29,6 +29,7 @@ FIELDS = {  # every field of each GA client event (openai-python's RealtimeClien
     ClientEvent.RESPONSE_CREATE: {'response'},
     ClientEvent.RESPONSE_CANCEL: {'response_id'},
 }
+ENVELOPE = {'type', 'event_id'}
 MAX_ID_LENGTH = 512
 
 
@@ -61,10 +62,10 @@ def check_fields(client_event: dict, limits: ServerLimits) -> dict:
     if event_type not in FIELDS:
         raise RequestError(ErrorCode.INVALID_VALUE, f"Invalid value: '{event_type[:100]}'. Supported values are: "
                            f"{', '.join(map(repr, FIELDS))}.", 'type')
-    allowed = FIELDS[event_type]
-    for key in client_event:
-        if key not in allowed and key not in ('type', 'event_id'):
-            raise RequestError(ErrorCode.UNKNOWN_PARAMETER, f"Unknown parameter: '{str(key)[:100]}'.", str(key)[:100])
+    unknown = client_event.keys() - FIELDS[event_type] - ENVELOPE
+    if unknown:
+        key = sorted(unknown)[0][:100]
+        raise RequestError(ErrorCode.UNKNOWN_PARAMETER, f"Unknown parameter: '{key}'.", key)
     CHECKS.get(event_type, lambda event, limits: event)(client_event, limits)
     if event_type == ClientEvent.INPUT_AUDIO_APPEND:
         return {**client_event, 'audio': decode_audio(client_event['audio'], limits)}

@@ -24,12 +24,16 @@ def _finite_float(text: str) -> float:
     return value
 
 
+DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)  # built once: json.loads
+#                                                      with hooks would build a decoder per call
+
+
 def loads(text: str | bytes, max_depth: int) -> object:
     """The parsed value, or `RequestError(invalid_json)` for anything a strict JSON parser would refuse."""
     try:
         if isinstance(text, (bytes, bytearray, memoryview)):
             text = bytes(text).decode('utf-8')
-        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        value = DECODER.decode(text)
     except UnicodeDecodeError as exc:
         raise RequestError(ErrorCode.INVALID_JSON, f'The message is not valid UTF-8: {exc.reason} at byte '
                            f'{exc.start}.') from None

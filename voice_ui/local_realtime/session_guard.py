@@ -2,10 +2,12 @@
 the session, and leaves the session as it was before that event.
 
 `Snapshot` keeps what a handler can change cheaply (the engine's own fields, the conversation's order, the
-queued actions, the input buffer's counters) and puts it back when the handler raised.
+input buffer's counters, where the queue stood) and puts it back when the handler raised: actions the handler
+queued are taken out again. It costs O(items) per event, not O(queue): appends arrive 25 times a second.
 """
 from __future__ import annotations
 
+import heapq
 import logging
 from typing import TYPE_CHECKING
 
@@ -25,7 +27,7 @@ class Snapshot:
     def __init__(self, engine: RealtimeEngine) -> None:
         self.fields = dict(vars(engine))
         self.items = list(engine.conversation.items)
-        self.heap = list(engine.outbox._heap)  # entries are never mutated: a shallow copy is the old queue
+        self.seq = next(engine.outbox._seq)  # entries queued from here on have a larger sequence number
         audio = engine.audio
         self.audio = (len(audio.buffer), audio.buffer_start_ms, audio.total_bytes, audio.turn_start_ms)
 
@@ -33,7 +35,9 @@ class Snapshot:
         vars(engine).clear()
         vars(engine).update(self.fields)
         engine.conversation.items[:] = self.items
-        engine.outbox._heap[:] = self.heap
+        heap = engine.outbox._heap
+        heap[:] = [entry for entry in heap if entry.seq < self.seq]
+        heapq.heapify(heap)
         audio = engine.audio
         length, audio.buffer_start_ms, audio.total_bytes, audio.turn_start_ms = self.audio
         del audio.buffer[length:]  # audio appended by the failed event

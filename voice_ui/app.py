@@ -7,6 +7,7 @@ import secrets
 from nicegui import app, ui
 
 from . import native
+from .access import create_access, install, serving_warnings
 from .config import Settings
 from .local_realtime.limits import ServerLimits
 from .local_realtime.uvicorn_guards import server_options
@@ -32,24 +33,15 @@ def create_backend(settings: Settings) -> Backend:
     return Backend(local, TokenService(local), label, None)
 
 
-LOOPBACK_HOSTS = {'127.0.0.1', 'localhost', '::1'}
-
-
-def exposure_warning(settings: Settings) -> str | None:
-    """Every page that loads mints tokens on the key: serving beyond this machine shares the key's budget."""
-    if settings.uses_embedded_server or settings.host in LOOPBACK_HOSTS:
-        return None
-    return (f'voice-ui serves {settings.host}:{settings.port} beyond this machine: anyone who can open the page '
-            'talks on your OpenAI key. Put it behind authentication or use --host 127.0.0.1.')
-
-
 def run(settings: Settings) -> None:
     if settings.native:
         native.configure()
     if native.is_window_process():
         return  # NiceGUI's window process re-imports main.py: it needs the native configuration above, no backend
-    register_pages(create_backend(settings))
-    if warning := exposure_warning(settings):
+    access = create_access(settings)  # before anything is served: refuses to start when the key would be exposed
+    install(app, access)
+    register_pages(create_backend(settings), access)
+    for warning in serving_warnings(settings, access):
         logging.getLogger('voice_ui').warning(warning)
     ui.run(host=settings.host, port=settings.port, title=native.WINDOW_TITLE, reload=False, dark=None,
            native=settings.native, window_size=native.WINDOW_SIZE if settings.native else None,

@@ -42,7 +42,8 @@ async def test_the_log_keeps_so_many_sessions_and_events():
             await client.send({'type': 'session.update', 'session': {'type': 'realtime', 'instructions': 'x' * 500}})
             for _ in range(9):
                 await client.send({'type': 'input_audio_buffer.clear'})
-            await client.until('input_audio_buffer.cleared')
+            for _ in range(9):
+                await client.until('input_audio_buffer.cleared')
             await client.connection.close()
         await asyncio.sleep(0.2)
         logs = httpx.get(f'{served.url}/_local/sessions').json()

@@ -21,7 +21,6 @@ class Message:
     data: str | bytes
     bad: bool          # must be answered with an `error` event
     event_id: str | None = None  # echoed by that error when the message was an object with a string id
-    item_create: bool = False    # conversation.item.create: the item's shape is its handler's business
 
     def __repr__(self) -> str:
         return f'Message({self.data[:120]!r}, bad={self.bad})'
@@ -154,8 +153,7 @@ def _is_object(data: str | bytes) -> bool:
 def _tagged(event: dict, bad: bool, event_id: str | None) -> Message:
     if event_id is not None:
         event = {**event, 'event_id': event_id}
-    is_create = event.get('type') == 'conversation.item.create' and isinstance(event.get('item'), dict)
-    return Message(json.dumps(event), bad, event_id, is_create)
+    return Message(json.dumps(event), bad, event_id)
 
 
 messages = st.one_of(

@@ -13,6 +13,7 @@ export const ClientEvent = Object.freeze({
   INPUT_AUDIO_APPEND: 'input_audio_buffer.append',
   INPUT_AUDIO_COMMIT: 'input_audio_buffer.commit',
   INPUT_AUDIO_CLEAR: 'input_audio_buffer.clear',
+  ITEM_CREATE: 'conversation.item.create',
   RESPONSE_CREATE: 'response.create',
   RESPONSE_CANCEL: 'response.cancel',
   ITEM_TRUNCATE: 'conversation.item.truncate',
@@ -24,6 +25,8 @@ export const ServerEvent = Object.freeze({
   SESSION_UPDATED: 'session.updated',
   INPUT_AUDIO_COMMITTED: 'input_audio_buffer.committed',
   INPUT_AUDIO_CLEARED: 'input_audio_buffer.cleared',
+  SPEECH_STARTED: 'input_audio_buffer.speech_started',
+  SPEECH_STOPPED: 'input_audio_buffer.speech_stopped',
   ITEM_ADDED: 'conversation.item.added',
   ITEM_DONE: 'conversation.item.done',
   ITEM_TRUNCATED: 'conversation.item.truncated',
@@ -46,6 +49,12 @@ export const ServerEvent = Object.freeze({
 export const ErrorCode = Object.freeze({
   COMMIT_EMPTY: 'input_audio_buffer_commit_empty',
   ACTIVE_RESPONSE: 'conversation_already_has_active_response',
+});
+
+// How the session detects turns in hands-free mode (GA `audio.input.turn_detection.type`).
+export const TurnDetection = Object.freeze({
+  SERVER_VAD: 'server_vad',
+  SEMANTIC_VAD: 'semantic_vad',
 });
 
 export const ResponseStatus = Object.freeze({
@@ -106,7 +115,8 @@ export const FORWARDED_SERVER_EVENTS = Object.freeze(new Set([
   ServerEvent.ITEM_DELETED, ServerEvent.INPUT_TRANSCRIPTION_FAILED, ServerEvent.RESPONSE_DONE,
   ServerEvent.OUTPUT_ITEM_DONE,  // function_call items only: the tool loop runs them
 ]));
-export const MAX_TRANSCRIPT_EVENT_CHARS = 64000;  // well below NiceGUI's 1 MB socket message: longer ones split
+export const MAX_TRANSCRIPT_EVENT_CHARS = 64000;
+export const MAX_TYPED_CHARS = 4000;  // one typed message; longer text is cut (the page's text box has the same limit)  // well below NiceGUI's 1 MB socket message: longer ones split
 
 export const TOO_SHORT_MESSAGE = 'Nothing was heard — hold the button a little longer.';
 export const TOKEN_TIMEOUT_MESSAGE = 'No session token arrived in time. Check the connection and press Start Speaking again.';

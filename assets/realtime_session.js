@@ -2,6 +2,7 @@
 // Start, Stop and Space act here at once (they are user gestures, which audio needs); Python hears of them through
 // the `status` event and answers `token_wanted` with provideToken/tokenFailed. No method returns anything.
 import { VoiceSession } from 'voice-ui/voice-session.js';
+import { sessionSnapshot } from 'voice-ui/session-stats.js';
 
 const TYPING_TAGS = new Set(['INPUT', 'TEXTAREA', 'SELECT']);
 
@@ -17,11 +18,12 @@ export default {
     session: { type: Object, default: () => ({}) },
     replyTimeoutMs: { type: Number, default: 30000 },
     tokenTimeoutMs: { type: Number, default: 15000 },
+    turnDetection: { type: Object, default: null },  // hands-free mode's GA turn_detection
   },
   mounted() {
     this.voice = new VoiceSession((name, payload) => this.$emit(name, payload), {
       wsUrl: this.wsUrl, model: this.model, session: JSON.parse(JSON.stringify(this.$props.session || {})), replyTimeoutMs: this.replyTimeoutMs,
-      tokenTimeoutMs: this.tokenTimeoutMs,
+      tokenTimeoutMs: this.tokenTimeoutMs, turnDetection: this.turnDetection ? { ...this.turnDetection } : null,
     });
     this.spaceHeld = false;
     this.onKeyDown = (event) => {
@@ -55,6 +57,14 @@ export default {
     close() {
       this.voice.close();
     },
+    // Typed message (Send, Enter): acts at once, inside the gesture; Python hears of it as a user transcript.
+    send_text(text) {
+      this.voice.typed.send(text);
+    },
+    // The Hands-free switch: on = the mic stays open and the server's VAD takes turns.
+    set_hands_free(on) {
+      this.voice.handsFree.set(on === true);
+    },
     provide_token(value, expiresAt) {
       this.voice.tokens.provide(value, expiresAt);
     },
@@ -69,7 +79,7 @@ export default {
       }
     },
     getStats() {
-      return this.voice.getStats();
+      return sessionSnapshot(this.voice);
     },
   },
 };

@@ -115,3 +115,14 @@ export class SessionStats {
     };
   }
 }
+
+// VoiceSession.getStats(): the counters plus the session's live state.
+export function sessionSnapshot(v) {
+  return v.stats.snapshot({
+    status: v.status, turn: v.turn, socketState: v.socket ? v.socket.state : 'closed',
+    micActive: !!v.mic && v.mic.active, capturing: v.capturing, contextRate: v.context ? v.context.sampleRate : null,
+    contextState: v.context ? v.context.state : 'closed', contextTime: v.context ? v.context.currentTime : 0,
+    handsFree: v.handsFree.on, vadTurns: v.handsFree.turns,
+    player: v.player ? { ...v.player.counters } : null, forwarded: v.link.sent, tokenHeld: v.tokens.usable(),
+  });
+}

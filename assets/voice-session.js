@@ -13,12 +13,14 @@ import { Player } from './audio/player.js';
 import { pcm16ToBase64 } from './audio/pcm16.js';
 import { loadWorklets } from './audio/worklets.js';
 import { CommitGate, eventId } from './commit-gate.js';
+import { HandsFree } from './hands-free.js';
 import { PythonLink } from './python-link.js';
 import { ReplyTracker } from './reply.js';
 import { RealtimeSocket, sameOriginUrl } from './realtime-socket.js';
 import { errorOf } from './server-events.js';
 import { SessionStats } from './session-stats.js';
 import { TokenHolder } from './token-holder.js';
+import { TypedTurns } from './typed-turn.js';
 
 const samplesToMs = (samples) => (samples * 1000) / SAMPLE_RATE;
 const RESUME_TIMEOUT_MS = 1500;
@@ -26,7 +28,7 @@ const quietly = (promise) => { promise.catch(() => {}); return promise; };  // a
 
 export class VoiceSession {
   constructor(emit, { wsUrl = null, model = 'gpt-realtime', session = {}, replyTimeoutMs = 30000,
-    tokenTimeoutMs = 15000 } = {}) {
+    tokenTimeoutMs = 15000, turnDetection = null } = {}) {
     this.options = { wsUrl, model, session, replyTimeoutMs, tokenTimeoutMs };
     this.link = new PythonLink(emit);
     this.tokens = new TokenHolder((reason) => this.link.now(UiEvent.TOKEN_WANTED, { reason }));
@@ -53,6 +55,7 @@ export class VoiceSession {
       onRefused: (turn) => { if (!this.newerTurnStarted(turn)) this.settle(); },
       onStalled: () => this.problem(ErrorSource.SERVER, 'commit_timeout', COMMIT_STALLED_MESSAGE),
     });
+    this.typed = new TypedTurns(this), this.handsFree = new HandsFree(this, turnDetection);  // typing, hands-free
     this.tokens.prefetch();
     this.unlockAudio();
   }
@@ -118,7 +121,8 @@ export class VoiceSession {
       return stale() || this.fail(ErrorSource.SOCKET, String(info.code), info.reason || 'Could not connect to the Realtime server.');
     }
     if (stale() || !socket.isOpen) return;
-    socket.send({ type: ClientEvent.SESSION_UPDATE, session: this.options.session });
+    socket.send({ type: ClientEvent.SESSION_UPDATE, session: this.handsFree.sessionBody(this.options.session) });
+    if (this.typed.afterConnect() && !this.handsFree.on) return;  // typed first: no push-to-talk turn
     if (!this.stopPending) return this.beginTurn();
     this.tooShort(false);
     this.setStatus(Status.IDLE);
@@ -142,7 +146,7 @@ export class VoiceSession {
     this.capturing = true;
     this.stats.startTurn(this.turn);
     this.mic.startTurn(this.turn);
-    this.setStatus(Status.LISTENING);
+    this.setStatus(this.handsFree.on && this.replies.active ? Status.THINKING : Status.LISTENING);
   }
 
   onMicChunk(turn, pcm) {
@@ -157,6 +161,7 @@ export class VoiceSession {
   // posts its last partial chunk; only then is the turn committed (or found too short).
   stop() {
     this.stats.gesture('stop');
+    if (this.handsFree.streaming) return;  // the server's VAD ends turns (Space and Stop do nothing then)
     if (this.status === Status.CONNECTING) {
       this.stopPending = true;
       return;
@@ -204,6 +209,7 @@ export class VoiceSession {
   onServerEvent(socket, event) {
     if (socket !== this.socket) return;  // a late frame of a connection already replaced
     if (this.replies.onEvent(event)) return;  // audio: never to Python
+    this.handsFree.onEvent(event);
     if (event.type === ServerEvent.INPUT_AUDIO_COMMITTED) this.commits.committed();
     else if (event.type === ServerEvent.ERROR) this.onServerError(errorOf(event));
     this.link.serverEvent(event);
@@ -221,10 +227,11 @@ export class VoiceSession {
 
   // Nothing is in flight any more: the status follows what is still going on.
   settle() {
-    if (this.capturing || this.status === Status.CONNECTING || this.status === Status.CLOSED) return;
+    const streaming = this.handsFree.streaming;  // hands-free: the mic stays open, and the server ends turns
+    if ((this.capturing && !streaming) || this.status === Status.CONNECTING || this.status === Status.CLOSED) return;
     if (this.flushingTurn !== null || this.commits.pending) return this.setStatus(Status.STOPPING);
     if (this.replies.response && this.replies.response.audio) return this.setStatus(Status.SPEAKING);
-    this.setStatus(this.replies.active ? Status.THINKING : Status.IDLE);
+    this.setStatus(this.replies.active ? Status.THINKING : (streaming ? this.handsFree.restingStatus() : Status.IDLE));
   }
 
   // A problem the session survives (the socket stays open): say it, then settle.
@@ -266,6 +273,7 @@ export class VoiceSession {
   close() {
     this.generation++;
     this.stopPending = false;
+    this.typed.reset();
     this.tokens.cancelWaiters('closed');
     this.teardownConnection();
     if (this.player) this.player.close();
@@ -286,14 +294,5 @@ export class VoiceSession {
     this.status = status;
     this.stats.status(status);
     this.link.now(UiEvent.STATUS, { status, turn: this.turn });
-  }
-
-  getStats() {
-    return this.stats.snapshot({
-      status: this.status, turn: this.turn, socketState: this.socket ? this.socket.state : 'closed',
-      micActive: !!this.mic && this.mic.active, capturing: this.capturing, contextRate: this.context ? this.context.sampleRate : null,
-      contextState: this.context ? this.context.state : 'closed', contextTime: this.context ? this.context.currentTime : 0,
-      player: this.player ? { ...this.player.counters } : null, forwarded: this.link.sent, tokenHeld: this.tokens.usable(),
-    });
   }
 }

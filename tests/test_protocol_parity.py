@@ -33,7 +33,8 @@ def type_literals(union) -> set[str]:
     return {literal for member in members for literal in typing.get_args(member.model_fields['type'].annotation)}
 
 
-SHARED_ENUMS = ['Status', 'UiEvent', 'ErrorSource', 'NoticeKind', 'TokenReason', 'Role', 'ResponseStatus']
+SHARED_ENUMS = ['Status', 'UiEvent', 'ErrorSource', 'NoticeKind', 'TokenReason', 'Role', 'ResponseStatus',
+                'TurnDetection']
 
 
 @pytest.mark.parametrize('name', SHARED_ENUMS)
@@ -55,7 +56,8 @@ def test_error_codes_and_constants_agree():
     js_codes = js_enums()['ErrorCode']
     assert js_codes.items() <= {m.name: m.value for m in protocol.ErrorCode}.items()
     constants = js_constants()
-    shared = ('SAMPLE_RATE', 'MIN_COMMIT_MS', 'SUBPROTOCOL', 'TOKEN_SUBPROTOCOL_PREFIX', 'MAX_TRANSCRIPT_EVENT_CHARS')
+    shared = ('SAMPLE_RATE', 'MIN_COMMIT_MS', 'SUBPROTOCOL', 'TOKEN_SUBPROTOCOL_PREFIX', 'MAX_TRANSCRIPT_EVENT_CHARS',
+              'MAX_TYPED_CHARS')
     for name in shared:
         assert constants[name] == getattr(protocol, name), name
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .protocol import TurnDetection
 from .tools import ToolLoadError, Toolbox
 
 OPENAI_BASE_URL = 'https://api.openai.com/v1'
@@ -24,6 +25,7 @@ class Settings:
     language: str = 'en'
     transcription_prompt: str = ''
     instructions: str = DEFAULT_INSTRUCTIONS
+    turn_detection: TurnDetection = TurnDetection.SERVER_VAD  # what hands-free mode uses (server_vad | semantic_vad)
     token_ttl_s: int = 60
     host: str = '127.0.0.1'
     port: int = 8080
@@ -71,6 +73,7 @@ ENV_FIELDS = {  # environment variable -> (field, type)
     'VOICE_UI_LANGUAGE': ('language', str),
     'VOICE_UI_TRANSCRIPTION_PROMPT': ('transcription_prompt', str),
     'VOICE_UI_INSTRUCTIONS': ('instructions', str),
+    'VOICE_UI_TURN_DETECTION': ('turn_detection', TurnDetection),
     'VOICE_UI_TOKEN_TTL': ('token_ttl_s', int),
     'VOICE_UI_PASSWORD': ('password', str),
     'VOICE_UI_USERS_FILE': ('users_file', str),
@@ -116,7 +119,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None, dotenv: Path | N
             try:
                 values[attr] = kind(raw)
             except ValueError as exc:
-                raise SystemExit(f'{name} must be {kind.__name__}, got {raw!r}') from exc
+                expected = ' or '.join(kind) if kind is TurnDetection else kind.__name__
+                raise SystemExit(f'{name} must be {expected}, got {raw!r}') from exc
     settings = Settings(**values)
     for name, (attr, low, high) in LIMITS.items():
         if not low <= getattr(settings, attr) <= high:

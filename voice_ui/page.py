@@ -15,9 +15,9 @@ from .access.login import account_row
 from .access.page_tokens import PageTokens
 from .config import Settings
 from .conversation import Conversation
-from .protocol import Status
+from .protocol import MAX_TYPED_CHARS, Status
 from .realtime_session import ASSETS, RealtimeSession, StatusEventArguments, TokenWantedEventArguments
-from .session_config import session_update
+from .session_config import hands_free_turn_detection, session_update
 from .token_service import TokenError, TokenService
 from .transcript_view import TranscriptView
 from .usage_view import usage_line
@@ -28,6 +28,7 @@ STATUS_TEXT = {
     Status.THINKING: 'Thinking…', Status.SPEAKING: 'Agent is speaking…',
     Status.ERROR: 'Something went wrong — see above', Status.CLOSED: 'Session closed',
 }
+HANDS_FREE_TEXT = {Status.LISTENING: 'Listening… just talk', Status.STOPPING: 'Sending…'}
 CAPTURING = (Status.CONNECTING, Status.LISTENING, Status.STOPPING)
 
 
@@ -69,26 +70,57 @@ class VoicePage:
                     .tooltip('Dismiss')
             ui.label().classes('vu-notice').bind_text_from(conv, 'notice').bind_visibility_from(conv, 'notice')
             self.session = RealtimeSession(ws_url=self.backend.browser_ws_url, model=settings.model,
-                                           session=session_update(settings))
+                                           session=session_update(settings),
+                                           turn_detection=hands_free_turn_detection(settings))
             self._wire(self.session)
             with ui.row().classes('vu-controls w-full items-center gap-2'):
                 # The gestures act in the browser at once (and unlock audio there); Python hears of them as status.
                 ui.button('Start Speaking', icon='mic').mark('start') \
                     .on('click', js_handler=f'() => {self.session.js_call("start")}') \
                     .bind_enabled_from(conv, 'status', backward=lambda s: s not in CAPTURING)
-                ui.button('Stop Speaking', icon='stop').mark('stop') \
+                self.stop_button = ui.button('Stop Speaking', icon='stop').mark('stop') \
                     .on('click', js_handler=f'() => {self.session.js_call("stop")}') \
-                    .bind_enabled_from(conv, 'status', backward=lambda s: s == Status.LISTENING)
+                    .bind_enabled_from(conv, 'status', backward=lambda s: s == Status.LISTENING and not self.hands_free)
                 ui.button('Close Session', icon='power_settings_new', on_click=self.close).mark('close') \
                     .props('outline')
-            with ui.row().classes('vu-status-row items-center gap-2'):
-                ui.label().classes('vu-status').props('aria-live=polite') \
-                    .bind_text_from(conv, 'status', lambda s: STATUS_TEXT.get(s, s))
-                ui.label('Agent is speaking…').classes('vu-speaking') \
+                # The switch acts in the browser too (it opens the mic: a gesture); Python keeps its value.
+                self.hands_free_switch = ui.switch('Hands-free', on_change=self._on_hands_free).mark('hands-free') \
+                    .on('update:model-value', js_handler=f'(on) => {self.session.js_call("set_hands_free", "on")}')
+            self._typing_row()
+            with ui.row().classes('vu-status-row items-center gap-2'):  # one status indicator (the dot: speaking)
+                ui.element('span').classes('vu-speaking').props('aria-hidden=true') \
                     .bind_visibility_from(conv, 'status', lambda s: s == Status.SPEAKING)
+                self.status_label = ui.label().classes('vu-status').props('role=status aria-live=polite') \
+                    .bind_text_from(conv, 'status', self._status_text)
             self.transcript = TranscriptView(conv)
+            self.transcript.container.props('role=log aria-live=polite aria-label=Conversation')
             usage_line(conv, settings.model)
             ui.label('Tip: hold Space to talk.').classes('vu-tip')
+
+    def _typing_row(self) -> None:
+        """Message box and Send: the browser sends the text at once (interrupting the agent), then clears the box."""
+        with ui.row().classes('vu-typing w-full items-center no-wrap gap-2'):
+            box = ui.input('Message').props(f'maxlength={MAX_TYPED_CHARS} outlined dense') \
+                .classes('grow').mark('message')
+            call = self.session.js_call('send_text', 'box.inputValue || ""')
+            send = ('(e) => { if (e && e.isComposing) return; const box = getElement(%d); %s; box.inputValue = ""; '
+                    'if (box.$refs.qRef) box.$refs.qRef.focus(); }' % (box.id, call))
+            box.on('keydown.enter', js_handler=send)
+            ui.button('Send', icon='send').mark('send').on('click', js_handler=send)
+
+    @property
+    def hands_free(self) -> bool:
+        switch = getattr(self, 'hands_free_switch', None)
+        return bool(switch is not None and switch.value)
+
+    def _status_text(self, status: str) -> str:
+        return (self.hands_free and HANDS_FREE_TEXT.get(status)) or STATUS_TEXT.get(status, status)
+
+    def _on_hands_free(self) -> None:
+        """The browser already switched; the page's words and the Stop button follow."""
+        status = self.conversation.status
+        self.stop_button.set_enabled(status == Status.LISTENING and not self.hands_free)
+        self.status_label.set_text(self._status_text(status))
 
     def _wire(self, session: RealtimeSession) -> None:
         conv = self.conversation

@@ -89,6 +89,12 @@ class ErrorCode(StrEnum):
     SERVER_ERROR = 'server_error'
 
 
+class TurnDetection(StrEnum):
+    """How the session detects turns in hands-free mode (GA `audio.input.turn_detection.type`)."""
+    SERVER_VAD = 'server_vad'
+    SEMANTIC_VAD = 'semantic_vad'
+
+
 class ResponseStatus(StrEnum):
     IN_PROGRESS = 'in_progress'
     COMPLETED = 'completed'
@@ -150,6 +156,7 @@ FORWARDED_SERVER_EVENTS = frozenset({
     ServerEvent.ITEM_DELETED, ServerEvent.INPUT_TRANSCRIPTION_FAILED, ServerEvent.RESPONSE_DONE,
     ServerEvent.OUTPUT_ITEM_DONE,  # function_call items only: the tool loop runs them
 })
+MAX_TYPED_CHARS = 4_000  # one typed message (the text box's limit; the component cuts longer text too)
 MAX_TRANSCRIPT_EVENT_CHARS = 64_000  # one event well below NiceGUI's 1 MB socket message limit; longer ones split
 
 

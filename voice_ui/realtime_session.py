@@ -2,12 +2,14 @@
 
 Audio never crosses NiceGUI's socket: the browser talks to the Realtime WebSocket itself and sends only
 small JSON events (transcripts, status, errors) back here. The turn state machine lives in the browser
-(`assets/turn-machine.js`): Start, Stop and Space act there at once, and Python is told through typed events,
-like NiceGUI's own elements (`on_status`, `on_transcript`, ...). Python never writes the status.
+(`assets/voice-session.js`; typing in `typed-turn.js`, hands-free in `hands-free.js`): Start, Stop, Space, Send
+and the Hands-free switch act there at once, and Python is told through typed events, like NiceGUI's own elements
+(`on_status`, `on_transcript`, ...). Python never writes the status.
 
 States (protocol.Status): idle → connecting → listening → stopping → thinking → speaking → idle, plus error and
 closed. A server-VAD mode fits the same machine: `input_audio_buffer.speech_started` enters listening,
-`speech_stopped` stopping, `committed` thinking — only the events that move it change, not the states.
+`speech_stopped` stopping, `committed` thinking — only the events that move it change, not the states (the
+Hands-free switch sets `turn_detection` with `session.update`).
 """
 from __future__ import annotations
 
@@ -85,14 +87,16 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
     :param ws_url: the Realtime WebSocket URL (`None`: this page's own origin, i.e. the embedded server)
     :param model: the model query parameter of the socket URL
     :param session: the GA `session.update` body sent when the socket opens
+    :param turn_detection: the GA `turn_detection` of hands-free mode (`None`: server_vad with its defaults)
     """
 
-    def __init__(self, *, ws_url: str | None, model: str, session: dict) -> None:
+    def __init__(self, *, ws_url: str | None, model: str, session: dict, turn_detection: dict | None = None) -> None:
         super().__init__()
         self.ignores_events_when_hidden = False
         self._props['wsUrl'] = ws_url
         self._props['model'] = model
         self._props['session'] = session
+        self._props['turnDetection'] = turn_detection
         self.status = Status.IDLE  # the last status the browser reported (read-only mirror)
         self._handlers: dict[UiEvent, list[tuple[Callable, bool]]] = {name: [] for name in UiEvent}
         self.on(UiEvent.STATUS, self._status)
@@ -148,9 +152,18 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         """Tear down socket, mic tracks, worklets and the AudioContext."""
         self.run_method('close')
 
-    def js_call(self, method: str) -> str:
-        """JS that calls a component method directly inside a browser event handler (a user gesture)."""
-        return f'getElement({self.id}).{method}()'
+    def send_text(self, text: str) -> None:
+        """What Send does in the browser: the typed message as a user turn (for callers without a gesture)."""
+        self.run_method('send_text', text)
+
+    def set_hands_free(self, on: bool) -> None:
+        """What the Hands-free switch does in the browser (for callers without a gesture)."""
+        self.run_method('set_hands_free', on)
+
+    def js_call(self, method: str, *arguments: str) -> str:
+        """JS that calls a component method directly inside a browser event handler (a user gesture);
+        `arguments` are JS expressions (e.g. the handler's own parameter)."""
+        return f'getElement({self.id}).{method}({", ".join(arguments)})'
 
     # --- event plumbing: every argument is checked, an unknown value becomes a safe default ---
 

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from .config import Settings
-from .protocol import PCM_FORMAT as PCM
+from .protocol import PCM_FORMAT as PCM, TurnDetection
 
 
 def session_config(settings: Settings) -> dict:
-    """Manual turns (`turn_detection: null`): the person decides when a turn ends, with Stop Speaking.
+    """Manual turns (`turn_detection: null`): the person decides when a turn ends, with Stop Speaking (the
+    Hands-free switch turns the server's VAD on in the browser, with `hands_free_turn_detection`).
     With tools, the session lists their GA function definitions."""
     transcription = {'model': settings.transcription_model, 'language': settings.language}
     if settings.transcription_prompt:
@@ -26,6 +27,12 @@ def session_config(settings: Settings) -> dict:
         session['tools'] = settings.tools.definitions()
         session['tool_choice'] = 'auto'
     return session
+
+
+def hands_free_turn_detection(settings: Settings) -> dict:
+    """The GA `turn_detection` hands-free mode switches on with `session.update`: the server's VAD ends each turn
+    and creates the reply, and speech over the agent interrupts it (the browser then truncates what was heard)."""
+    return {'type': TurnDetection(settings.turn_detection).value, 'create_response': True, 'interrupt_response': True}
 
 
 def session_update(settings: Settings) -> dict:

@@ -8,7 +8,7 @@ from nicegui import ui
 from nicegui.testing import User
 
 from tests.protocol_validation import validate_client_event
-from voice_ui.protocol import ClientEvent, ErrorSource, ServerEvent as S, Status, UiEvent
+from voice_ui.protocol import MAX_TYPED_CHARS, ClientEvent, ErrorSource, ServerEvent as S, Status, UiEvent
 from voice_ui.realtime_session import RealtimeSession
 
 @pytest.fixture
@@ -202,3 +202,85 @@ def keyless_env(monkeypatch, tmp_path):
 async def test_without_a_key_the_page_says_it_uses_the_embedded_server(keyless_env, user: User):
     await user.open('/')
     await user.should_see('Embedded server (no OpenAI key)')
+
+
+# --- issue 13: typing, hands-free, one status indicator, the transcript as a log ---
+
+def js_handlers(element) -> list[str]:
+    return [listener.js_handler for listener in element._event_listeners.values() if listener.js_handler]
+
+
+async def test_message_box_and_send_act_in_the_browser(openai_env, user: User):
+    await user.open('/')
+    session = user.find(RealtimeSession).elements.pop()
+    box = next(iter(user.find('Message').elements))
+    assert isinstance(box, ui.input) and box.props['maxlength'] == str(MAX_TYPED_CHARS)
+    send = button(user, 'send')
+    assert send.text == 'Send'
+    enter = [listener for listener in box._event_listeners.values() if listener.js_handler]
+    assert len(enter) == 1 and enter[0].type == 'keydown.enter'
+    for handler in (enter[0].js_handler, *js_handlers(send)):
+        assert f'getElement({session.id}).send_text(box.inputValue || "")' in handler
+        assert f'getElement({box.id})' in handler and 'box.inputValue = ""' in handler  # sent, then cleared
+        assert 'isComposing' in handler  # Enter that confirms an IME composition does not send
+
+
+async def test_a_typed_message_shows_as_a_user_card_and_python_can_send_text(openai_env, user: User, browser):
+    await user.open('/')
+    transcript(user, 'item_vu1', 'user', 'what time is it', replace=True, final=True)  # what send_text reports
+    await user.should_see('what time is it')
+    feed(user, {'type': S.ITEM_ADDED, 'previous_item_id': None,
+                'item': {'id': 'item_vu1', 'type': 'message', 'role': 'user', 'status': 'completed',
+                         'content': [{'type': 'input_text', 'text': 'what time is it'}]}})  # the server's echo
+    assert transcript_texts(user) == ['what time is it'], 'the echo lands on the same card'
+    user.find(RealtimeSession).elements.pop().send_text('hello')
+    await until(lambda: browser.get('send_text'))
+    assert browser['send_text'] == [['hello']]
+
+
+async def test_the_hands_free_switch_acts_in_the_browser_and_the_page_follows(openai_env, user: User):
+    await user.open('/')
+    session = user.find(RealtimeSession).elements.pop()
+    switch = next(iter(user.find('Hands-free').elements))
+    assert isinstance(switch, ui.switch) and switch.value is False
+    assert js_handlers(switch) == [f'(on) => getElement({session.id}).set_hands_free(on)']
+    status(user, Status.LISTENING)
+    await user.should_see('press Stop Speaking')
+    assert button(user, 'stop').enabled
+    user.find('Hands-free').click()
+    assert switch.value is True
+    await user.should_see('Listening… just talk')
+    assert not button(user, 'stop').enabled, 'the server ends turns in hands-free mode'
+    user.find('Hands-free').click()
+    await user.should_see('press Stop Speaking')
+    assert button(user, 'stop').enabled
+
+
+@pytest.fixture
+def semantic_vad_env(openai_env, monkeypatch):
+    monkeypatch.setenv('VOICE_UI_TURN_DETECTION', 'semantic_vad')  # before `user`: the app reads it at start
+
+
+async def test_hands_free_uses_the_configured_ga_turn_detection(semantic_vad_env, user: User):
+    await user.open('/')
+    turn_detection = user.find(RealtimeSession).elements.pop().props['turnDetection']
+    assert turn_detection == {'type': 'semantic_vad', 'create_response': True, 'interrupt_response': True}
+    validate_client_event({'type': ClientEvent.SESSION_UPDATE,
+                           'session': {'type': 'realtime', 'audio': {'input': {'turn_detection': turn_detection}}}})
+
+
+def test_an_unknown_turn_detection_setting_is_a_clear_startup_error():
+    from voice_ui.config import settings_from_env
+    with pytest.raises(SystemExit, match='VOICE_UI_TURN_DETECTION must be server_vad or semantic_vad'):
+        settings_from_env({'VOICE_UI_TURN_DETECTION': 'push_to_talk'}, dotenv=None)
+    assert settings_from_env({}, dotenv=None).turn_detection == 'server_vad'
+
+
+async def test_one_status_indicator_and_the_transcript_is_a_live_log(openai_env, user: User):
+    await user.open('/')
+    status(user, Status.SPEAKING)
+    await user.should_see('Agent is speaking')
+    labels = [e for e in user.client.layout.descendants() if isinstance(e, ui.label) and 'speaking' in e.text]
+    assert len(labels) == 1 and labels[0].props.get('role') == 'status', 'one status, said once'
+    logs = [e for e in user.client.layout.descendants() if e.props.get('role') == 'log']
+    assert len(logs) == 1 and 'vu-transcript' in logs[0].classes and logs[0].props['aria-live'] == 'polite'

@@ -110,6 +110,8 @@ export class ReplyTracker {
   }
 
   done(response) {
+    // A reply cut off by barge-in ends late (cancelled): by then the page may await the next one, so it changes nothing.
+    if (this.interrupted.includes(response.id) && !this.isCurrent(response.id)) return;
     this.awaiting = false;
     if (!this.isCurrent(response.id)) {
       if (!this.response) {

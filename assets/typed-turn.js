@@ -20,6 +20,7 @@ export class TypedTurns {
   constructor(session) {
     this.session = session;  // the VoiceSession: its socket, replies, link and status
     this.queued = [];        // texts typed while connecting
+    this.sending = Promise.resolve();  // messages go out in the order they were typed
   }
 
   // Called inside the user's gesture (Enter, Send click). Returns false for an empty message.
@@ -48,20 +49,26 @@ export class TypedTurns {
     return texts.length > 0;
   }
 
+  // The card and the status change at once, and playback stops at once; the message goes once the cut-off reply is
+  // flushed and truncated, so the server sees cancel, truncate, item, response.create in that order.
   deliver(text) {
     const s = this.session;
+    const socket = s.socket;
     if (!s.handsFree.on) dropCapture(s);  // a held push-to-talk turn is dropped: the typed text wins
-    if (s.replies.active) s.replies.interrupt(s.socket).catch(() => {});  // cancel + truncate, as barge-in does
     const id = itemId();
     s.link.now(UiEvent.TRANSCRIPT, { item_id: id, role: Role.USER, delta: text, replace: true, final: true });
-    s.socket.send({ type: ClientEvent.ITEM_CREATE, event_id: eventId('item'),
-      item: { id, type: 'message', role: Role.USER, content: [{ type: 'input_text', text }] } });
-    s.pendingCreate = eventId('create');
-    s.socket.send({ type: ClientEvent.RESPONSE_CREATE, event_id: s.pendingCreate });
+    const interrupted = s.replies.active ? s.replies.interrupt(socket) : Promise.resolve(0);  // as barge-in does
     const dropCancelled = s.replies.cancelAwaited;  // a reply cancelled before it was created still comes: drop it
-    s.replies.expect();
+    s.replies.expect();  // from now on the page awaits this message's reply (its watchdog armed)
     s.replies.cancelAwaited = dropCancelled;
     s.setStatus(Status.THINKING);
+    this.sending = this.sending.then(() => interrupted).catch(() => 0).then(() => {
+      if (socket !== s.socket || !socket.isOpen) return;  // closed or replaced meanwhile: the message is not sent
+      socket.send({ type: ClientEvent.ITEM_CREATE, event_id: eventId('item'),
+        item: { id, type: 'message', role: Role.USER, content: [{ type: 'input_text', text }] } });
+      s.pendingCreate = eventId('create');
+      socket.send({ type: ClientEvent.RESPONSE_CREATE, event_id: s.pendingCreate });
+    });
   }
 
   reset() {

@@ -120,3 +120,28 @@ def test_a_hands_free_turn_commits_and_gets_a_reply_without_clicks(voice, contro
     stats = voice.wait_for('s.status === "idle" && !s.capturing', timeout_ms=10_000)
     last_update = [e for e in voice.traffic.realtime_sent() if e['type'] == ClientEvent.SESSION_UPDATE][-1]
     assert last_update['session']['audio']['input']['turn_detection'] is None
+
+
+def test_typing_while_the_agent_talks_interrupts_it(voice, control):
+    box = voice.page.get_by_role('textbox', name='Message')
+    box.fill('Please tell me a long story about a lighthouse keeper, the sea, the storms and the ships at night.')
+    box.press('Enter')
+    voice.wait_status('speaking')
+    voice.page.wait_for_timeout(600)  # some of the reply has been heard
+    first = len(voice.traffic.frames)
+    box.fill('Stop, thanks.')
+    box.press('Enter')  # typing over the agent: playback stops at once, the reply is cut at what was heard
+    stats = voice.wait_for('s.status === "idle" && s.lastPlayback !== null && !s.lastPlayback.flushed')
+
+    after = voice.traffic.realtime_sent(first)
+    types = [e['type'] for e in after]
+    # The server sees the cut first (cancel if the reply was still streaming, truncate), then the new message.
+    expected = [ClientEvent.ITEM_TRUNCATE, ClientEvent.ITEM_CREATE, ClientEvent.RESPONSE_CREATE]
+    assert types in (expected, [ClientEvent.RESPONSE_CANCEL, *expected]), types
+    truncate = after[types.index(ClientEvent.ITEM_TRUNCATE)]
+    assert 300 <= truncate['audio_end_ms'] < 10_000, truncate  # about what was played, not the whole reply
+    for event in after:
+        validate_client_event(event)
+    assert_played_fully(stats)
+    voice.page.get_by_text('interrupted').first.wait_for(timeout=5000)  # the cut reply's card says so
+    assert voice.cards('user')[-1] == 'Stop, thanks.'

@@ -284,3 +284,10 @@ async def test_one_status_indicator_and_the_transcript_is_a_live_log(openai_env,
     assert len(labels) == 1 and labels[0].props.get('role') == 'status', 'one status, said once'
     logs = [e for e in user.client.layout.descendants() if e.props.get('role') == 'log']
     assert len(logs) == 1 and 'vu-transcript' in logs[0].classes and logs[0].props['aria-live'] == 'polite'
+
+
+async def test_a_user_turn_without_speech_shows_a_note_not_an_empty_card(openai_env, user: User):
+    await user.open('/')
+    feed(user, {'type': S.INPUT_AUDIO_COMMITTED, 'item_id': 'item_u1', 'previous_item_id': None})
+    transcript(user, 'item_u1', 'user', '', replace=True, final=True)  # the recognizer heard nothing
+    await user.should_see('no speech heard')

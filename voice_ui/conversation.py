@@ -27,6 +27,7 @@ MAX_ID_CHARS = 256
 MAX_TURN_CHARS = 200_000   # a runaway transcript is cut here (with an ellipsis) instead of growing without end
 MAX_TURNS = 2_000          # the oldest turns leave first
 MAX_MESSAGE_CHARS = 500
+NOTHING_HEARD = 'no speech heard'
 
 
 def _id(value: Any) -> str | None:
@@ -138,6 +139,8 @@ class Conversation:
             turn.set_text(turn.text + delta)
         if final:
             turn.done = True
+            if turn.role == USER and not turn.text.strip() and not turn.note:
+                turn.note = NOTHING_HEARD  # a turn without speech: a note, not an empty card
 
     def set_status(self, status: Any) -> None:
         if not isinstance(status, str) or status not in Status._value2member_map_:

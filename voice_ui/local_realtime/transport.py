@@ -97,12 +97,16 @@ async def reject(websocket: WebSocket, session_log: SessionLog, code: ErrorCode,
     session_log.outcome, session_log.close_code = f'rejected: {code.value}', close_code
 
 
+# Built once: `json.dumps` with any non-default option builds a new encoder per call.
+WIRE_JSON = json.JSONEncoder(allow_nan=False, separators=(',', ':'))
+
+
 def encode(server_event: dict) -> str:
-    """JSON for the wire; strict (no NaN), and a failure becomes a `server_error` event instead."""
+    """JSON for the wire; strict (no NaN), compact, and a failure becomes a `server_error` event instead."""
     try:
-        return json.dumps(server_event, allow_nan=False)
+        return WIRE_JSON.encode(server_event)
     except (TypeError, ValueError, RecursionError):
-        return json.dumps(failed(f"encoding a {server_event.get('type')} event"))
+        return WIRE_JSON.encode(failed(f"encoding a {server_event.get('type')} event"))
 
 
 class Connection:
@@ -152,6 +156,7 @@ class Connection:
                 await self.drained.wait()  # the client is not reading: neither do we
 
     async def pump(self) -> None:
+        loop = asyncio.get_running_loop()
         while not self.engine.closed:
             self.wake.clear()  # before polling: a wake-up during the sends below is not lost
             for action in self.engine.poll(time.monotonic()):
@@ -166,9 +171,14 @@ class Connection:
                     task.add_done_callback(self.work.discard)
             self.drained.set()
             due = self.engine.next_due()
-            timeout = None if due is None else max(0.0, due - time.monotonic())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout)
+            # A timer that sets the event, not `wait_for` (a task and a timer per wake-up, 20 per second per
+            # streaming session)
+            timer = None if due is None else loop.call_later(max(0.0, due - time.monotonic()), self.wake.set)
+            try:
+                await self.wake.wait()
+            finally:
+                if timer is not None:
+                    timer.cancel()
 
     async def perform(self, work: Transcribe | Respond) -> None:
         """Run agent work off the pump; the engine hears back with the result or the error message."""

@@ -1,10 +1,11 @@
 """Capacity of the standalone embedded server: `python benchmarks/server_capacity.py --clients 100,200,400`.
 
 For each N, starts `python -m voice_ui.local_realtime --agent echo` (real-time pacing, one process, or
-`--workers W`) and N talking echo clients spread over several client processes (asyncio websockets clients
-each), so the client side does not starve the server's event loop. Every client repeats the issue's load shape:
-a 3 s turn of 40 ms `input_audio_buffer.append`s at real-time pace, `commit`, `response.create`, then reads the
-reply to `response.done`. Printed per N, over a measuring window after every client is connected:
+`--workers W`) and N talking echo clients spread over several client processes (minimal asyncio WebSocket
+clients with precomputed frames), so the client side does not starve the server's event loop. Every client
+repeats the issue's load shape: a 3 s turn of 40 ms `input_audio_buffer.append`s at real-time pace,
+`commit`, `response.create`, then reads the reply to `response.done`. Printed per N, over a measuring
+window after every client is connected:
   p50/p95 ms   commit -> first `response.output_audio.delta`
   CPU ms/turn  CPU time of the server process(es) per client-turn (psutil)
   server CPU%  of one core; load average (1 min) at the end of the window
@@ -26,7 +27,6 @@ import time
 from pathlib import Path
 
 import psutil
-import websockets
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = 'sk-capacity-bench'
@@ -34,49 +34,96 @@ RATE, APPEND_MS, TURN_MS = 24_000, 40, 3000
 GOAL_P95_MS = 150
 
 
-def turn_messages() -> list[str]:
+def turn_messages() -> list[bytes]:
     """A 3 s tone (not silence, so a reply has audio), as precomputed append frames."""
     import array
     samples = array.array('h', (int(8000 * math.sin(2 * math.pi * 220 * i / RATE)) for i in range(RATE * 3)))
     pcm = samples.tobytes()
     step = RATE * 2 * APPEND_MS // 1000
-    return [json.dumps({'type': 'input_audio_buffer.append', 'audio': base64.b64encode(pcm[i:i + step]).decode()})
+    return [frame(json.dumps({'type': 'input_audio_buffer.append',
+                              'audio': base64.b64encode(pcm[i:i + step]).decode()}).encode())
             for i in range(0, len(pcm), step)]
 
 
-async def client(url: str, appends: list[str], start_at: float, stop_at: float, results: list) -> None:
+def frame(payload: bytes, opcode: int = 0x1) -> bytes:
+    """A masked client frame, built once and reused (the mask is fixed: the server cannot tell, and the client
+    side costs one `write` per message, so client processes do not starve the server on a shared machine)."""
+    mask = b'\x37\xfa\x21\x3d'
+    size = len(payload)
+    head = bytes([0x80 | opcode]) + (bytes([0x80 | size]) if size < 126 else
+                                     bytes([0x80 | 126]) + size.to_bytes(2, 'big') if size < 65536 else
+                                     bytes([0x80 | 127]) + size.to_bytes(8, 'big'))
+    key = int.from_bytes((mask * (size // 4 + 1))[:size], 'big')
+    return head + mask + (int.from_bytes(payload, 'big') ^ key).to_bytes(size, 'big')
+
+
+class RawClient:
+    """A minimal WebSocket client: handshake, precomputed frames out, frames in (server frames are unmasked)."""
+
+    async def connect(self, host: str, port: int, path: str) -> None:
+        self.reader, self.writer = await asyncio.open_connection(host, port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.writer.write((f'GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n'
+                           f'Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n'
+                           f'Sec-WebSocket-Protocol: realtime\r\nAuthorization: Bearer {KEY}\r\n\r\n').encode())
+        head = await self.reader.readuntil(b'\r\n\r\n')
+        if not head.startswith(b'HTTP/1.1 101'):
+            raise RuntimeError(f'handshake refused: {head[:80]!r}')
+
+    async def recv(self) -> bytes:
+        while True:
+            first, second = await self.reader.readexactly(2)
+            size = second & 0x7F
+            if size == 126:
+                size = int.from_bytes(await self.reader.readexactly(2), 'big')
+            elif size == 127:
+                size = int.from_bytes(await self.reader.readexactly(8), 'big')
+            payload = await self.reader.readexactly(size) if size else b''
+            opcode = first & 0x0F
+            if opcode == 0x9:
+                self.writer.write(frame(payload, 0xA))
+            elif opcode == 0x8:
+                raise ConnectionError(f'closed by the server: {payload[:2].hex()} {payload[2:80]!r}')
+            elif opcode in (0x1, 0x2):
+                return payload
+
+
+async def client(host: str, port: int, appends: list[bytes], start_at: float, stop_at: float,
+                 results: list) -> None:
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-    async with websockets.connect(url, additional_headers={'Authorization': f'Bearer {KEY}'},
-                                  subprotocols=['realtime'], max_size=None, compression=None,
-                                  open_timeout=60) as ws:
-        await ws.send(json.dumps({'type': 'session.update', 'session': {
-            'type': 'realtime', 'audio': {'input': {'turn_detection': None}}}}))
+    ws = RawClient()
+    await ws.connect(host, port, '/v1/realtime?model=gpt-realtime')
+    ws.writer.write(frame(json.dumps({'type': 'session.update', 'session': {
+        'type': 'realtime', 'audio': {'input': {'turn_detection': None}}}}).encode()))
+    commit = frame(b'{"type":"input_audio_buffer.commit"}') + frame(b'{"type":"response.create"}')
+    try:
         while time.monotonic() < stop_at:
             begin = time.monotonic()
             for index, message in enumerate(appends):
-                await ws.send(message)
+                ws.writer.write(message)
                 await asyncio.sleep(max(0.0, begin + (index + 1) * APPEND_MS / 1000 - time.monotonic()))
             committed = time.monotonic()
-            await ws.send('{"type":"input_audio_buffer.commit"}')
-            await ws.send('{"type":"response.create"}')
+            ws.writer.write(commit)
             first = None
             while True:
                 raw = await ws.recv()
-                if first is None and '"response.output_audio.delta"' in raw[:80]:
+                if first is None and b'"response.output_audio.delta"' in raw[:60]:
                     first = time.monotonic()
-                elif '"response.done"' in raw[:80]:
+                elif b'"response.done"' in raw[:60]:
                     break
             if first is not None:
                 results.append((committed, first - committed))
+    finally:
+        ws.writer.close()
 
 
-def client_process(url: str, count: int, ramp_s: float, run_s: float, offset: float, queue) -> None:
+def client_process(port: int, count: int, ramp_s: float, run_s: float, offset: float, queue) -> None:
     async def main() -> list:
         appends = turn_messages()
         results: list = []
         now = time.monotonic()
         stop_at = now + ramp_s + run_s
-        tasks = [client(url, appends, now + offset + ramp_s * i / max(1, count), stop_at, results)
+        tasks = [client('127.0.0.1', port, appends, now + offset + ramp_s * i / max(1, count), stop_at, results)
                  for i in range(count)]
         outcomes = await asyncio.gather(*tasks, return_exceptions=True)
         failures = [repr(o) for o in outcomes if isinstance(o, BaseException)]
@@ -124,11 +171,10 @@ def measure(clients: int, procs: int, ramp_s: float, run_s: float, workers: int,
     port = free_port()
     server = start_server(port, workers)
     process = psutil.Process(server.pid)
-    url = f'ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime'
     queue = multiprocessing.Queue()
     per = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
     workers_ = [multiprocessing.Process(target=client_process,
-                                        args=(url, n, ramp_s, run_s, ramp_s * i / procs / max(1, n), queue))
+                                        args=(port, n, ramp_s, run_s, ramp_s * i / procs / max(1, n), queue))
                 for i, n in enumerate(per) if n]
     try:
         for worker in workers_:

@@ -129,6 +129,8 @@ class TokenStore:
             expires_at, session_id, requested = payload['e'], payload['i'], payload['r']
         except (BadData, TypeError, KeyError, ValueError):
             return None
+        if TOKEN_PREFIX + self.signer.dumps(payload) != value:  # base64's spare bits: one spelling per token
+            return None
         if not isinstance(expires_at, (int, float)) or expires_at <= self.clock() \
                 or not isinstance(session_id, str) or not isinstance(requested, dict):
             return None

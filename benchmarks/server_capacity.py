@@ -9,6 +9,8 @@ window after every client is connected:
   p50/p95 ms   commit -> first `response.output_audio.delta`
   CPU ms/turn  CPU time of the server process(es) per client-turn (psutil)
   server CPU%  of one core; load average (1 min) at the end of the window
+  CPU ms/turn all  the same over the whole run (connecting included): a fixed amount of work, so it compares
+               builds even when a loaded machine starves the server (then the window figures are noise)
 The machine may be shared: the load average is printed beside every figure. It prints figures; it is not a test.
 """
 from __future__ import annotations
@@ -176,6 +178,7 @@ def measure(clients: int, procs: int, ramp_s: float, run_s: float, workers: int,
     workers_ = [multiprocessing.Process(target=client_process,
                                         args=(port, n, ramp_s, run_s, ramp_s * i / procs / max(1, n), queue))
                 for i, n in enumerate(per) if n]
+    cpu_before = server_cpu(process)
     try:
         for worker in workers_:
             worker.start()
@@ -190,6 +193,7 @@ def measure(clients: int, procs: int, ramp_s: float, run_s: float, workers: int,
         window_end, cpu_end = time.monotonic(), server_cpu(process)
         load = os.getloadavg()
         outputs = [queue.get(timeout=ramp_s + run_s + 120) for _ in workers_]
+        cpu_all = server_cpu(process) - cpu_before  # the whole run: every turn, connecting included
     finally:
         for worker in workers_:
             worker.join(timeout=10)
@@ -200,6 +204,7 @@ def measure(clients: int, procs: int, ramp_s: float, run_s: float, workers: int,
     # per-process monotonic clocks agree on Linux (CLOCK_MONOTONIC is system-wide)
     latencies = sorted(lat for _, results, _, _ in outputs for committed, lat in results
                        if window_start <= committed <= window_end)
+    all_turns = sum(len(results) for _, results, _, _ in outputs)
     failures = sum(n for *_, n in outputs)
     samples = [f for _, _, fs, _ in outputs for f in fs]
     turns = len(latencies)
@@ -209,6 +214,7 @@ def measure(clients: int, procs: int, ramp_s: float, run_s: float, workers: int,
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else math.nan
     return {'clients': clients, 'turns': turns, 'p50': pct(0.50), 'p95': pct(0.95), 'max': pct(1.0) if turns else 0,
             'cpu_ms_turn': cpu_s * 1000 / turns if turns else math.nan,
+            'cpu_ms_turn_all': cpu_all * 1000 / all_turns if all_turns else math.nan,
             'cpu_pct': 100 * cpu_s / (window_end - window_start), 'load': load, 'failures': failures,
             'failure_samples': samples}
 
@@ -225,12 +231,13 @@ def main() -> None:
     print(f'cores: {os.cpu_count()}  load average before: {" ".join(f"{x:.2f}" for x in os.getloadavg())}  '
           f'server workers: {args.workers}  client processes: {args.client_procs}', flush=True)
     print(f'{"N":>6} {"turns":>6} {"p50 ms":>8} {"p95 ms":>8} {"max ms":>8} {"CPU ms/turn":>12} {"srv CPU%":>9} '
-          f'{"load1":>6} {"fail":>5}', flush=True)
+          f'{"CPU ms/turn all":>16} {"load1":>6} {"fail":>5}', flush=True)
     best = None
     for clients in [int(n) for n in args.clients.split(',')]:
         r = measure(clients, min(args.client_procs, clients), args.ramp, args.run, args.workers, args.profile)
         print(f'{r["clients"]:>6} {r["turns"]:>6} {r["p50"]:>8.0f} {r["p95"]:>8.0f} {r["max"]:>8.0f} '
-              f'{r["cpu_ms_turn"]:>12.2f} {r["cpu_pct"]:>9.0f} {r["load"][0]:>6.2f} {r["failures"]:>5}', flush=True)
+              f'{r["cpu_ms_turn"]:>12.2f} {r["cpu_pct"]:>9.0f} {r["cpu_ms_turn_all"]:>16.2f} '
+              f'{r["load"][0]:>6.2f} {r["failures"]:>5}', flush=True)
         for sample in r['failure_samples']:
             print(f'       failure: {sample[:160]}', flush=True)
         if r['turns'] and r['p95'] <= GOAL_P95_MS and not r['failures']:

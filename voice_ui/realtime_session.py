@@ -5,12 +5,10 @@ small JSON events (transcripts, status, errors) back here.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from nicegui import ui
 from nicegui.dependencies import register_esm
 
-ASSETS = Path(__file__).resolve().parent.parent / 'assets'
+from . import ASSETS  # the same folder in a checkout and in an installed wheel
 
 # Serve assets/ as the ES module prefix `voice-ui/`. The URL is hashed from the newest file in the folder,
 # so an edited worklet is never shadowed by a year-cached copy (NiceGUI would hash the folder's own mtime).

@@ -7,13 +7,12 @@ The session's instructions (VOICE_UI_INSTRUCTIONS, else the app default) become 
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Protocol
 
 import httpx
 
-from ..config import DEFAULT_INSTRUCTIONS
+from ..config import DEFAULT_INSTRUCTIONS, environment
 from ..local_realtime.server_agent import Message
 
 CHAT_URL_ENV = 'VOICE_UI_AGENT_CHAT_URL'
@@ -75,7 +74,7 @@ class ChatError(RuntimeError):
 
 
 def brain_from_env(environ: Mapping[str, str] | None = None) -> Brain:
-    env = os.environ if environ is None else environ
+    env = environment() if environ is None else environ
     url = env.get(CHAT_URL_ENV, '').strip()
     if not url:
         return EchoBrain()

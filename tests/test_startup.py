@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 
 import httpx
 
-from tests.support import OUTPUT, REPO, AppProcess, app_env, free_port
+from tests.support import OUTPUT, REPO, AppProcess, free_port, run_python
 from voice_ui.app import startup_line
 from voice_ui.config import Settings
 from voice_ui.page import Backend
@@ -17,9 +16,8 @@ READY = 'ready to go'
 
 
 def run_main(*args: str, **env: str | None) -> subprocess.CompletedProcess:
-    OUTPUT.mkdir(exist_ok=True)
-    return subprocess.run([sys.executable, str(REPO / 'main.py'), '--no-browser', *args], cwd=OUTPUT,
-                          env=app_env(**env), capture_output=True, text=True, timeout=120)
+    OUTPUT.mkdir(exist_ok=True)  # cwd: a .env in the clone must not change what the test sees
+    return run_python(str(REPO / 'main.py'), '--no-browser', *args, cwd=OUTPUT, **env)
 
 
 def test_a_busy_port_is_said_before_ready_and_fails():

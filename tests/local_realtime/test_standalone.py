@@ -1,14 +1,11 @@
 """The two ways the server runs for real: `python -m voice_ui.local_realtime`, and mounted into NiceGUI's app."""
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import httpx
 import pytest
 
-from tests.support import REPO as ROOT
-from tests.support import AppProcess, app_env, free_port
+from tests.support import AppProcess, free_port, run_python
 from voice_ui.protocol import ServerEvent
 
 from .serving import RealtimeClient, connect, mint
@@ -18,7 +15,7 @@ KEY = 'sk-standalone-test'
 
 def start(args: list[str], port: int, ready_path: str) -> AppProcess:
     # VOICE_UI_ALLOW_FAULTS unset: the fault endpoints must depend on the flag alone.
-    return AppProcess(f'standalone-{port}', args, port, {'VOICE_UI_ALLOW_FAULTS': None}, ready_path).wait_ready(30)
+    return AppProcess(f'standalone-{port}', args, port, {'VOICE_UI_ALLOW_FAULTS': None}, ready_path).wait_ready(90)
 
 
 async def assert_serves_realtime(base_url: str) -> None:
@@ -48,9 +45,7 @@ async def test_python_m_standalone_server(allow_faults):
 
 
 def test_standalone_refuses_to_start_without_a_key():
-    env = app_env(OPENAI_API_KEY=None)
-    result = subprocess.run([sys.executable, '-m', 'voice_ui.local_realtime'], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=30)
+    result = run_python('-m', 'voice_ui.local_realtime', timeout=30, OPENAI_API_KEY=None)
     assert result.returncode == 2 and 'API key is required' in result.stderr
 
 

@@ -3,13 +3,11 @@ crashes. Each is said plainly and ends the command with a non-zero exit instead 
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 
 import pytest
 
 from tests.native.harness import Xvfb, require_native
-from tests.support import OUTPUT, REPO, app_env, free_port
+from tests.support import OUTPUT, REPO, free_port, run_python
 from voice_ui import native
 
 READY = 'ready to go'
@@ -17,9 +15,8 @@ READY = 'ready to go'
 
 def run_native(**env: str | None) -> tuple[int, str]:
     OUTPUT.mkdir(exist_ok=True)
-    done = subprocess.run([sys.executable, str(REPO / 'main.py'), '--native', '--no-browser', '--port',
-                           str(free_port())], cwd=OUTPUT, capture_output=True, text=True, timeout=120,
-                          env=app_env(OPENAI_API_KEY=None, PYWEBVIEW_GUI=None, **env))
+    done = run_python(str(REPO / 'main.py'), '--native', '--no-browser', '--port', str(free_port()), cwd=OUTPUT,
+                      OPENAI_API_KEY=None, PYWEBVIEW_GUI=None, **env)
     return done.returncode, done.stdout + done.stderr
 
 

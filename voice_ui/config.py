@@ -13,6 +13,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from .tools import ToolLoadError, Toolbox
+
 OPENAI_BASE_URL = 'https://api.openai.com/v1'
 DEFAULT_INSTRUCTIONS = ('You are a friendly, concise voice assistant. Answer in one or two short sentences '
                         'unless the person asks for more.')
@@ -34,6 +36,11 @@ class Settings:
     native: bool = False
     local: bool = False  # force the embedded server even when a key is set
     open_browser: bool = True
+    tools: Toolbox = field(default_factory=Toolbox, compare=False)  # what the agent may call (`--tools`)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tools, Toolbox):  # e.g. Settings(tools=[set_lights]): any iterable of @tool functions
+            object.__setattr__(self, 'tools', Toolbox(self.tools))
 
     @property
     def uses_embedded_server(self) -> bool:
@@ -110,6 +117,16 @@ def parse_args(argv: list[str] | None = None, base: Settings | None = None) -> S
     parser.add_argument('--local', action='store_true',
                         help='use the embedded Realtime-compatible server even when OPENAI_API_KEY is set')
     parser.add_argument('--no-browser', action='store_true', help='do not open a browser tab on start')
+    parser.add_argument('--tools', action='append', default=[], metavar='MODULE',
+                        help='let the agent call every @tool in MODULE (an import name or a .py file; repeatable)')
+    parser.add_argument('--example-tools', action='store_true',
+                        help='let the agent call the built-in example tools (time in a time zone, timers)')
     args = parser.parse_args(argv)
+    tools = base.tools
+    if args.tools or args.example_tools:
+        try:
+            tools = Toolbox.from_modules(args.tools, examples=args.example_tools, base=base.tools)
+        except ToolLoadError as error:
+            parser.error(str(error))
     return replace(base, host=args.host, port=args.port, native=args.native, local=args.local or base.local,
-                   open_browser=not args.no_browser)
+                   open_browser=not args.no_browser, tools=tools)

@@ -3,6 +3,12 @@ import pytest
 from tests.mint_peer import running_mint_peer
 
 
+@pytest.fixture(autouse=True)
+def _user_simulation_host(monkeypatch):
+    """NiceGUI's User simulation sends `Host: test`; the app answers only to allowed host names (issue 9)."""
+    monkeypatch.setenv('VOICE_UI_ALLOWED_HOSTS', 'test')
+
+
 @pytest.fixture(scope='session')
 def _mint_peer_server():
     with running_mint_peer() as peer:

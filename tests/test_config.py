@@ -26,10 +26,3 @@ def test_ws_url_is_derived_from_the_base_url():
 def test_local_flag_forces_the_embedded_server():
     settings = parse_args(['--local'], base=Settings(api_key='sk-x'))
     assert settings.uses_embedded_server
-
-
-def test_serving_an_openai_key_beyond_loopback_warns():
-    from voice_ui.app import exposure_warning
-    assert exposure_warning(Settings(api_key='sk-x', host='0.0.0.0')) is not None
-    assert exposure_warning(Settings(api_key='sk-x', host='127.0.0.1')) is None
-    assert exposure_warning(Settings(host='0.0.0.0')) is None  # keyless: nothing of anyone's to spend

@@ -1,5 +1,5 @@
-"""The token service against a real local HTTP peer: success, every failure a person may meet, prefetching."""
-import asyncio
+"""The token service against a real local HTTP peer: success, every failure a person may meet, connection reuse
+(per-page reuse and limits: tests/test_access_tokens.py)."""
 import time
 
 import httpx
@@ -7,9 +7,8 @@ import pytest
 from openai.types.realtime import ClientSecretCreateParams
 from pydantic import TypeAdapter
 
-from tests.support import until
 from voice_ui.config import Settings
-from voice_ui.token_service import EXPIRY_MARGIN_S, PrefetchedToken, TokenError, TokenService
+from voice_ui.token_service import TokenError, TokenService
 
 KEY = 'sk-test-not-a-real-key'
 
@@ -89,42 +88,3 @@ async def test_one_pooled_connection_serves_many_mints(mint_peer):
     await service.aclose()
     assert len(local_addresses) == 3 and None not in local_addresses
     assert len(set(local_addresses)) == 1, f'mints used {len(set(local_addresses))} connections'
-
-
-async def test_prefetched_token_is_reused_until_close_to_expiry(mint_peer):
-    now = [1000.0]
-    mint_peer.ttl_s = 60
-    service = service_for(mint_peer)
-    tokens = PrefetchedToken(service, clock=lambda: now[0])
-    first = await tokens.get()
-    # The peer stamps expires_at with real time; align the fake clock to it.
-    now[0] = first.expires_at - 60
-    assert (await tokens.get()) is first and mint_peer.minted == 1
-    now[0] = first.expires_at - EXPIRY_MARGIN_S  # too close: never hand this one out
-    second = await tokens.get()
-    tokens.stop()
-    await service.aclose()
-    assert second.value != first.value and mint_peer.minted == 2
-
-
-async def test_prefetch_mints_ahead_in_the_background(mint_peer):
-    service = service_for(mint_peer)
-    tokens = PrefetchedToken(service)
-    tokens.start()
-    await until(lambda: mint_peer.minted, 2, 'a mint in the background')
-    tokens.stop()
-    await service.aclose()
-    assert mint_peer.minted == 1
-
-
-async def test_an_idle_page_stops_minting_and_resumes_when_used(mint_peer):
-    mint_peer.ttl_s = 11  # refresh due one second after each mint
-    service = service_for(mint_peer)
-    tokens = PrefetchedToken(service, keep_fresh_s=0.5)
-    tokens.start()
-    await asyncio.wait_for(tokens._refresher, 5)  # idle: the refresher ends by itself once keep_fresh_s has passed
-    assert mint_peer.minted == 1
-    await tokens.get()  # used again: mints on demand (the old token is too close to expiry) and refreshes again
-    assert mint_peer.minted == 2
-    tokens.stop()
-    await service.aclose()

@@ -10,6 +10,7 @@ from nicegui import app, ui
 from nicegui.helpers import is_pytest
 
 from . import native
+from .access import create_access, install, serving_warnings
 from .config import Settings
 from .page import Backend, register_pages
 from .token_service import TokenService
@@ -63,17 +64,6 @@ def startup_line(backend: Backend) -> str:
     return f'voice-ui: {backend.label}{agent} · open {where}' + (f' (serving {url})' if settings.native else '')
 
 
-LOOPBACK_HOSTS = {'127.0.0.1', 'localhost', '::1'}
-
-
-def exposure_warning(settings: Settings) -> str | None:
-    """Every page that loads mints tokens on the key: serving beyond this machine shares the key's budget."""
-    if settings.uses_embedded_server or settings.host in LOOPBACK_HOSTS:
-        return None
-    return (f'voice-ui serves {settings.host}:{settings.port} beyond this machine: anyone who can open the page '
-            'talks on your OpenAI key. Put it behind authentication or use --host 127.0.0.1.')
-
-
 def run(settings: Settings) -> None:
     if settings.native:
         native.configure()
@@ -81,9 +71,11 @@ def run(settings: Settings) -> None:
         return  # NiceGUI's window process re-imports main.py: it needs the native configuration above, no backend
     if not is_pytest() and (problem := port_problem(settings.host, settings.port)):  # tests serve no port
         raise SystemExit(f'voice-ui cannot start: {problem}')
+    access = create_access(settings)  # before anything is served: refuses to start when the key would be exposed
+    install(app, access)
     backend = create_backend(settings)
-    register_pages(backend)
-    if warning := exposure_warning(settings):
+    register_pages(backend, access)
+    for warning in serving_warnings(settings, access):
         logging.getLogger('voice_ui').warning(warning)
     print(startup_line(backend), flush=True)
     ui.run(host=settings.host, port=settings.port, title=native.WINDOW_TITLE, reload=False, dark=None,

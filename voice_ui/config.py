@@ -36,6 +36,16 @@ class Settings:
     native: bool = False
     local: bool = False  # force the embedded server even when a key is set
     open_browser: bool = True
+    # Access (voice_ui/access): who may use the page, from which names, and how much
+    password: str | None = field(default=None, repr=False)  # one shared password
+    users_file: str = ''         # `name:scrypt-hash` lines (python -m voice_ui.users add NAME)
+    auth_header: str = ''        # e.g. X-Forwarded-User, believed only from trusted_proxies
+    trusted_proxies: str = ''    # comma-separated addresses or CIDRs of the reverse proxy
+    allowed_hosts: str = ''      # comma-separated extra Host names (loopback names are always allowed)
+    session_hours: int = 12      # a sign-in lasts this long
+    mints_per_minute: int = 10   # per person (or per client address when anonymous)
+    max_sessions: int = 3        # voice sessions open at once, per person (or client address)
+    public: bool = False         # serve an OpenAI key beyond loopback without authentication, knowingly
     tools: Toolbox = field(default_factory=Toolbox, compare=False)  # what the agent may call (`--tools`)
 
     def __post_init__(self) -> None:
@@ -68,6 +78,20 @@ ENV_FIELDS = {  # environment variable -> (field, type)
     'VOICE_UI_TRANSCRIPTION_PROMPT': ('transcription_prompt', str),
     'VOICE_UI_INSTRUCTIONS': ('instructions', str),
     'VOICE_UI_TOKEN_TTL': ('token_ttl_s', int),
+    'VOICE_UI_PASSWORD': ('password', str),
+    'VOICE_UI_USERS_FILE': ('users_file', str),
+    'VOICE_UI_AUTH_HEADER': ('auth_header', str),
+    'VOICE_UI_TRUSTED_PROXIES': ('trusted_proxies', str),
+    'VOICE_UI_ALLOWED_HOSTS': ('allowed_hosts', str),
+    'VOICE_UI_SESSION_HOURS': ('session_hours', int),
+    'VOICE_UI_MINTS_PER_MINUTE': ('mints_per_minute', int),
+    'VOICE_UI_MAX_SESSIONS': ('max_sessions', int),
+}
+LIMITS = {  # integer settings and the range each must lie in
+    'VOICE_UI_TOKEN_TTL': ('token_ttl_s', 10, 7200),
+    'VOICE_UI_SESSION_HOURS': ('session_hours', 1, 24 * 90),
+    'VOICE_UI_MINTS_PER_MINUTE': ('mints_per_minute', 1, 10_000),
+    'VOICE_UI_MAX_SESSIONS': ('max_sessions', 1, 10_000),
 }
 
 
@@ -101,8 +125,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None, dotenv: Path | N
             except ValueError as exc:
                 raise SystemExit(f'{name} must be {kind.__name__}, got {raw!r}') from exc
     settings = Settings(**values)
-    if not 10 <= settings.token_ttl_s <= 7200:
-        raise SystemExit('VOICE_UI_TOKEN_TTL must be between 10 and 7200 seconds')
+    for name, (attr, low, high) in LIMITS.items():
+        if not low <= getattr(settings, attr) <= high:
+            raise SystemExit(f'{name} must be between {low} and {high}')
     return settings
 
 
@@ -117,6 +142,9 @@ def parse_args(argv: list[str] | None = None, base: Settings | None = None) -> S
     parser.add_argument('--local', action='store_true',
                         help='use the embedded Realtime-compatible server even when OPENAI_API_KEY is set')
     parser.add_argument('--no-browser', action='store_true', help='do not open a browser tab on start')
+    parser.add_argument('--public', action='store_true',
+                        help='serve an OpenAI key beyond loopback WITHOUT authentication (anyone who reaches '
+                             'the page spends your key); see README "Serving to others"')
     parser.add_argument('--tools', action='append', default=[], metavar='MODULE',
                         help='let the agent call every @tool in MODULE (an import name or a .py file; repeatable)')
     parser.add_argument('--example-tools', action='store_true',
@@ -129,4 +157,4 @@ def parse_args(argv: list[str] | None = None, base: Settings | None = None) -> S
         except ToolLoadError as error:
             parser.error(str(error))
     return replace(base, host=args.host, port=args.port, native=args.native, local=args.local or base.local,
-                   open_browser=not args.no_browser, tools=tools)
+                   open_browser=not args.no_browser, public=args.public or base.public, tools=tools)

@@ -7,12 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nicegui import app, binding, events, ui
+from starlette.requests import Request
 
+from .access import Access, Identity
+from .access.core import SCOPE_KEY
+from .access.login import account_row
+from .access.page_tokens import PageTokens
 from .config import Settings
 from .conversation import Conversation
 from .realtime_session import ASSETS, RealtimeSession
 from .session_config import session_update
-from .token_service import PrefetchedToken, TokenError, TokenService
+from .token_service import TokenError, TokenService
 from .transcript_view import TranscriptView
 from .usage_view import usage_line
 
@@ -35,16 +40,18 @@ class Backend:
 class VoicePage:
     capturing = binding.BindableProperty()  # the mic is streaming a turn; pushed to the buttons at once
 
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
+    def __init__(self, backend: Backend, access: Access, identity: Identity) -> None:
+        self.backend, self.access, self.identity = backend, access, identity
         self.conversation = Conversation()
-        self.tokens = PrefetchedToken(backend.tokens)
+        client = ui.context.client
+        # Tokens only on the browser's request (token_wanted / Start), never while rendering: a bare GET mints nothing.
+        self.tokens = PageTokens(backend.tokens, access, identity, client.id,
+                                 connected=lambda: client.has_socket_connection)
         self.capturing = False
         self.starting = False
         self.wants_capture = False  # Space released while still starting: stop right after
         self._build()
-        self.tokens.start()  # mint ahead, so Start Speaking does not wait for a round trip
-        ui.context.client.on_delete(self.tokens.stop)
+        client.on_delete(self.tokens.close)
 
     def _build(self) -> None:
         ui.add_css((ASSETS / 'style.css').read_text(encoding='utf-8'))
@@ -53,7 +60,9 @@ class VoicePage:
         with ui.column().classes('vu-page w-full max-w-3xl mx-auto p-4 gap-4'):
             with ui.row().classes('w-full items-center justify-between'):
                 ui.label('voice-ui').classes('text-2xl font-semibold')
-                ui.label(self.backend.label).classes('vu-backend')
+                with ui.column().classes('items-end gap-0'):
+                    ui.label(self.backend.label).classes('vu-backend')
+                    account_row(self.access, self.identity)
             with ui.row().classes('vu-error w-full items-center no-wrap').props('role=alert') \
                     .bind_visibility_from(conv, 'error'):
                 ui.icon('error_outline')
@@ -82,7 +91,8 @@ class VoicePage:
 
     def _wire(self, session: RealtimeSession) -> None:
         session.on('realtime_event', lambda e: self._fold(e.args))
-        session.on('status', lambda e: self.conversation.set_status(e.args.get('status', '')))
+        session.on('status', self._on_status)
+        session.on('token_wanted', self._on_token_wanted)
         session.on('socket_closed', self._on_socket_closed)
         session.on('mic_error', self._on_mic_error)
         session.on('notice', lambda e: setattr(self.conversation, 'notice', e.args.get('message', '')))
@@ -105,7 +115,7 @@ class VoicePage:
 
     async def _start_session(self) -> None:
         try:
-            token = await self.tokens.get()
+            token = await self.tokens.get('start')
         except TokenError as error:
             self.conversation.fail(error.message)
             return
@@ -144,6 +154,22 @@ class VoicePage:
         self.conversation.apply(event)
         self.transcript.sync()
 
+    def _on_status(self, e: events.GenericEventArguments) -> None:
+        status = str(e.args.get('status', '')) if isinstance(e.args, dict) else ''
+        self.tokens.status(status)  # open sessions per person are counted from what the page reports
+        self.conversation.set_status(status)
+
+    async def _on_token_wanted(self, e: events.GenericEventArguments) -> None:
+        reason = 'prefetch' if isinstance(e.args, dict) and e.args.get('reason') == 'prefetch' else 'start'
+        try:
+            token = await self.tokens.get(reason)
+        except TokenError as error:
+            self.session.token_failed(error.message)
+            if reason == 'start':
+                self.conversation.fail(error.message)
+            return
+        self.session.provide_token(token.value, token.expires_at)
+
     def _on_socket_closed(self, e: events.GenericEventArguments) -> None:
         self.capturing = False
         self.conversation.socket_closed(int(e.args.get('code') or 1006), e.args.get('reason') or '')
@@ -156,9 +182,12 @@ class VoicePage:
         await (self.start() if e.args.get('pressed') else self.stop())
 
 
-def register_pages(backend: Backend) -> None:
+def register_pages(backend: Backend, access: Access) -> None:
     @ui.page('/', title='voice-ui')
-    def index() -> None:
-        VoicePage(backend)
+    def index(request: Request) -> None:
+        identity = request.scope.get(SCOPE_KEY) or Identity('', f'ip:{access.client_address(request.scope)}',
+                                                            'anonymous')
+        access.bind_page(ui.context.client, identity)
+        VoicePage(backend, access, identity)
 
     app.on_shutdown(backend.tokens.aclose)

@@ -50,6 +50,14 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         """
         return await self.run_method('stop', timeout=timeout)
 
+    def provide_token(self, value: str, expires_at: float) -> None:
+        """Answer `token_wanted` with a token (an argument, never a prop: props are re-sent on every update)."""
+        self.run_method('provide_token', value, expires_at)
+
+    def token_failed(self, message: str) -> None:
+        """Answer `token_wanted` with the reason there is no token, in words for the person."""
+        self.run_method('token_failed', message)
+
     def close(self) -> None:
         """Tear down socket, mic tracks, worklets and the AudioContext."""
         self.run_method('close')

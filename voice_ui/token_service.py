@@ -1,13 +1,10 @@
 """Minting short-lived Realtime client secrets, so the API key never leaves this process.
 
-`TokenService` is app-wide (one pooled `httpx.AsyncClient`); `PrefetchedToken` is per page: it mints on page load
-and re-mints before expiry so Start Speaking never waits for a round trip, and never hands out a stale token.
+`TokenService` is app-wide (one pooled `httpx.AsyncClient`). What a page may get from it — only when the browser
+asks, within the person's limits, reused until close to expiry — is `access.page_tokens.PageTokens`.
 """
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -18,8 +15,6 @@ from .protocol import ErrorCode
 from .session_config import session_config
 
 EXPIRY_MARGIN_S = 10  # a token this close to expiry is not handed out: the socket must open before it lapses
-RETRY_AFTER_FAILURE_S = 20
-KEEP_FRESH_WHILE_IDLE_S = 15 * 60  # a tab left open overnight must not mint every minute: then Start mints itself
 
 
 @dataclass(frozen=True)
@@ -96,45 +91,3 @@ def failure_for(response: httpx.Response) -> TokenError:
     if status >= 500:
         return TokenError('server', f'The voice service had a problem ({status}). Try again shortly.', status)
     return TokenError('http', f'The token request failed ({status}): {detail or response.reason_phrase}', status)
-
-
-class PrefetchedToken:
-    """Keeps one fresh token ready for a page while it is in use (up to `keep_fresh_s` after the last `get`)."""
-
-    def __init__(self, service: TokenService, clock: Callable[[], float] = time.time,
-                 keep_fresh_s: float = KEEP_FRESH_WHILE_IDLE_S) -> None:
-        self._service, self._clock, self._keep_fresh_s = service, clock, keep_fresh_s
-        self._token = EphemeralToken()
-        self._refresher: asyncio.Task | None = None
-        self._lock = asyncio.Lock()
-        self._last_used = clock()
-
-    async def get(self) -> EphemeralToken:
-        """A token valid for at least EXPIRY_MARGIN_S more seconds; mints now if the prefetched one is stale."""
-        self._last_used = self._clock()
-        self.start()  # a page idle long enough to stop refreshing starts again when used
-        return await self._fresh()
-
-    async def _fresh(self) -> EphemeralToken:
-        async with self._lock:
-            if not self._token.usable(self._clock()):
-                self._token = await self._service.mint()
-            return self._token
-
-    def start(self) -> None:
-        if self._refresher is None or self._refresher.done():
-            self._refresher = asyncio.get_running_loop().create_task(self._keep_fresh())
-
-    def stop(self) -> None:
-        if self._refresher is not None:
-            self._refresher.cancel()
-            self._refresher = None
-
-    async def _keep_fresh(self) -> None:
-        while self._clock() - self._last_used < self._keep_fresh_s:
-            try:
-                token = await self._fresh()
-                delay = max(1.0, token.expires_at - self._clock() - EXPIRY_MARGIN_S)
-            except TokenError:
-                delay = RETRY_AFTER_FAILURE_S  # Start will mint again and show the error itself
-            await asyncio.sleep(delay)

@@ -1,0 +1,129 @@
+"""Who is asking: one `Access` per app holds the policy (hosts, proxies, passwords), the sign-ins and the limits,
+and turns an ASGI scope into an `Identity` — or None when someone must sign in first."""
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+
+from nicegui import Client
+
+from ..config import Settings
+from .hosts import HostPolicy, Proxies
+from .limits import SessionCounter, SlidingWindow
+from .sessions import COOKIE, SessionStore
+from .users_file import PasswordBook
+
+HEADER_NAME = re.compile(r'[A-Za-z0-9-]{1,64}')
+PRINTABLE = re.compile(r'[^\x21-\x7e]')
+SCOPE_KEY = 'voice_ui.identity'  # where the middleware leaves the identity for pages and the socket guard
+LOGIN_ATTEMPTS, LOGIN_WINDOW_S = 10, 300  # failed sign-ins per client address
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str            # shown as "signed in as"; '' for anonymous use and the shared password
+    key: str             # what limits count against: user:<name> or ip:<address>
+    method: str          # anonymous, password (shared), users (users file), header (reverse proxy)
+    session_id: str = ''
+
+    def __repr__(self) -> str:
+        return f'Identity(name={self.name!r}, method={self.method!r})'
+
+    @property
+    def signed_in(self) -> bool:
+        return self.method != 'anonymous'
+
+    @property
+    def label(self) -> str:
+        """For the header: 'Signed in as ana', or with the shared password."""
+        return f'Signed in as {self.name}' if self.name else 'Signed in with the shared password'
+
+
+class Access:
+    def __init__(self, settings: Settings, book: PasswordBook | None) -> None:
+        self.hosts = HostPolicy(settings.allowed_hosts, settings.host)
+        self.proxies = Proxies(settings.trusted_proxies)
+        self.book = book
+        self.header = settings.auth_header.strip().lower()
+        if self.header and not HEADER_NAME.fullmatch(self.header):
+            raise SystemExit(f'VOICE_UI_AUTH_HEADER: {settings.auth_header!r} is not a header name')
+        self.sessions = SessionStore(settings.session_hours * 3600)
+        self.mints = SlidingWindow(settings.mints_per_minute, 60.0)
+        self.open_sessions = SessionCounter(settings.max_sessions)
+        self.failed_logins = SlidingWindow(LOGIN_ATTEMPTS, LOGIN_WINDOW_S)
+        self.password_checks = asyncio.Semaphore(2)  # scrypt takes ~32 MiB and a core: a flood of attempts queues
+        self.pages: dict[str, Identity | str] = {}  # client id -> whom the page was rendered for (or 'public')
+
+    def bind_page(self, client: Client, identity: Identity | str) -> None:
+        """Remember whom a page was rendered for: only that identity's socket may then drive it."""
+        self.pages[client.id] = identity
+        sign_in = self.sessions.get(identity.session_id) if isinstance(identity, Identity) else None
+        if sign_in is not None:
+            sign_in.clients.add(client.id)
+        client.on_delete(lambda: self._unbind(client.id, sign_in))
+
+    def _unbind(self, client_id: str, sign_in) -> None:
+        self.pages.pop(client_id, None)
+        if sign_in is not None:
+            sign_in.clients.discard(client_id)
+
+    @property
+    def enabled(self) -> bool:
+        """Someone must be let in: by password (login page) or by a trusted proxy's header."""
+        return self.book is not None or bool(self.header)
+
+    @property
+    def has_login_page(self) -> bool:
+        return self.book is not None
+
+    def identify(self, scope: dict) -> Identity | None:
+        headers = header_map(scope)
+        peer = (scope.get('client') or ('', 0))[0]
+        address = self.proxies.client_address(peer, headers.get('x-forwarded-for'))
+        if not self.enabled:
+            return Identity('', f'ip:{address}', 'anonymous')
+        if self.header and self.proxies.trusts(peer):
+            user = PRINTABLE.sub('', headers.get(self.header, ''))[:64]
+            if user:
+                return Identity(user, f'user:{user}', 'header')
+        if self.book is not None:
+            sign_in = self.sessions.from_cookie(cookie(headers.get('cookie', ''), COOKIE))
+            if sign_in is not None:
+                key = f'user:{sign_in.name}' if sign_in.name else f'ip:{address}'
+                return Identity(sign_in.name, key, sign_in.method, sign_in.id)
+        return None
+
+    def still_valid(self, identity: Identity) -> bool:
+        """A sign-in can end (logout, expiry) while its page stays open: such a page gets no more tokens."""
+        if identity.method in ('password', 'users'):
+            return self.sessions.get(identity.session_id) is not None
+        return True
+
+    def is_secure(self, scope: dict) -> bool:
+        """Served over TLS, directly or behind a trusted proxy: then the cookie is marked Secure."""
+        if scope.get('scheme') in ('https', 'wss'):
+            return True
+        peer = (scope.get('client') or ('', 0))[0]
+        proto = header_map(scope).get('x-forwarded-proto', '').split(',')[0].strip().lower()
+        return self.proxies.trusts(peer) and proto == 'https'
+
+    def client_address(self, scope: dict) -> str:
+        peer = (scope.get('client') or ('', 0))[0]
+        return self.proxies.client_address(peer, header_map(scope).get('x-forwarded-for'))
+
+
+def header_map(scope: dict) -> dict[str, str]:
+    """Lower-case header names → values (repeated headers: the first; bytes decoded as latin-1, as HTTP does)."""
+    headers: dict[str, str] = {}
+    for name, value in scope.get('headers') or ():
+        headers.setdefault(name.decode('latin-1').lower(), value.decode('latin-1'))
+    return headers
+
+
+def cookie(header: str, name: str) -> str | None:
+    for part in header.split(';'):
+        key, _, value = part.strip().partition('=')
+        if key == name:
+            return value.strip().strip('"')
+    return None

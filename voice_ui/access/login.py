@@ -1,0 +1,138 @@
+"""The login page (a NiceGUI page), the ticket-for-cookie route, logout, and the header's "signed in as" row.
+
+A wrong password, an unknown name and a malformed input all get the same words after the same delay; failed
+attempts are limited per client address. The password never leaves the handler: not logged, not kept.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from urllib.parse import quote
+
+from nicegui import Client, app, ui
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from .core import SCOPE_KEY, Access, Identity
+from .limits import seconds
+from .middleware import LOGIN_PATH, LOGOUT_PATH, SIGNIN_PATH
+from .sessions import COOKIE, SignIn
+from .socket_guard import PUBLIC
+
+FAILURE_DELAY_S = 1.0  # every failed attempt takes at least this long, whatever failed
+MAX_NAME, MAX_PASSWORD = 64, 1024
+
+
+def register_login(access: Access) -> None:
+    @ui.page(LOGIN_PATH, title='Sign in · voice-ui')
+    def login_page(request: Request, next: str = '/') -> Response | None:
+        target = safe_next(next)
+        if request.scope.get(SCOPE_KEY) is not None:
+            return RedirectResponse(target, 303)  # already signed in
+        access.bind_page(ui.context.client, PUBLIC)
+        LoginForm(access, access.client_address(request.scope), target)
+        return None
+
+    @app.get(SIGNIN_PATH, include_in_schema=False)
+    def sign_in(request: Request, ticket: str = '', next: str = '/') -> Response:
+        signed_in = access.sessions.redeem(ticket[:128], access.client_address(request.scope))
+        if signed_in is None:
+            return RedirectResponse(LOGIN_PATH, 303)
+        response = RedirectResponse(safe_next(next), 303)
+        response.set_cookie(COOKIE, access.sessions.cookie_for(signed_in), max_age=int(access.sessions.lifetime_s),
+                            path='/', httponly=True, samesite='lax', secure=access.is_secure(request.scope))
+        response.headers['Cache-Control'] = 'no-store'
+        return response
+
+    @app.get(LOGOUT_PATH, include_in_schema=False)
+    def logout(request: Request) -> Response:
+        identity = request.scope.get(SCOPE_KEY)
+        if isinstance(identity, Identity) and identity.session_id:
+            end_sign_in(access, identity)
+        response = RedirectResponse(LOGIN_PATH, 303)
+        response.delete_cookie(COOKIE, path='/', httponly=True, samesite='lax', secure=access.is_secure(request.scope))
+        return response
+
+
+class LoginForm:
+    def __init__(self, access: Access, address: str, target: str) -> None:
+        self.access, self.address, self.target = access, address, target
+        book = access.book
+        self.generic = 'Wrong name or password.' if book and book.needs_name else 'Wrong password.'
+        with ui.card().classes('vu-login mx-auto mt-24 w-80 gap-3'):
+            ui.label('voice-ui').classes('text-2xl font-semibold')
+            ui.label('Sign in to talk.')
+            self.name = ui.input('Name').props('autocomplete=username autofocus').classes('w-full').mark('name') \
+                if book and book.needs_name else None
+            self.password = ui.input('Password', password=True).props('autocomplete=current-password') \
+                .classes('w-full').mark('password')
+            self.password.on('keydown.enter', self.submit)
+            self.message = ui.label().classes('vu-login-error text-negative').props('role=alert').mark('message')
+            self.button = ui.button('Sign in', on_click=self.submit).classes('w-full').mark('sign-in')
+
+    async def submit(self) -> None:
+        if not self.button.enabled:
+            return
+        self.button.disable()
+        self.message.text = ''
+        name, password = (self.name.value if self.name else '') or '', self.password.value or ''
+        self.password.value = ''
+        try:
+            outcome = await attempt(self.access, self.address, str(name).strip(), str(password), self.generic)
+        finally:
+            self.button.enable()
+        if isinstance(outcome, str):
+            self.message.text = outcome
+            return
+        ticket = self.access.sessions.ticket_for(outcome, self.address)
+        ui.navigate.to(f'{SIGNIN_PATH}?ticket={ticket}&next={quote(self.target, safe="")}')
+
+
+async def attempt(access: Access, address: str, name: str, password: str, generic: str) -> SignIn | str:
+    """A sign-in, or the words to show. Unknown name, wrong password and bad input look alike, and take as long."""
+    key = f'ip:{address}'
+    wait = access.failed_logins.retry_after(key)
+    if wait:
+        return f'Too many failed sign-ins from this address. Try again in {seconds(wait)} s.'
+    started = time.monotonic()
+    book = access.book
+    who = None
+    if book is not None and 0 < len(password) <= MAX_PASSWORD and len(name) <= MAX_NAME:
+        async with access.password_checks:
+            who = await asyncio.to_thread(book.check, name, password)
+    if who is None:
+        access.failed_logins.record(key)
+        await asyncio.sleep(max(0.0, started + FAILURE_DELAY_S - time.monotonic()))
+        return generic
+    return access.sessions.create(who, 'users' if who else 'password')
+
+
+def end_sign_in(access: Access, identity: Identity) -> None:
+    """End the sign-in everywhere: its other open pages go to the login page too."""
+    signed_in = access.sessions.end(identity.session_id)
+    for client_id in signed_in.clients if signed_in else ():
+        client = Client.instances.get(client_id)
+        if client is not None and client.has_socket_connection:
+            with client:
+                ui.navigate.to(LOGOUT_PATH)
+
+
+def account_row(access: Access, identity: Identity) -> None:
+    """'Signed in as …' and Sign out, for the page header (nothing when nobody signs in)."""
+    if not identity.signed_in:
+        return
+    with ui.row().classes('vu-account items-center gap-2'):
+        ui.label(identity.label).classes('vu-signed-in').mark('signed-in')
+        if identity.session_id:  # a proxy's sign-in ends at the proxy
+            ui.button('Sign out', icon='logout', on_click=lambda: end_sign_in(access, identity)) \
+                .props('flat dense').mark('sign-out')
+
+
+def safe_next(target: str) -> str:
+    """Only a path on this server (no `//host`, no scheme): the login page is no open redirect."""
+    target = (target or '/')[:2000]
+    if not target.startswith('/') or target.startswith(('//', '/\\')) or any(ord(c) < 32 for c in target):
+        return '/'
+    if target.split('?')[0] in (LOGIN_PATH, LOGOUT_PATH, SIGNIN_PATH):
+        return '/'
+    return target

@@ -23,5 +23,13 @@ def test_every_asset_is_mapped_into_the_package():
     assert not unshipped, f'not shipped in the wheel (add them to pyproject.toml): {unshipped}'
 
 
+def test_every_python_package_is_listed():
+    """pyproject.toml lists the packages (setuptools' `find` cannot see the mapped assets/): a new subpackage must
+    be added there, or the wheel ships without it."""
+    listed = set(tomllib.loads((REPO / 'pyproject.toml').read_text(encoding='utf-8'))['tool']['setuptools']['packages'])
+    found = {'.'.join(init.parent.relative_to(REPO).parts) for init in (REPO / 'voice_ui').rglob('__init__.py')}
+    assert found - listed == set(), f'not in pyproject.toml [tool.setuptools] packages: {sorted(found - listed)}'
+
+
 def test_a_checkout_finds_the_top_level_assets():
     assert voice_ui.ASSETS == REPO / 'assets' and (voice_ui.ASSETS / 'realtime_session.js').is_file()

@@ -2,6 +2,7 @@
 output the model can read - never an exception, never a value of the wrong type inside the tool."""
 import asyncio
 import json
+import keyword
 from typing import Annotated, Any, Literal
 
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -105,7 +106,8 @@ TYPES = {  # a hint, a JSON value it accepts, a JSON value it refuses
     'list': (list[int], [1, 2], ['a']), 'literal': (Literal['a', 'b'], 'a', 'c'), 'optional': (int | None, None, {}),
     'model': (Room, {'name': 'hall'}, {'floor': 1}),
 }
-PARAMETER_NAMES = st.from_regex(r'[a-z_][a-z0-9_]{0,12}', fullmatch=True).filter(lambda n: n not in {'self'})
+PARAMETER_NAMES = st.from_regex(r'[a-z_][a-z0-9_]{0,12}', fullmatch=True).filter(
+    lambda n: n != 'self' and not keyword.iskeyword(n))  # real parameters
 
 
 @settings(max_examples=60, deadline=None)

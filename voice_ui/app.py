@@ -12,6 +12,8 @@ from nicegui.helpers import is_pytest
 from . import native
 from .access import create_access, install, serving_warnings
 from .config import Settings
+from .local_realtime.limits import ServerLimits
+from .local_realtime.uvicorn_guards import server_options
 from .page import Backend, register_pages
 from .token_service import TokenService
 
@@ -80,4 +82,5 @@ def run(settings: Settings) -> None:
     print(startup_line(backend), flush=True)
     ui.run(host=settings.host, port=settings.port, title=native.WINDOW_TITLE, reload=False, dark=None,
            native=settings.native, window_size=native.WINDOW_SIZE if settings.native else None,
-           show=settings.open_browser and not settings.native, favicon='🎙️')
+           show=settings.open_browser and not settings.native, favicon='🎙️',
+           **server_options(ServerLimits(), choose_ws=False))  # bad or idle handshakes are answered or dropped

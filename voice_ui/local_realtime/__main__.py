@@ -105,6 +105,8 @@ def worker(argv: list[str]) -> None:
 
 def serve(args: argparse.Namespace, sock: socket.socket | None = None) -> None:
     agent = EchoAgent() if args.agent == 'echo' else default_agent()
+    if hasattr(agent, 'load'):
+        agent.load()  # a speech model that cannot load is said now, and the line below does not advertise it
     config = LocalRealtimeConfig(api_keys={args.api_key}, agent=agent,
                                  engine=EngineOptions(pacing=Pacing(args.pacing), session_limit_s=args.session_limit),
                                  limits=ServerLimits(max_sessions=args.max_sessions),

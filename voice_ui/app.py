@@ -6,7 +6,7 @@ import secrets
 
 from nicegui import app, ui
 
-from . import native
+from . import native, ops
 from .access import create_access, install, serving_warnings
 from .config import Settings
 from .page import Backend, register_pages
@@ -38,9 +38,11 @@ def run(settings: Settings) -> None:
         return  # NiceGUI's window process re-imports main.py: it needs the native configuration above, no backend
     access = create_access(settings)  # before anything is served: refuses to start when the key would be exposed
     install(app, access)
+    ops.install(settings, access)  # /healthz, /readyz, /metrics
     register_pages(create_backend(settings), access)
     for warning in serving_warnings(settings, access):
         logging.getLogger('voice_ui').warning(warning)
     ui.run(host=settings.host, port=settings.port, title=native.WINDOW_TITLE, reload=False, dark=None,
            native=settings.native, window_size=native.WINDOW_SIZE if settings.native else None,
-           show=settings.open_browser and not settings.native, favicon='🎙️')
+           show=settings.open_browser and not settings.native, favicon='🎙️',
+           storage_secret=settings.secret or None)  # the same on every replica (NiceGUI's user storage in Redis)

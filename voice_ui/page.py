@@ -15,6 +15,7 @@ from .access.login import account_row
 from .access.page_tokens import PageTokens
 from .config import Settings
 from .conversation import Conversation
+from .metrics import METRICS
 from .realtime_session import ASSETS, RealtimeSession
 from .session_config import session_update
 from .token_service import TokenError, TokenService
@@ -151,6 +152,7 @@ class VoicePage:
     # --- events from the browser ---
 
     def _fold(self, event: dict) -> None:
+        METRICS.count('voice_ui_realtime_events_total')
         self.conversation.apply(event)
         self.transcript.sync()
 

@@ -16,7 +16,10 @@ from .token_service import TokenService
 def create_backend(settings: Settings) -> Backend:
     """OpenAI when a key is set; otherwise the embedded server, reached through the very same token service."""
     if not settings.uses_embedded_server:
-        return Backend(settings, TokenService(settings), f'OpenAI · {settings.model}', settings.ws_url)
+        browser_url = settings.browser_realtime_url or settings.ws_url  # e.g. the balancer's public address
+        if not browser_url.startswith(('ws://', 'wss://')):
+            raise SystemExit('VOICE_UI_BROWSER_REALTIME_URL must start with ws:// or wss://')
+        return Backend(settings, TokenService(settings), f'OpenAI · {settings.model}', browser_url)
     from .local_realtime.server_config import LocalRealtimeConfig
     from .local_realtime.server import mount_local_realtime
     from .speech import default_agent

@@ -43,6 +43,7 @@ class Settings:
     secret: str = field(default='', repr=False)     # signs cookies; the same on every replica
     metrics_token: str = field(default='', repr=False)  # /metrics beyond loopback needs `Bearer <token>`
     replica: str = ''            # this replica's name in /healthz and metrics (default: the host name)
+    browser_realtime_url: str = ''  # where browsers open the Realtime socket, when not OPENAI_BASE_URL's (balancer)
 
     @property
     def uses_embedded_server(self) -> bool:
@@ -82,6 +83,7 @@ ENV_FIELDS = {  # environment variable -> (field, type)
     'VOICE_UI_SECRET': ('secret', str),
     'VOICE_UI_METRICS_TOKEN': ('metrics_token', str),
     'VOICE_UI_REPLICA': ('replica', str),
+    'VOICE_UI_BROWSER_REALTIME_URL': ('browser_realtime_url', str),
 }
 LIMITS = {  # integer settings and the range each must lie in
     'VOICE_UI_TOKEN_TTL': ('token_ttl_s', 10, 7200),

@@ -4,6 +4,7 @@ temp dir. Outside CI a machine without nginx or redis-server skips; under CI=tru
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -61,6 +62,7 @@ class Nginx:
         for index, port in enumerate(workers, 1):
             site = site.replace(f'server worker-{index}:8765', f'server 127.0.0.1:{port}')
         site = site.replace('listen 8080;', f'listen 127.0.0.1:{self.port};')
+        site = re.sub(r'\n\s*server app-\d+:8080[^;]*;', '', site)  # fewer replicas than the config names
         assert 'server app-' not in site and 'server worker-' not in site, 'deploy/nginx.conf names other hosts'
         (workdir / 'site.conf').write_text(site)
         (workdir / 'nginx.conf').write_text(

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .tools import ToolLoadError, Toolbox
+
 OPENAI_BASE_URL = 'https://api.openai.com/v1'
 DEFAULT_INSTRUCTIONS = ('You are a friendly, concise voice assistant. Answer in one or two short sentences '
                         'unless the person asks for more.')
@@ -44,6 +46,11 @@ class Settings:
     metrics_token: str = field(default='', repr=False)  # /metrics beyond loopback needs `Bearer <token>`
     replica: str = ''            # this replica's name in /healthz and metrics (default: the host name)
     browser_realtime_url: str = ''  # where browsers open the Realtime socket, when not OPENAI_BASE_URL's (balancer)
+    tools: Toolbox = field(default_factory=Toolbox, compare=False)  # what the agent may call (`--tools`)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tools, Toolbox):  # e.g. Settings(tools=[set_lights]): any iterable of @tool functions
+            object.__setattr__(self, 'tools', Toolbox(self.tools))
 
     @property
     def uses_embedded_server(self) -> bool:
@@ -142,6 +149,16 @@ def parse_args(argv: list[str] | None = None, base: Settings | None = None) -> S
     parser.add_argument('--public', action='store_true',
                         help='serve an OpenAI key beyond loopback WITHOUT authentication (anyone who reaches '
                              'the page spends your key); see README "Serving to others"')
+    parser.add_argument('--tools', action='append', default=[], metavar='MODULE',
+                        help='let the agent call every @tool in MODULE (an import name or a .py file; repeatable)')
+    parser.add_argument('--example-tools', action='store_true',
+                        help='let the agent call the built-in example tools (time in a time zone, timers)')
     args = parser.parse_args(argv)
+    tools = base.tools
+    if args.tools or args.example_tools:
+        try:
+            tools = Toolbox.from_modules(args.tools, examples=args.example_tools, base=base.tools)
+        except ToolLoadError as error:
+            parser.error(str(error))
     return replace(base, host=args.host, port=args.port, native=args.native, local=args.local or base.local,
-                   open_browser=not args.no_browser, public=args.public or base.public)
+                   open_browser=not args.no_browser, public=args.public or base.public, tools=tools)

@@ -39,6 +39,7 @@ class ServerEvent(StrEnum):
     INPUT_AUDIO_CLEARED = 'input_audio_buffer.cleared'
     SPEECH_STARTED = 'input_audio_buffer.speech_started'
     SPEECH_STOPPED = 'input_audio_buffer.speech_stopped'
+    TIMEOUT_TRIGGERED = 'input_audio_buffer.timeout_triggered'
     ITEM_ADDED = 'conversation.item.added'
     ITEM_DONE = 'conversation.item.done'
     ITEM_RETRIEVED = 'conversation.item.retrieved'
@@ -59,6 +60,8 @@ class ServerEvent(StrEnum):
     OUTPUT_AUDIO_TRANSCRIPT_DONE = 'response.output_audio_transcript.done'
     OUTPUT_TEXT_DELTA = 'response.output_text.delta'
     OUTPUT_TEXT_DONE = 'response.output_text.done'
+    FUNCTION_CALL_ARGUMENTS_DELTA = 'response.function_call_arguments.delta'
+    FUNCTION_CALL_ARGUMENTS_DONE = 'response.function_call_arguments.done'
     RATE_LIMITS_UPDATED = 'rate_limits.updated'
 
 

@@ -6,11 +6,12 @@ from .protocol import PCM_FORMAT as PCM
 
 
 def session_config(settings: Settings) -> dict:
-    """Manual turns (`turn_detection: null`): the person decides when a turn ends, with Stop Speaking."""
+    """Manual turns (`turn_detection: null`): the person decides when a turn ends, with Stop Speaking.
+    With tools, the session lists their GA function definitions."""
     transcription = {'model': settings.transcription_model, 'language': settings.language}
     if settings.transcription_prompt:
         transcription['prompt'] = settings.transcription_prompt
-    return {
+    session = {
         'type': 'realtime',
         'model': settings.model,
         'output_modalities': ['audio'],
@@ -21,6 +22,10 @@ def session_config(settings: Settings) -> dict:
             'output': {'format': PCM, 'voice': settings.voice},
         },
     }
+    if settings.tools:  # the function tools the agent may call; the model decides when ("auto")
+        session['tools'] = settings.tools.definitions()
+        session['tool_choice'] = 'auto'
+    return session
 
 
 def session_update(settings: Settings) -> dict:

@@ -56,8 +56,8 @@ class Harness:
             text = asyncio.run(self.agent.transcribe(work.audio, work.language, work.prompt))
             self.engine.transcription_ready(work.item_id, text, None, self.now)
         else:
-            self.engine.reply_ready(work.response_id, asyncio.run(self.agent.respond(work.history, work.audio)),
-                                    None, self.now)
+            reply = asyncio.run(self.agent.respond(work.history, work.audio, work.instructions, work.tools))
+            self.engine.reply_ready(work.response_id, reply, None, self.now)
         self.poll()
 
     def advance_to(self, until: float) -> None:

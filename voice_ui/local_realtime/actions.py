@@ -11,8 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..protocol import BYTES_PER_MS
-from .server_agent import Message
-
+from .server_agent import NO_TOOLS, Message, ToolOffer
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,7 @@ class Respond:
     history: list[Message]
     audio: bytes
     instructions: str | None = None  # the session's (or this response's) instructions, for a thinking agent
+    tools: ToolOffer = NO_TOOLS      # the function tools this response may (or must) call
 
 
 Action = Send | Close | Transcribe | Respond

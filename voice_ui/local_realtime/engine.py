@@ -11,19 +11,24 @@ import binascii
 import json
 
 from ..protocol import BYTES_PER_MS, CLOSE_SESSION_EXPIRED, MIN_COMMIT_MS, ClientEvent, ErrorCode, ServerEvent
-from .actions import Action, Close, Outbox, Respond, Send, Transcribe
+from .actions import Action, Close, Outbox, Respond, Send
 from .server_agent import Reply
 from .server_config import EngineOptions
-from .server_conversation import Conversation, Item, item_from_client
+from .server_conversation import Conversation, Item, history_of
 from .events import error_event, event, transcription_usage, words
 from .faults import Faults
+from .function_calls import check_session_tools, vetted_calls
+from .g711 import decoder, encoder
+from .idle_timeout import IdleTimeouts, IdleTimer
+from .item_handlers import ItemHandlers
+from .response_options import plan_response
 from .responses import RESPONSE_FIELDS, ResponseRun
 from .session_schema import RequestError, merge_session, validate_session, voice_change
 from .input_audio import InputAudio
 from .tokens import new_id
 
 
-class RealtimeEngine:
+class RealtimeEngine(ItemHandlers, IdleTimeouts):
     def __init__(self, session: dict, now: float, options: EngineOptions | None = None,
                  faults: Faults | None = None) -> None:
         self.session = session  # effective config, with `id` and `object`
@@ -37,6 +42,8 @@ class RealtimeEngine:
         self.active: ResponseRun | None = None
         self.next_user_item_id = new_id('item')
         self.closed = False
+        self.now = now  # the latest time the transport told us: for timers armed while releasing actions
+        self.idle = IdleTimer(self.outbox)
         self.outbox.push_event(event(ServerEvent.SESSION_CREATED, session=session), now)
         self.outbox.push(self.expire, now + self.options.session_limit_s, 'session-limit')
 
@@ -49,6 +56,7 @@ class RealtimeEngine:
     def receive(self, message: str | bytes | dict, now: float) -> None:
         if self.closed:
             return
+        self.now = max(self.now, now)
         client_event_id = None
         try:
             client_event = json.loads(message) if isinstance(message, (str, bytes)) else message
@@ -92,14 +100,18 @@ class RealtimeEngine:
 
     def reply_ready(self, response_id: str, reply: Reply | None, error: str | None, now: float) -> None:
         run = self.active
-        if run is None or run.id != response_id or run.item is not None or self.closed:
+        if run is None or run.id != response_id or run.streaming or self.closed:
             return  # cancelled meanwhile
         if error is not None or reply is None:
             return self.queue(run.fail(error or 'the agent gave no reply'), now)
-        run.stream(reply, now)
+        calls, problem = vetted_calls(run.offer, reply.tool_calls)
+        if problem is not None:
+            return self.queue(run.fail(problem), now)
+        run.stream(Reply(reply.text, reply.audio, calls, reply.word_ends_ms), now)
 
     def poll(self, now: float) -> list[Action]:
         """Everything due by `now`, in order. After a `Close` nothing more is released."""
+        self.now = max(self.now, now)
         actions: list[Action] = []
         while not self.closed and (entry := self.outbox.pop_one(now)) is not None:
             for action in entry.make():
@@ -133,25 +145,32 @@ class RealtimeEngine:
         if voice_change(self.session, patch) and self.audio_produced():
             raise RequestError(ErrorCode.CANNOT_UPDATE_VOICE, "Cannot update a conversation's voice if assistant "
                                'audio is present.', 'session.audio.output.voice')
+        merged = merge_session(self.session, {k: v for k, v in patch.items() if k != 'model'})
+        check_session_tools(patch, merged)
         before = self.turn_detection
-        self.session = merge_session(self.session, {k: v for k, v in patch.items() if k != 'model'})
+        self.session = merged
         if self.turn_detection != before:
             self.audio.configure(self.turn_detection)
+            self.rearm_idle(now)
         self.send(event(ServerEvent.SESSION_UPDATED, session=self.session), now)
 
     def audio_produced(self) -> bool:
         return any(item.role == 'assistant' and item.audio for item in self.conversation.items)
+
+    def input_format(self) -> dict:
+        return self.session['audio']['input']['format']
 
     def on_append(self, client_event: dict, now: float) -> None:
         encoded = client_event.get('audio')
         if not isinstance(encoded, str):
             raise RequestError(ErrorCode.MISSING_REQUIRED_PARAMETER, "Missing required parameter: 'audio'.", 'audio')
         try:
-            pcm = base64.b64decode(encoded, validate=True)
+            pcm = decoder(self.input_format())(base64.b64decode(encoded, validate=True))
         except (binascii.Error, ValueError) as exc:
             raise RequestError(ErrorCode.INVALID_VALUE, 'Invalid base64 audio.', 'audio') from exc
         for vad_event in self.audio.append(pcm):
             if vad_event.kind == 'started':
+                self.idle.disarm()
                 self.send(event(ServerEvent.SPEECH_STARTED, audio_start_ms=vad_event.ms,
                                 item_id=self.next_user_item_id), now)
                 if self.active is not None and self.turn_detection.get('interrupt_response', True):
@@ -162,6 +181,8 @@ class RealtimeEngine:
                 self.commit(self.audio.take_turn(vad_event.ms), now)
                 if self.turn_detection.get('create_response', True) and self.active is None:
                     self.create_response({}, now)
+                else:
+                    self.rearm_idle(now)
 
     def on_commit(self, client_event: dict, now: float) -> None:
         buffered_ms = len(self.audio.buffer) / BYTES_PER_MS
@@ -176,47 +197,11 @@ class RealtimeEngine:
         self.next_user_item_id = new_id('item')
         previous_id = self.conversation.add(item)
         self.send(event(ServerEvent.INPUT_AUDIO_COMMITTED, previous_item_id=previous_id, item_id=item.id), now)
-        self.send(event(ServerEvent.ITEM_ADDED, previous_item_id=previous_id, item=item.wire()), now)
-        self.send(event(ServerEvent.ITEM_DONE, previous_item_id=previous_id, item=item.wire()), now)
-        transcription = self.session['audio']['input']['transcription'] or {}
-        work = Transcribe(item.id, audio, transcription.get('language'), transcription.get('prompt'))
-        self.queue([work], now)
+        self.announce_item(item, previous_id, now)
 
     def on_clear(self, client_event: dict, now: float) -> None:
         self.audio.clear()
         self.send(event(ServerEvent.INPUT_AUDIO_CLEARED), now)
-
-    def on_item_create(self, client_event: dict, now: float) -> None:
-        item = item_from_client(client_event.get('item'))
-        previous_id = self.conversation.add(item)
-        self.send(event(ServerEvent.ITEM_ADDED, previous_item_id=previous_id, item=item.wire()), now)
-        self.send(event(ServerEvent.ITEM_DONE, previous_item_id=previous_id, item=item.wire()), now)
-
-    def on_item_truncate(self, client_event: dict, now: float) -> None:
-        item = self.conversation.get(client_event.get('item_id'))
-        end_ms = client_event.get('audio_end_ms')
-        if not isinstance(end_ms, int) or isinstance(end_ms, bool) or end_ms < 0:
-            raise RequestError(ErrorCode.INVALID_VALUE, 'audio_end_ms must be a non-negative integer.',
-                               'audio_end_ms')
-        if item.role != 'assistant' or not item.audio_part:
-            raise RequestError(ErrorCode.INVALID_VALUE, 'Only assistant audio items can be truncated.', 'item_id')
-        if client_event.get('content_index', 0) != 0:
-            raise RequestError(ErrorCode.INVALID_VALUE, 'content_index must be 0.', 'content_index')
-        sent_ms = len(item.audio) // BYTES_PER_MS
-        if end_ms > sent_ms:
-            raise RequestError(ErrorCode.INVALID_VALUE, f'Audio content of {sent_ms}ms is already shorter than '
-                               f'{end_ms}ms.', 'audio_end_ms')
-        kept = words(item.text or '')[:round(len(words(item.text or '')) * end_ms / sent_ms)] if sent_ms else []
-        item.audio, item.text = item.audio[:end_ms * BYTES_PER_MS], ''.join(kept)
-        self.send(event(ServerEvent.ITEM_TRUNCATED, item_id=item.id, content_index=0, audio_end_ms=end_ms), now)
-
-    def on_item_delete(self, client_event: dict, now: float) -> None:
-        self.conversation.delete(client_event.get('item_id'))
-        self.send(event(ServerEvent.ITEM_DELETED, item_id=client_event['item_id']), now)
-
-    def on_item_retrieve(self, client_event: dict, now: float) -> None:
-        item = self.conversation.get(client_event.get('item_id'))
-        self.send(event(ServerEvent.ITEM_RETRIEVED, item=item.wire()), now)
 
     def on_response_create(self, client_event: dict, now: float) -> None:
         overrides = client_event.get('response') or {}
@@ -233,28 +218,32 @@ class RealtimeEngine:
         self.create_response(overrides, now)
 
     def create_response(self, overrides: dict, now: float) -> None:
-        session = {**self.session, 'instructions': overrides.get('instructions', self.session['instructions'])}
-        self.active = ResponseRun(new_id('resp'), session, self.conversation, self.conversation_id, self.outbox,
-                                  self.options, self.faults, self.finished,
-                                  overrides.get('output_modalities') or session['output_modalities'],
-                                  overrides.get('metadata'))
+        plan = plan_response(overrides, self.session, self.conversation, self.conversation_id,
+                             decoder(self.input_format()))
+        self.idle.disarm()
+        self.active = ResponseRun(new_id('resp'), plan.session, self.conversation,
+                                  self.conversation_id if plan.in_conversation else None, self.outbox,
+                                  self.options, self.faults, self.finished, plan.modalities,
+                                  encoder(plan.session['audio']['output']['format']), plan.metadata, plan.offer,
+                                  plan.context)
         self.send(self.active.created_event(), now)
         self.start_waiting_response(now)
 
     def start_waiting_response(self, now: float) -> None:
         """Ask the agent once every user turn it needs has a transcript (its history is text)."""
         run = self.active
-        if run is None or run.item is not None or run.requested \
-                or self.conversation.waiting_for_transcripts():
+        if run is None or run.streaming or run.requested or self.conversation.waiting_for_transcripts():
             return
         run.requested = True
-        users = [item for item in self.conversation.items if item.role == 'user']
+        context = run.reading()
+        users = [item for item in context if item.role == 'user']
         audio = users[-1].audio if users and users[-1].audio_part else b''
-        self.queue([Respond(run.id, self.conversation.history(), audio, run.session.get('instructions'))], now)
+        self.queue([Respond(run.id, history_of(context), audio, run.session.get('instructions'), run.offer)], now)
 
     def finished(self, run: ResponseRun) -> None:
         if self.active is run:
             self.active = None
+            self.rearm_idle(self.now, self.options.lead_ms / 1000 if run.audio_deltas_sent else 0.0)
 
     def on_response_cancel(self, client_event: dict, now: float) -> None:
         if self.active is None:
@@ -266,10 +255,11 @@ class RealtimeEngine:
         ClientEvent.INPUT_AUDIO_APPEND: on_append,
         ClientEvent.INPUT_AUDIO_COMMIT: on_commit,
         ClientEvent.INPUT_AUDIO_CLEAR: on_clear,
-        ClientEvent.ITEM_CREATE: on_item_create,
-        ClientEvent.ITEM_TRUNCATE: on_item_truncate,
-        ClientEvent.ITEM_DELETE: on_item_delete,
-        ClientEvent.ITEM_RETRIEVE: on_item_retrieve,
+        ClientEvent.ITEM_CREATE: ItemHandlers.on_item_create,
+        ClientEvent.ITEM_TRUNCATE: ItemHandlers.on_item_truncate,
+        ClientEvent.ITEM_DELETE: ItemHandlers.on_item_delete,
+        ClientEvent.ITEM_RETRIEVE: ItemHandlers.on_item_retrieve,
         ClientEvent.RESPONSE_CREATE: on_response_create,
         ClientEvent.RESPONSE_CANCEL: on_response_cancel,
     }
+

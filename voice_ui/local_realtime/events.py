@@ -5,7 +5,7 @@ import math
 
 from ..protocol import ServerEvent
 from .actions import audio_ms
-from .server_conversation import Item
+from .server_conversation import Item, words  # noqa: F401 (words: re-exported for the engine)
 from .tokens import new_id
 
 USER_AUDIO_MS_PER_TOKEN = 100
@@ -39,12 +39,17 @@ def transcription_usage(audio: bytes, transcript: str) -> dict:
             'input_token_details': {'audio_tokens': audio_in, 'text_tokens': 0}}
 
 
-def response_usage(context: list[Item], instructions: str, output: Item) -> dict:
-    """Input is the whole conversation before the reply (as the real model reads it); output is what was sent."""
+def item_text(item: Item) -> str:
+    return item.text or item.arguments or item.output or ''
+
+
+def response_usage(context: list[Item], instructions: str, outputs: list[Item]) -> dict:
+    """Input is the whole context before the reply (as the real model reads it); output is what was sent."""
     input_audio = sum(audio_tokens(item) for item in context)
-    input_text = text_tokens(instructions) + sum(text_tokens(item.text) for item in context if not item.audio_part)
-    output_audio = audio_tokens(output) if output.audio_part else 0
-    output_text = text_tokens(output.text)
+    input_text = text_tokens(instructions) + sum(text_tokens(item_text(item)) for item in context
+                                                 if not item.audio_part)
+    output_audio = sum(audio_tokens(item) for item in outputs if item.audio_part)
+    output_text = sum(text_tokens(item_text(item)) for item in outputs)
     return {'total_tokens': input_audio + input_text + output_audio + output_text,
             'input_tokens': input_audio + input_text, 'output_tokens': output_audio + output_text,
             'input_token_details': {'text_tokens': input_text, 'audio_tokens': input_audio, 'cached_tokens': 0,
@@ -52,7 +57,7 @@ def response_usage(context: list[Item], instructions: str, output: Item) -> dict
             'output_token_details': {'text_tokens': output_text, 'audio_tokens': output_audio}}
 
 
-def response_body(response_id: str, conversation_id: str, session: dict, status: str, output: list[dict],
+def response_body(response_id: str, conversation_id: str | None, session: dict, status: str, output: list[dict],
                   usage: dict | None = None, status_details: dict | None = None,
                   metadata: dict | None = None, modalities: list[str] | None = None) -> dict:
     audio_out = session['audio']['output']
@@ -62,13 +67,3 @@ def response_body(response_id: str, conversation_id: str, session: dict, status:
             'max_output_tokens': session['max_output_tokens'],
             'audio': {'output': {'format': audio_out['format'], 'voice': audio_out['voice']}},
             'usage': usage, 'metadata': metadata}
-
-
-def words(text: str) -> list[str]:
-    """Split into deltas that concatenate back to `text` exactly (each keeps its leading space)."""
-    pieces, start = [], 0
-    for index in range(1, len(text) + 1):
-        if index == len(text) or (text[index] == ' ' and text[index - 1] != ' '):
-            pieces.append(text[start:index])
-            start = index
-    return pieces

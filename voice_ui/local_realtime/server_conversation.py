@@ -1,51 +1,84 @@
-"""The conversation: ordered message items, their GA wire shape, and parsing of client-created items."""
+"""The conversation: ordered items (messages, function calls and their outputs) and their GA wire shape."""
 from __future__ import annotations
 
+import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..protocol import ErrorCode
-from .server_agent import Message
+from ..protocol import BYTES_PER_MS, ErrorCode
+from .server_agent import Message, ToolCall
 from .session_schema import RequestError
-from .tokens import new_id
 
-ITEM_FIELDS = {'id', 'object', 'type', 'status', 'role', 'content'}
 TEXT_PART_TYPES = {'user': 'input_text', 'system': 'input_text', 'assistant': 'output_text'}
+ROOT = 'root'  # `previous_item_id` that places an item first
 
 
 @dataclass
 class Item:
     id: str
-    role: str                # user, assistant, system
-    audio_part: bool         # content is audio (with a transcript) rather than text
+    role: str | None         # user, assistant, system (messages); None for function calls and outputs
+    audio_part: bool = False  # content is audio (with a transcript) rather than text
     text: str | None = None  # the transcript or text; None while unknown
-    audio: bytes = b''       # user input audio, or assistant audio actually sent
+    audio: bytes = b''       # user input audio, or assistant audio actually sent (24 kHz PCM16)
     status: str = 'completed'
     transcribing: bool = False
+    type: str = 'message'    # message, function_call, function_call_output
+    name: str = ''           # function_call: the function
+    call_id: str = ''        # function_call / function_call_output
+    arguments: str = ''      # function_call: JSON text (grows while streaming)
+    output: str = ''         # function_call_output
+    word_ends_ms: tuple[int, ...] | None = None  # assistant audio: when each transcript word ends
 
-    def wire(self) -> dict:
+    def wire(self, encode_audio: Callable[[bytes], bytes] | None = None) -> dict:
+        """The GA item. With `encode_audio` (retrieve), audio content carries its base64 audio."""
+        base = {'id': self.id, 'object': 'realtime.item', 'type': self.type, 'status': self.status}
+        if self.type == 'function_call':
+            return {**base, 'call_id': self.call_id, 'name': self.name, 'arguments': self.arguments}
+        if self.type == 'function_call_output':
+            return {**base, 'call_id': self.call_id, 'output': self.output}
         if self.audio_part:
             part = {'type': 'input_audio' if self.role == 'user' else 'output_audio', 'transcript': self.text}
+            if encode_audio is not None and self.audio:
+                part['audio'] = base64.b64encode(encode_audio(self.audio)).decode('ascii')
         else:
             part = {'type': TEXT_PART_TYPES[self.role], 'text': self.text or ''}
-        return {'id': self.id, 'object': 'realtime.item', 'type': 'message', 'status': self.status,
-                'role': self.role, 'content': [part] if self.text is not None or self.audio_part else []}
+        return {**base, 'role': self.role, 'content': [part] if self.text is not None or self.audio_part else []}
+
+    def message(self) -> Message | None:
+        """This item as a turn of the agent's text history."""
+        if self.type == 'function_call':
+            return Message('assistant', '', (ToolCall(self.name, self.arguments, self.call_id),))
+        if self.type == 'function_call_output':
+            return Message('tool', self.output, call_id=self.call_id)
+        return Message(self.role, self.text or '')
 
 
 class Conversation:
     def __init__(self) -> None:
         self.items: list[Item] = []
 
-    def add(self, item: Item) -> str | None:
-        """Append; returns the previous item's id (the `previous_item_id` of the added events)."""
-        previous = self.items[-1].id if self.items else None
-        self.items.append(item)
-        return previous
+    def add(self, item: Item, previous_item_id: str | None = None) -> str | None:
+        """Insert after `previous_item_id` (`root`: first; None: at the end); returns the id now before it
+        (the `previous_item_id` of the added events). An unknown id is an error and adds nothing."""
+        if previous_item_id is None:
+            index = len(self.items)
+        elif previous_item_id == ROOT:
+            index = 0
+        else:
+            index = self.index_of(previous_item_id, 'previous_item_id') + 1
+        if any(existing.id == item.id for existing in self.items):
+            raise RequestError(ErrorCode.INVALID_VALUE, f"Item with id '{item.id}' already exists.", 'item.id')
+        self.items.insert(index, item)
+        return self.items[index - 1].id if index else None
+
+    def index_of(self, item_id: object, param: str = 'item_id') -> int:
+        for index, item in enumerate(self.items):
+            if item.id == item_id:
+                return index
+        raise RequestError(ErrorCode.ITEM_NOT_FOUND, f"Item with item_id '{item_id}' not found.", param)
 
     def get(self, item_id: object) -> Item:
-        for item in self.items:
-            if item.id == item_id:
-                return item
-        raise RequestError(ErrorCode.ITEM_NOT_FOUND, f"Item with item_id '{item_id}' not found.", 'item_id')
+        return self.items[self.index_of(item_id)]
 
     def previous_id(self, item: Item) -> str | None:
         if item not in self.items:
@@ -56,36 +89,54 @@ class Conversation:
     def delete(self, item_id: object) -> None:
         self.items.remove(self.get(item_id))
 
-    def history(self) -> list[Message]:
-        return [Message(item.role, item.text or '') for item in self.items if item.role in ('user', 'assistant')]
+    def history(self, items: list[Item] | None = None) -> list[Message]:
+        return history_of(self.items if items is None else items)
 
     def waiting_for_transcripts(self) -> bool:
         return any(item.transcribing for item in self.items)
 
 
-def item_from_client(raw: object) -> Item:
-    """A `conversation.item.create` item: a message whose content is text."""
-    if not isinstance(raw, dict):
-        raise RequestError(ErrorCode.MISSING_REQUIRED_PARAMETER, "Missing required parameter: 'item'.", 'item')
-    for key in raw:
-        if key not in ITEM_FIELDS:
-            raise RequestError(ErrorCode.UNKNOWN_PARAMETER, f"Unknown parameter: 'item.{key}'.", f'item.{key}')
-    if raw.get('type') != 'message':
-        raise RequestError(ErrorCode.INVALID_VALUE, "The embedded server only accepts items of type 'message'.",
-                           'item.type')
-    role = raw.get('role')
-    if role not in TEXT_PART_TYPES:
-        raise RequestError(ErrorCode.INVALID_VALUE, f"Invalid value: '{role}'. Supported values are: "
-                           "'user', 'assistant' and 'system'.", 'item.role')
-    content = raw.get('content')
-    if not isinstance(content, list) or not content:
-        raise RequestError(ErrorCode.MISSING_REQUIRED_PARAMETER, "Missing required parameter: 'item.content'.",
-                           'item.content')
-    texts = []
-    for index, part in enumerate(content):
-        if not isinstance(part, dict) or part.get('type') not in ('input_text', 'output_text', 'text'):
-            raise RequestError(ErrorCode.INVALID_VALUE, 'Only text content is accepted by the embedded server.',
-                               f'item.content[{index}].type')
-        texts.append(str(part.get('text', '')))
-    item_id = raw.get('id') or new_id('item')
-    return Item(item_id, role, audio_part=False, text=''.join(texts))
+def history_of(items: list[Item]) -> list[Message]:
+    """The agent's text history: consecutive function calls join one assistant turn, as chat APIs expect."""
+    messages: list[Message] = []
+    for item in items:
+        message = item.message()
+        if message is None or message.role not in ('user', 'assistant', 'system', 'tool'):
+            continue
+        previous = messages[-1] if messages else None
+        if message.tool_calls and previous is not None and previous.role == 'assistant':
+            messages[-1] = Message('assistant', previous.text, previous.tool_calls + message.tool_calls)
+        else:
+            messages.append(message)
+    return messages
+
+
+def truncate(item: Item, end_ms: object, content_index: object) -> None:
+    """Cut an assistant audio item to the `end_ms` the listener heard. Its transcript keeps the words heard:
+    by the agent's word timing when it gave one, else in proportion to the audio kept (an estimate)."""
+    if not isinstance(end_ms, int) or isinstance(end_ms, bool) or end_ms < 0:
+        raise RequestError(ErrorCode.INVALID_VALUE, 'audio_end_ms must be a non-negative integer.', 'audio_end_ms')
+    if item.role != 'assistant' or not item.audio_part:
+        raise RequestError(ErrorCode.INVALID_VALUE, 'Only assistant audio items can be truncated.', 'item_id')
+    if content_index != 0:
+        raise RequestError(ErrorCode.INVALID_VALUE, 'content_index must be 0.', 'content_index')
+    sent_ms = len(item.audio) // BYTES_PER_MS
+    if end_ms > sent_ms:
+        raise RequestError(ErrorCode.INVALID_VALUE, f'Audio content of {sent_ms}ms is already shorter than '
+                           f'{end_ms}ms.', 'audio_end_ms')
+    pieces = words(item.text or '')
+    if item.word_ends_ms is not None:
+        heard = sum(1 for end in item.word_ends_ms[:len(pieces)] if end <= end_ms)
+    else:
+        heard = round(len(pieces) * end_ms / sent_ms) if sent_ms else 0
+    item.audio, item.text = item.audio[:end_ms * BYTES_PER_MS], ''.join(pieces[:heard])
+
+
+def words(text: str) -> list[str]:
+    """Split into deltas that concatenate back to `text` exactly (each keeps its leading space)."""
+    pieces, start = [], 0
+    for index in range(1, len(text) + 1):
+        if index == len(text) or (text[index] == ' ' and text[index - 1] != ' '):
+            pieces.append(text[start:index])
+            start = index
+    return pieces

@@ -83,9 +83,10 @@ def validate_session(patch: object, prefix: str = 'session.') -> dict:
     audio = patch.get('audio') or {}
     for direction in ('input', 'output'):
         fmt = (audio.get(direction) or {}).get('format')
-        if fmt is not None and (fmt.get('type') != 'audio/pcm' or fmt.get('rate', SAMPLE_RATE) != SAMPLE_RATE):
-            raise RequestError(ErrorCode.INVALID_VALUE, 'Only audio/pcm at 24000 Hz is supported here.',
-                               f'{prefix}audio.{direction}.format')
+        if fmt is not None and not (fmt.get('type') in ('audio/pcmu', 'audio/pcma') and set(fmt) == {'type'} or
+                                    fmt.get('type') == 'audio/pcm' and fmt.get('rate', SAMPLE_RATE) == SAMPLE_RATE):
+            raise RequestError(ErrorCode.INVALID_VALUE, 'Supported formats are audio/pcm at 24000 Hz, audio/pcmu '
+                               'and audio/pcma.', f'{prefix}audio.{direction}.format')
     voice = (audio.get('output') or {}).get('voice')
     if voice is not None and voice not in VOICES:
         raise RequestError(ErrorCode.INVALID_VALUE, f"Invalid value: '{voice}'. Supported values are: {VOICES}.",
@@ -121,7 +122,7 @@ def expand(name: str, setting: object) -> object:
         defaults = SERVER_VAD_DEFAULTS if setting.get('type') == 'server_vad' else SEMANTIC_VAD_DEFAULTS
         return {**defaults, **setting}
     if name == 'format' and isinstance(setting, dict):
-        return {**PCM, **setting}
+        return {**PCM, **setting} if setting.get('type', PCM['type']) == PCM['type'] else dict(setting)
     return copy.deepcopy(setting)
 
 

@@ -118,7 +118,7 @@ class Connection:
                 text = await self.agent.transcribe(work.audio, work.language, work.prompt)
                 self.engine.transcription_ready(work.item_id, text, None, time.monotonic())
             else:
-                reply = await self.agent.respond(work.history, work.audio, work.instructions)
+                reply = await self.agent.respond(work.history, work.audio, work.instructions, work.tools)
                 self.engine.reply_ready(work.response_id, reply, None, time.monotonic())
         except asyncio.CancelledError:
             raise

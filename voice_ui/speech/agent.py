@@ -5,7 +5,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 
-from ..local_realtime.server_agent import Message, Reply
+from ..local_realtime.server_agent import NO_TOOLS, Message, Reply, ToolOffer
 from .brains import Brain, brain_from_env
 from .engines import Recognizer, Synthesizer
 from .models import MODELS, ModelCache, ModelSource, load_piper, load_whisper, piper_source, whisper_source
@@ -39,18 +39,25 @@ class SpeechAgent:
         recognizer = await self.recognizer()
         return await asyncio.to_thread(recognizer.transcribe, audio, language, prompt)
 
-    async def respond(self, history: list[Message], audio: bytes, instructions: str | None = None) -> Reply:
+    async def respond(self, history: list[Message], audio: bytes, instructions: str | None = None,
+                      tools: ToolOffer = NO_TOOLS) -> Reply:
         try:
-            text = await self.brain.reply(history, instructions)
+            answer = await self.brain.reply(history, instructions, tools)
+            thought = Reply(answer) if isinstance(answer, str) else answer
         except Exception as exc:  # a spoken apology beats a silent failed turn in a voice UI
             log.warning('reply brain failed: %s', exc)
-            text = 'Sorry, I could not reach my language model.'
-        return Reply(text, await self.speak(text))
+            thought = Reply('Sorry, I could not reach my language model.')
+        audio, word_ends = await self.speak_timed(thought.text)
+        return Reply(thought.text, audio, thought.tool_calls, word_ends)
 
     async def speak(self, text: str) -> bytes:
         """24 kHz PCM16 speech for `text`."""
+        return (await self.speak_timed(text))[0]
+
+    async def speak_timed(self, text: str) -> tuple[bytes, tuple[int, ...] | None]:
+        """The speech and when each word ends in it (ms), for truncating to what was heard."""
         synthesizer = await self.synthesizer()
-        return await asyncio.to_thread(synthesizer.synthesize, text)
+        return await asyncio.to_thread(synthesizer.synthesize_timed, text)
 
     async def recognizer(self) -> Recognizer:
         return await self._models.get_async('whisper', self.whisper_source,

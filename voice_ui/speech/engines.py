@@ -9,6 +9,7 @@ import numpy as np
 from ..protocol import SAMPLE_RATE
 from ..pcm import float_to_pcm16, pcm16_to_float
 from .audio import resample
+from .word_timing import word_ends_ms
 
 WHISPER_RATE = 16_000
 
@@ -44,10 +45,18 @@ class Synthesizer:
         return int(self.voice.config.sample_rate)
 
     def synthesize(self, text: str) -> bytes:
+        return self.synthesize_timed(text)[0]
+
+    def synthesize_timed(self, text: str) -> tuple[bytes, tuple[int, ...] | None]:
+        """The speech, and when each word of `text` ends in it (ms), when that can be told."""
         if not text.strip():
-            return b''
+            return b'', None
         with self._lock:
-            chunks = [chunk.audio_float_array for chunk in self.voice.synthesize(text, self.config)]
+            chunks = list(self.voice.synthesize(text, self.config))
         if not chunks:
-            return b''
-        return float_to_pcm16(resample(np.concatenate(chunks), self.sample_rate, SAMPLE_RATE))
+            return b'', None
+        pcm = float_to_pcm16(resample(np.concatenate([chunk.audio_float_array for chunk in chunks]),
+                                      self.sample_rate, SAMPLE_RATE))
+        timing = word_ends_ms(text, [(chunk.phonemes, len(chunk.audio_float_array)) for chunk in chunks],
+                              self.sample_rate)
+        return pcm, timing

@@ -12,6 +12,7 @@ import signal
 import httpx
 import pytest
 
+from voice_ui.access.sessions import cookie_serializer
 from voice_ui.access.users_file import hash_password
 
 from .cluster import Cluster, start_cluster
@@ -21,6 +22,7 @@ KEY = 'sk-replica-test-key'
 PASSWORD = 'correct horse battery'
 USERS = ('ana', 'ben', 'cy', 'dee')
 MINTS, SESSIONS = 3, 2
+SECRET = 'a-test-secret-shared-by-both-replicas-0123456789'
 
 
 @pytest.fixture(scope='module')
@@ -29,7 +31,7 @@ def cluster(tmp_path_factory, _mint_peer_server) -> Cluster:
     users = workdir / 'users.txt'
     users.write_text(''.join(f'{name}:{hash_password(PASSWORD).encode()}\n' for name in USERS))
     env = {'OPENAI_API_KEY': KEY, 'OPENAI_BASE_URL': _mint_peer_server.url, 'VOICE_UI_USERS_FILE': str(users),
-           'VOICE_UI_SECRET': 'a-test-secret-shared-by-both-replicas-0123456789',
+           'VOICE_UI_SECRET': SECRET,
            'VOICE_UI_TRUSTED_PROXIES': '127.0.0.1',
            'VOICE_UI_MINTS_PER_MINUTE': str(MINTS), 'VOICE_UI_MAX_SESSIONS': str(SESSIONS)}
     cluster = start_cluster(workdir, env)
@@ -166,3 +168,17 @@ async def test_a_replica_killed_mid_conversation_sends_its_people_to_the_other(c
         assert reloaded.tokens(), reloaded.received
     finally:
         await visitor.close()
+
+
+async def test_without_redis_a_replica_is_not_ready_and_fails_closed(cluster):
+    """Runs last: stops the shared Redis. Readiness says why; a request that needs a sign-in check gets 503, never
+    an open door; health stays green (the process itself is fine, a restart would not help)."""
+    survivor = next(app for app in cluster.apps.values() if app.process.poll() is None)
+    assert httpx.get(survivor.url + '/readyz').status_code == 200  # control
+    cluster.redis.stop()
+    ready = httpx.get(survivor.url + '/readyz', timeout=10)
+    assert ready.status_code == 503 and ready.json()['problem'].startswith('redis')
+    assert httpx.get(survivor.url + '/healthz').status_code == 200
+    signed = cookie_serializer(SECRET.encode()).dumps('a-session-id-only-redis-could-vouch-for')
+    page = httpx.get(survivor.url + '/', cookies={'voice_ui_session': signed}, timeout=10)
+    assert page.status_code == 503 and 'Signed in' not in page.text  # a well-signed cookie is not enough

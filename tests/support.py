@@ -61,12 +61,12 @@ def app_env(**overrides: str) -> dict[str, str]:
 
 
 @contextmanager
-def serve_in_thread(app) -> Iterator[str]:
+def serve_in_thread(app, **options) -> Iterator[str]:
     """Serve an ASGI app with uvicorn in a daemon thread; yields `http://127.0.0.1:<port>`. The socket is bound
-    before uvicorn starts, so no other process can take the port in between."""
+    before uvicorn starts, so no other process can take the port in between. `options` go to uvicorn.Config."""
     sock = socket.socket()
     sock.bind(('127.0.0.1', 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level='warning', lifespan='off'))
+    server = uvicorn.Server(uvicorn.Config(app, log_level='warning', lifespan='off', **options))
     thread = threading.Thread(target=server.run, kwargs={'sockets': [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

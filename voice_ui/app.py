@@ -9,6 +9,8 @@ from nicegui import app, ui
 from . import native, ops
 from .access import create_access, install, serving_warnings
 from .config import Settings
+from .local_realtime.limits import ServerLimits
+from .local_realtime.uvicorn_guards import server_options
 from .page import Backend, register_pages
 from .token_service import TokenService
 
@@ -48,4 +50,5 @@ def run(settings: Settings) -> None:
     ui.run(host=settings.host, port=settings.port, title=native.WINDOW_TITLE, reload=False, dark=None,
            native=settings.native, window_size=native.WINDOW_SIZE if settings.native else None,
            show=settings.open_browser and not settings.native, favicon='🎙️',
-           storage_secret=settings.secret or None)  # the same on every replica (NiceGUI's user storage in Redis)
+           storage_secret=settings.secret or None,  # the same on every replica (NiceGUI's user storage in Redis)
+           **server_options(ServerLimits(), choose_ws=False))  # bad or idle handshakes are answered or dropped

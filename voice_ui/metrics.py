@@ -12,7 +12,10 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+T, R = TypeVar('T'), TypeVar('R')
 
 HELP = {
     'voice_ui_mints_total': ('counter', 'Ephemeral tokens minted for pages, by outcome (ok, error).'),
@@ -69,3 +72,11 @@ def format_labels(labels: Mapping[str, str]) -> str:
 
 
 METRICS = Metrics()  # one per process, like the NiceGUI app it describes
+
+
+def counted(handler: Callable[[T], R]) -> Callable[[T], R]:
+    """`handler`, counting each call as one Realtime event reported by a page."""
+    def count_then_handle(event: T) -> R:
+        METRICS.count('voice_ui_realtime_events_total')
+        return handler(event)
+    return count_then_handle

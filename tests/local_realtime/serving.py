@@ -15,6 +15,7 @@ from tests.protocol_validation import validate_client_event, validate_client_sec
 from tests.support import TESTDATA, serve_in_thread
 from voice_ui.local_realtime.server_config import LocalRealtimeConfig
 from voice_ui.local_realtime.server import LocalRealtimeServer, create_app
+from voice_ui.local_realtime.uvicorn_guards import server_options
 from voice_ui.protocol import SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX
 
 API_KEY = 'sk-local-test'
@@ -32,7 +33,7 @@ class Served:
 def serve(config: LocalRealtimeConfig):
     """Yields a `Served` while uvicorn serves `create_app(config)` on a free port."""
     app = create_app(config)
-    with serve_in_thread(app) as url:
+    with serve_in_thread(app, **server_options(config.limits)) as url:
         yield Served(url + '/v1', app.state.local_realtime)
 
 

@@ -106,7 +106,8 @@ TYPES = {  # a hint, a JSON value it accepts, a JSON value it refuses
     'list': (list[int], [1, 2], ['a']), 'literal': (Literal['a', 'b'], 'a', 'c'), 'optional': (int | None, None, {}),
     'model': (Room, {'name': 'hall'}, {'floor': 1}),
 }
-PARAMETER_NAMES = st.from_regex(r'[a-z_][a-z0-9_]{0,12}', fullmatch=True).filter(lambda n: n != 'self' and not keyword.iskeyword(n))  # real parameters
+PARAMETER_NAMES = st.from_regex(r'[a-z_][a-z0-9_]{0,12}', fullmatch=True) \
+    .filter(lambda n: n != 'self' and not keyword.iskeyword(n))  # as in any real function
 
 
 @settings(max_examples=60, deadline=None)

@@ -13,7 +13,9 @@ from ..speech import default_agent
 from .server_agent import EchoAgent
 from .server_config import EngineOptions, LocalRealtimeConfig, Pacing
 from .faults import ALLOW_FAULTS_ENV
+from .limits import ServerLimits
 from .server import create_app
+from .uvicorn_guards import server_options
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -30,11 +32,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--agent', choices=['auto', 'echo'], default='auto',
                         help='auto: offline speech when the speech extra is installed, else echo '
                              '(default: %(default)s)')
+    parser.add_argument('--max-sessions', type=int, default=ServerLimits.max_sessions, metavar='N',
+                        help='open sessions this process admits (default: %(default)s)')
     parser.add_argument('--allow-faults', action='store_true',
                         help=f'enable the /v1/_local/ fault and introspection endpoints (or {ALLOW_FAULTS_ENV}=1)')
     args = parser.parse_args(argv)
     if not args.api_key:
         parser.error('an API key is required: --api-key KEY or OPENAI_API_KEY')
+    if args.max_sessions < 1:
+        parser.error('--max-sessions must be at least 1')
     return args
 
 
@@ -43,10 +49,12 @@ def main(argv: list[str] | None = None) -> None:
     agent = EchoAgent() if args.agent == 'echo' else default_agent()
     config = LocalRealtimeConfig(api_keys={args.api_key}, agent=agent,
                                  engine=EngineOptions(pacing=Pacing(args.pacing), session_limit_s=args.session_limit),
+                                 limits=ServerLimits(max_sessions=args.max_sessions),
                                  allow_fault_endpoints=args.allow_faults)
     print(f'Embedded Realtime server: http://{args.host}:{args.port}/v1 ({args.pacing} pacing, '
           f'{config.agent.description})', flush=True)
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level='warning')
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level='warning',
+                **server_options(config.limits))
 
 
 if __name__ == '__main__':

@@ -82,6 +82,9 @@ class Outbox:
     def next_due(self) -> float | None:
         return self._heap[0].due if self._heap else None
 
+    def __len__(self) -> int:
+        return len(self._heap)
+
 
 def audio_ms(audio: bytes | int) -> int:
     size = audio if isinstance(audio, int) else len(audio)

@@ -6,11 +6,10 @@ with `transcription_ready` / `reply_ready`, and calls `poll(now)` whenever `next
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+import functools
+import math
 
-from ..protocol import BYTES_PER_MS, CLOSE_SESSION_EXPIRED, MIN_COMMIT_MS, ClientEvent, ErrorCode, ServerEvent
+from ..protocol import BYTES_PER_MS, MIN_COMMIT_MS, ClientEvent, ErrorCode, ServerEvent
 from .actions import Action, Close, Outbox, Respond, Send
 from .server_agent import Reply
 from .server_config import EngineOptions
@@ -25,14 +24,19 @@ from .response_options import plan_response
 from .responses import RESPONSE_FIELDS, ResponseRun
 from .session_schema import RequestError, merge_session, validate_session, voice_change
 from .input_audio import InputAudio
+from .audio_retention import drop_old_audio
+from .client_validation import parse_client_event
+from .limits import ServerLimits
+from .session_guard import Snapshot, failed, session_expired
 from .tokens import new_id
 
 
 class RealtimeEngine(ItemHandlers, IdleTimeouts):
     def __init__(self, session: dict, now: float, options: EngineOptions | None = None,
-                 faults: Faults | None = None) -> None:
+                 faults: Faults | None = None, limits: ServerLimits | None = None) -> None:
         self.session = session  # effective config, with `id` and `object`
         self.options = options or EngineOptions()
+        self.limits = limits or ServerLimits()
         self.faults = faults or Faults()
         self.outbox = Outbox()
         self.conversation = Conversation()
@@ -45,7 +49,8 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
         self.now = now  # the latest time the transport told us: for timers armed while releasing actions
         self.idle = IdleTimer(self.outbox)
         self.outbox.push_event(event(ServerEvent.SESSION_CREATED, session=session), now)
-        self.outbox.push(self.expire, now + self.options.session_limit_s, 'session-limit')
+        self.outbox.push(functools.partial(session_expired, self.options.session_limit_s),
+                         now + self.options.session_limit_s, 'session-limit')
 
     @property
     def turn_detection(self) -> dict | None:
@@ -53,34 +58,49 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
 
     # ---- transport-facing API ----------------------------------------------------------------------------
 
-    def receive(self, message: str | bytes | dict, now: float) -> None:
+    def receive(self, message: str | bytes | dict, now: float) -> dict | None:
+        """One client message (a frame's text or bytes, or a parsed event). Returns the validated event (for
+        the transport's log), or None when it was refused with an `error` event. Never raises."""
         if self.closed:
-            return
+            return None
         self.now = max(self.now, now)
-        client_event_id = None
         try:
-            client_event = json.loads(message) if isinstance(message, (str, bytes)) else message
-            if not isinstance(client_event, dict):
-                raise RequestError(ErrorCode.INVALID_JSON, 'Client events must be JSON objects.')
-            client_event_id = client_event.get('event_id')
-            if 'type' not in client_event:
-                raise RequestError(ErrorCode.MISSING_REQUIRED_PARAMETER, "Missing required parameter: 'type'.",
-                                   'type')
-            injected = self.faults.take_error(client_event['type'])
-            if injected is not None:
-                return self.send(error_event(injected, client_event_id), now)
-            handler = self.HANDLERS.get(client_event['type'])
-            if handler is None:
-                raise RequestError(ErrorCode.INVALID_VALUE, f"Invalid value: '{client_event['type']}'. Supported "
-                                   f'values are: {", ".join(self.HANDLERS)}.', 'type')
-            handler(self, client_event, now)
-        except json.JSONDecodeError as exc:
-            self.send(error_event(RequestError(ErrorCode.INVALID_JSON, f'Invalid JSON: {exc}').fields(), None), now)
+            client_event = parse_client_event(message, self.limits)
         except RequestError as error:
+            self.send(error_event(error.fields(), error.event_id), now)
+            return None
+        client_event_id = client_event.get('event_id')
+        injected = self.faults.take_error(client_event['type'])
+        if injected is not None:
+            self.send(error_event(injected, client_event_id), now)
+            return client_event
+        snapshot = Snapshot(self)
+        try:
+            self.HANDLERS[client_event['type']](self, client_event, now)
+        except RequestError as error:  # a refusal has no effect
+            snapshot.restore(self)
             self.send(error_event(error.fields(), client_event_id), now)
+        except Exception:  # a bug in a handler: the session lives on, as it was
+            snapshot.restore(self)
+            self.send(failed(client_event['type'], client_event_id), now)
+        return client_event
 
     def transcription_ready(self, item_id: str, text: str | None, error: str | None, now: float) -> None:
         """Work result: `text`, or `error` when the agent raised."""
+        self.guarded(self.on_transcription, 'a transcription result', item_id, text, error, now)
+
+    def reply_ready(self, response_id: str, reply: Reply | None, error: str | None, now: float) -> None:
+        self.guarded(self.on_reply, 'a reply', response_id, reply, error, now)
+
+    def guarded(self, method, what: str, *args) -> None:
+        snapshot = Snapshot(self)
+        try:
+            method(*args)
+        except Exception:
+            snapshot.restore(self)
+            self.send(failed(what), args[-1])
+
+    def on_transcription(self, item_id: str, text: str | None, error: str | None, now: float) -> None:
         item = next((item for item in self.conversation.items if item.id == item_id), None)
         if item is None or self.closed:
             return
@@ -98,7 +118,7 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
                                 transcript=item.text, usage=transcription_usage(item.audio, item.text)), now)
         self.start_waiting_response(now)
 
-    def reply_ready(self, response_id: str, reply: Reply | None, error: str | None, now: float) -> None:
+    def on_reply(self, response_id: str, reply: Reply | None, error: str | None, now: float) -> None:
         run = self.active
         if run is None or run.id != response_id or run.streaming or self.closed:
             return  # cancelled meanwhile
@@ -114,12 +134,26 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
         self.now = max(self.now, now)
         actions: list[Action] = []
         while not self.closed and (entry := self.outbox.pop_one(now)) is not None:
-            for action in entry.make():
+            try:
+                made = entry.make()
+            except Exception:  # a bug in what was queued: the client hears of it, the session lives on
+                made = [Send(failed('a queued action'))]
+            for action in made:
                 actions.append(action)
                 if isinstance(action, Close):
-                    self.closed = True
+                    self.close()
                     break
         return actions
+
+    def close(self) -> None:
+        """The session is over: drop everything it holds at once. Queued closures reference the running
+        response and it the outbox; emptying the queue breaks those cycles, so no GC pass is needed."""
+        self.closed = True
+        while self.outbox.pop_one(math.inf) is not None:
+            pass
+        self.active = None
+        self.conversation = Conversation()
+        self.audio = InputAudio()
 
     def next_due(self) -> float | None:
         return None if self.closed else self.outbox.next_due()
@@ -131,12 +165,6 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
 
     def queue(self, actions: list[Action], now: float) -> None:
         self.outbox.push(lambda: actions, now)
-
-    def expire(self) -> list[Action]:
-        error = {'type': 'invalid_request_error', 'code': ErrorCode.SESSION_EXPIRED.value,
-                 'message': 'Your session hit the maximum duration of '
-                            f'{self.options.session_limit_s:g} seconds.'}
-        return [Send(error_event(error, None)), Close(CLOSE_SESSION_EXPIRED, 'session expired')]
 
     # ---- handlers -----------------------------------------------------------------------------------------
 
@@ -161,13 +189,8 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
         return self.session['audio']['input']['format']
 
     def on_append(self, client_event: dict, now: float) -> None:
-        encoded = client_event.get('audio')
-        if not isinstance(encoded, str):
-            raise RequestError(ErrorCode.MISSING_REQUIRED_PARAMETER, "Missing required parameter: 'audio'.", 'audio')
-        try:
-            pcm = decoder(self.input_format())(base64.b64decode(encoded, validate=True))
-        except (binascii.Error, ValueError) as exc:
-            raise RequestError(ErrorCode.INVALID_VALUE, 'Invalid base64 audio.', 'audio') from exc
+        pcm = decoder(self.input_format())(client_event['audio'])  # base64 was decoded once, by client_validation
+        self.audio.make_room(len(pcm), self.limits.max_input_buffer_bytes)
         for vad_event in self.audio.append(pcm):
             if vad_event.kind == 'started':
                 self.idle.disarm()
@@ -196,6 +219,7 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
         item = Item(self.next_user_item_id, 'user', audio_part=True, audio=audio, transcribing=True)
         self.next_user_item_id = new_id('item')
         previous_id = self.conversation.add(item)
+        drop_old_audio(self.conversation.items, self.limits.max_kept_audio_bytes)
         self.send(event(ServerEvent.INPUT_AUDIO_COMMITTED, previous_item_id=previous_id, item_id=item.id), now)
         self.announce_item(item, previous_id, now)
 
@@ -244,6 +268,7 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
         if self.active is run:
             self.active = None
             self.rearm_idle(self.now, self.options.lead_ms / 1000 if run.audio_deltas_sent else 0.0)
+        drop_old_audio(self.conversation.items, self.limits.max_kept_audio_bytes)
 
     def on_response_cancel(self, client_event: dict, now: float) -> None:
         if self.active is None:

@@ -38,7 +38,20 @@ class Faults:
         if unknown:
             raise ValueError(f'unknown fault fields: {unknown}')
         faults = cls(**values)
-        if faults.mint_status not in (None, 429, 500):
+        for name in ('reply_delay_ms', 'delta_jitter_ms', 'drop_after_audio_deltas', 'error_times', 'mint_times',
+                     'seed'):
+            value = getattr(faults, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ValueError(f'{name} must be a non-negative integer' + (' or null' if name not in (
+                    'reply_delay_ms', 'delta_jitter_ms') else ''))
+        if faults.reply_delay_ms is None or faults.delta_jitter_ms is None:
+            raise ValueError('reply_delay_ms and delta_jitter_ms must be integers')
+        if faults.error_on is not None and not isinstance(faults.error_on, str):
+            raise ValueError('error_on must be a client event type or null')
+        if not isinstance(faults.error, dict) or not all(
+                isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in faults.error.items()):
+            raise ValueError('error must be an object of strings (type, code, message, param)')
+        if faults.mint_status not in (None, 429, 500) or isinstance(faults.mint_status, bool):
             raise ValueError('mint_status must be 429, 500 or null')
         return faults
 

@@ -1,7 +1,8 @@
 """The input audio buffer on the session's timeline, with optional server VAD deciding where turns are."""
 from __future__ import annotations
 
-from ..protocol import BYTES_PER_MS
+from ..protocol import BYTES_PER_MS, ErrorCode
+from .session_schema import RequestError
 from .vad import EnergyVad, VadEvent
 
 
@@ -21,11 +22,26 @@ class InputAudio:
         """(Re)start VAD for a new `turn_detection` (semantic_vad is approximated by the energy detector)."""
         if not turn_detection:
             self.vad = None
-        else:
-            self.vad = EnergyVad(turn_detection.get('threshold') or 0.5,
-                                 turn_detection.get('prefix_padding_ms') or 300,
-                                 turn_detection.get('silence_duration_ms') or 500, origin_ms=self.total_ms)
+        else:  # values were validated (session_rules): finite and in range
+            self.vad = EnergyVad(turn_detection.get('threshold', 0.5), turn_detection.get('prefix_padding_ms', 300),
+                                 turn_detection.get('silence_duration_ms', 500), origin_ms=self.total_ms)
         self.turn_start_ms = None
+
+    def make_room(self, incoming: int, cap: int) -> None:
+        """Before appending `incoming` bytes: keep the uncommitted buffer within `cap`. While VAD waits for
+        speech, the oldest audio (silence, of no turn) is dropped; otherwise the append is refused."""
+        excess = len(self.buffer) + incoming - cap
+        if excess <= 0:
+            return
+        if self.vad is not None and self.turn_start_ms is None and not self.vad.speaking:
+            dropped = min(len(self.buffer), excess + (-excess) % BYTES_PER_MS)  # whole milliseconds
+            del self.buffer[:dropped]
+            self.buffer_start_ms += dropped // BYTES_PER_MS
+            if len(self.buffer) + incoming <= cap:
+                return
+        raise RequestError(ErrorCode.INVALID_VALUE, f'The input audio buffer holds {len(self.buffer)} bytes; '
+                           f'{incoming} more would exceed its limit of {cap} bytes. Commit or clear it first.',
+                           'audio')
 
     def append(self, pcm: bytes) -> list[VadEvent]:
         self.buffer += pcm

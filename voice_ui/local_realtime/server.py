@@ -7,7 +7,6 @@ introspection endpoints when allowed. Routes go first in the router so no catch-
 """
 from __future__ import annotations
 
-import json
 import time
 
 from starlette.applications import Starlette
@@ -20,15 +19,19 @@ from ..protocol import ErrorCode, error_body
 from .server_config import LocalRealtimeConfig
 from .faults import Faults
 from .introspection import SessionLogs
+from .limits import ServerLimits
+from .safe_json import loads
+from .session_schema import RequestError
 from .tokens import TokenStore, bearer
-from .transport import realtime_websocket
+from .transport import OpenSessions, realtime_websocket
 
 
 class LocalRealtimeServer:
     def __init__(self, config: LocalRealtimeConfig) -> None:
         self.config = config
         self.tokens = TokenStore(frozenset(config.api_keys), clock=time.time, faults=config.faults)
-        self.logs = SessionLogs()
+        self.logs = SessionLogs(config.limits, enabled=config.fault_endpoints_enabled)
+        self.sessions = OpenSessions(config.limits)
 
     def routes(self) -> list:
         prefix = self.config.prefix.rstrip('/')
@@ -36,40 +39,60 @@ class LocalRealtimeServer:
                         WebSocketRoute(f'{prefix}/realtime', self.realtime)]
         if self.config.fault_endpoints_enabled:
             routes += [Route(f'{prefix}/_local/faults', self.faults, methods=['GET', 'POST']),
-                       Route(f'{prefix}/_local/sessions', self.sessions, methods=['GET', 'DELETE'])]
+                       Route(f'{prefix}/_local/sessions', self.session_logs, methods=['GET', 'DELETE'])]
         return routes
 
     async def client_secrets(self, request: Request) -> JSONResponse:
-        raw = await request.body()
-        try:
-            body = json.loads(raw) if raw else None
-        except json.JSONDecodeError:
-            if self.tokens.is_api_key(bearer(request.headers.get('authorization'))):
-                return JSONResponse(error_body('We could not parse the JSON body of your request.',
-                                               code=ErrorCode.INVALID_JSON), 400)
-            body = None
-        status, payload = self.tokens.mint(request.headers.get('authorization'), body)
+        """Authenticated before the body is read; the body is bounded and parsed strictly."""
+        authorization = request.headers.get('authorization')
+        body = None  # an unauthenticated request is refused by `mint` without a byte of its body read
+        if self.tokens.is_api_key(bearer(authorization)):
+            try:
+                body = await read_json(request, self.config.limits)
+            except BodyTooLarge as error:
+                return JSONResponse(error_body(str(error), code=ErrorCode.INVALID_VALUE), 413)
+            except RequestError as error:
+                return JSONResponse(error_body(error.message, code=error.code, param=error.param), 400)
+        status, payload = self.tokens.mint(authorization, body)
         return JSONResponse(payload, status)
 
     async def realtime(self, websocket: WebSocket) -> None:
-        await realtime_websocket(websocket, self.config, self.tokens, self.logs)
+        await realtime_websocket(websocket, self.config, self.tokens, self.logs, self.sessions)
 
     async def faults(self, request: Request) -> JSONResponse:
         """GET: the current faults. POST: replace them all (fields left out take their defaults)."""
         if request.method == 'POST':
             try:
-                values = await request.json()
+                values = await read_json(request, self.config.limits)
                 if not isinstance(values, dict):
                     raise ValueError('a JSON object of Faults fields is expected')
                 self.config.faults.replace_with(Faults.from_dict(values))
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, RequestError) as exc:
                 return JSONResponse(error_body(str(exc), code=ErrorCode.INVALID_VALUE), 400)
         return JSONResponse(self.config.faults.to_dict())
 
-    async def sessions(self, request: Request) -> JSONResponse:
+    async def session_logs(self, request: Request) -> JSONResponse:
         if request.method == 'DELETE':
             self.logs.clear()
         return JSONResponse(self.logs.to_list())
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_json(request: Request, limits: ServerLimits) -> object:
+    """The request's JSON body, read no further than `max_mint_body_bytes`; None when empty."""
+    most = limits.max_mint_body_bytes
+    declared = request.headers.get('content-length', '')
+    if declared.isdigit() and int(declared) > most:
+        raise BodyTooLarge(f'The request body is larger than {most} bytes.')
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > most:
+            raise BodyTooLarge(f'The request body is larger than {most} bytes.')
+    return loads(bytes(raw), limits.max_json_depth) if raw else None
 
 
 def mount_local_realtime(app: Starlette, config: LocalRealtimeConfig) -> LocalRealtimeServer:

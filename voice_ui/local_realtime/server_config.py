@@ -1,4 +1,4 @@
-"""How the embedded server is set up: accepted keys, the agent, pacing, session limit and faults."""
+"""How the embedded server is set up: accepted keys, the agent, pacing, session limit, bounds and faults."""
 from __future__ import annotations
 
 import os
@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from .server_agent import Agent, EchoAgent
 from .faults import ALLOW_FAULTS_ENV, Faults
+from .limits import ServerLimits
 
 
 class Pacing(StrEnum):
@@ -29,6 +30,7 @@ class LocalRealtimeConfig:
     agent: Agent = field(default_factory=EchoAgent)
     engine: EngineOptions = field(default_factory=EngineOptions)
     faults: Faults = field(default_factory=Faults)
+    limits: ServerLimits = field(default_factory=ServerLimits)  # every bound against hostile peers (limits.py)
     allow_fault_endpoints: bool = False  # `/v1/_local/*`; also switched on by VOICE_UI_ALLOW_FAULTS=1
     prefix: str = '/v1'
 

@@ -38,6 +38,7 @@ class RequestError(Exception):
                  error_type: str = 'invalid_request_error') -> None:
         super().__init__(message)
         self.code, self.message, self.param, self.error_type = code, message, param, error_type
+        self.event_id: str | None = None  # the refused client event's, once known: errors echo it
 
     def fields(self) -> dict:
         return {'type': self.error_type, 'code': self.code, 'message': self.message, 'param': self.param}
@@ -99,6 +100,8 @@ def validate_session(patch: object, prefix: str = 'session.') -> dict:
     if modalities is not None and modalities not in (['audio'], ['text']):
         raise RequestError(ErrorCode.INVALID_VALUE, "output_modalities must be ['audio'] or ['text'].",
                            f'{prefix}output_modalities')
+    from .session_rules import check_session_values  # it builds on this module's names
+    check_session_values(patch, prefix)
     return patch
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from ..protocol import ErrorCode, error_body
 from .faults import Faults
 from .session_schema import RequestError, default_session, merge_session, validate_session
+from .value_rules import expect_enum, expect_int, expect_object, type_name
 
 DEFAULT_TTL_S = 600
 MIN_TTL_S, MAX_TTL_S = 10, 7200
@@ -33,6 +34,7 @@ class Grant:
     session: dict
     expires_at: float | None  # epoch seconds; None for API keys
     first_session_id: str | None = None  # the id promised by the mint, used by the first session it opens
+    open_sessions: int = 0                # counted by the transport against `max_sessions_per_token`
 
     def take_session_id(self) -> str:
         session_id, self.first_session_id = self.first_session_id or new_id('sess'), None
@@ -94,33 +96,25 @@ def bearer(authorization: str | None) -> str | None:
 def parse_mint_body(body: object) -> tuple[int, dict]:
     """(ttl seconds, requested session) or `RequestError`, checked in the order the service reports."""
     if not isinstance(body, dict):
-        raise RequestError(ErrorCode.INVALID_VALUE, 'The request body must be a JSON object.')
+        raise RequestError(ErrorCode.INVALID_TYPE, f'The request body must be a JSON object, not {type_name(body)}.')
     check_known(body.keys(), MINT_FIELDS, '')
-    expires_after = body.get('expires_after') or {}
-    if not isinstance(expires_after, dict):
-        raise RequestError(ErrorCode.INVALID_VALUE, "Invalid type for 'expires_after'.", 'expires_after')
-    check_known(expires_after.keys(), {'anchor', 'seconds'}, 'expires_after.')
-    if expires_after.get('anchor', 'created_at') != 'created_at':
-        raise RequestError(ErrorCode.INVALID_VALUE, "expires_after.anchor must be 'created_at'.",
-                           'expires_after.anchor')
-    ttl = expires_after.get('seconds', DEFAULT_TTL_S)
-    if not isinstance(ttl, int) or isinstance(ttl, bool):
-        raise RequestError(ErrorCode.INVALID_VALUE, "Invalid type for 'expires_after.seconds': expected an integer.",
-                           'expires_after.seconds')
-    if ttl > MAX_TTL_S:
-        raise RequestError(ErrorCode.INTEGER_ABOVE_MAX, f"Invalid 'expires_after.seconds': integer above maximum "
-                           f'value. Expected a value <= {MAX_TTL_S}, but got {ttl} instead.', 'expires_after.seconds')
-    if ttl < MIN_TTL_S:
-        raise RequestError(ErrorCode.INTEGER_BELOW_MIN, f"Invalid 'expires_after.seconds': integer below minimum "
-                           f'value. Expected a value >= {MIN_TTL_S}, but got {ttl} instead.', 'expires_after.seconds')
+    ttl = DEFAULT_TTL_S
+    expires_after = expect_object(body.get('expires_after'), 'expires_after', nullable=True)
+    if expires_after is not None:
+        check_known(expires_after.keys(), {'anchor', 'seconds'}, 'expires_after.')
+        if 'anchor' in expires_after:
+            expect_enum(expires_after['anchor'], 'expires_after.anchor', ('created_at',))
+        if 'seconds' in expires_after:
+            ttl = expect_int(expires_after['seconds'], 'expires_after.seconds', MIN_TTL_S, MAX_TTL_S)
     session = body.get('session')
     if session is None:
         raise RequestError(ErrorCode.MISSING_REQUIRED_PARAMETER, "Missing required parameter: 'session.type'.",
                            'session.type')
-    return ttl, validate_session(session)
+    return ttl, validate_session(expect_object(session, 'session'))
 
 
 def check_known(keys: Iterable[str], known: set[str], prefix: str) -> None:
     for key in keys:
         if key not in known:
-            raise RequestError(ErrorCode.UNKNOWN_PARAMETER, f"Unknown parameter: '{prefix}{key}'.", f'{prefix}{key}')
+            raise RequestError(ErrorCode.UNKNOWN_PARAMETER, f"Unknown parameter: '{prefix}{key[:100]}'.",
+                               f'{prefix}{key[:100]}')

@@ -1,7 +1,9 @@
-"""The WebSocket side: authenticates, then drives one `RealtimeEngine` per connection.
+"""The WebSocket side: authenticates, admits within the session bounds, then drives one `RealtimeEngine`.
 
 Two tasks per connection: the reader feeds client messages to the engine; the pump releases due actions
-(sending events, closing) and starts agent work as tasks, so a slow agent never blocks the event loop.
+(sending events, closing) and starts agent work as tasks, so a slow agent never blocks the event loop. The
+engine validates every message (text or binary); the reader stops reading while a client leaves too many
+events unread, so a peer that never reads cannot grow the server's memory.
 """
 from __future__ import annotations
 
@@ -16,22 +18,55 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..protocol import (BETA_SUBPROTOCOL, CLOSE_API_VERSION, CLOSE_INVALID_TOKEN, SUBPROTOCOL,
                         TOKEN_SUBPROTOCOL_PREFIX, ErrorCode)
 from .actions import Close, Respond, Send, Transcribe
-from .server_agent import Agent
-from .server_config import LocalRealtimeConfig
+from .connection_abort import abort_transport
 from .engine import RealtimeEngine
 from .events import error_event
 from .introspection import SessionLog, SessionLogs
-from .tokens import TokenStore, bearer
+from .limits import ServerLimits
+from .server_agent import Agent
+from .server_config import LocalRealtimeConfig
+from .session_guard import failed
+from .tokens import Grant, TokenStore, bearer
 
 log = logging.getLogger(__name__)
+CLOSE_POLICY = 1008       # before accept: the handshake is refused (HTTP 403)
+CLOSE_TRY_AGAIN = 1013    # too many open sessions
+
+
+class OpenSessions:
+    """Counts open sessions per process and per ephemeral token, against the configured bounds."""
+
+    def __init__(self, limits: ServerLimits) -> None:
+        self.limits, self.count = limits, 0
+
+    def refusal(self, grant: Grant) -> str | None:
+        if self.count >= self.limits.max_sessions:
+            return f'This server already has {self.count} open sessions (its limit). Try again later.'
+        if grant.expires_at is not None and grant.open_sessions >= self.limits.max_sessions_per_token:
+            return f'This client secret already has {grant.open_sessions} open sessions (the limit).'
+        return None
+
+    @contextlib.contextmanager
+    def holding(self, grant: Grant):
+        self.count += 1
+        grant.open_sessions += 1
+        try:
+            yield
+        finally:
+            self.count -= 1
+            grant.open_sessions -= 1
 
 
 async def realtime_websocket(websocket: WebSocket, config: LocalRealtimeConfig, tokens: TokenStore,
-                             logs: SessionLogs) -> None:
+                             logs: SessionLogs, sessions: OpenSessions) -> None:
     offered = list(websocket.scope.get('subprotocols') or [])
+    # Some servers (uvicorn's wsproto) keep the header out of the scope: measure the parsed list as well.
+    offered_size = max(len(websocket.headers.get('sec-websocket-protocol', '')), len(', '.join(offered)))
+    if offered_size > config.limits.max_subprotocol_header_bytes:
+        return await websocket.close(CLOSE_POLICY)  # never accepted: the client gets an HTTP 403 at once
     authorization = websocket.headers.get('authorization')
     model = websocket.query_params.get('model')
-    session_log = logs.add(SessionLog.start(offered, authorization, model))
+    session_log = logs.start(offered, authorization, model)
     token = next((p.removeprefix(TOKEN_SUBPROTOCOL_PREFIX) for p in offered if p.startswith(TOKEN_SUBPROTOCOL_PREFIX)),
                  None) or bearer(authorization)
     # Never echo the token subprotocol; a browser that offered subprotocols needs one chosen, so it is `realtime`.
@@ -44,10 +79,13 @@ async def realtime_websocket(websocket: WebSocket, config: LocalRealtimeConfig, 
     if grant is None:
         return await reject(websocket, session_log, ErrorCode.INVALID_API_KEY, CLOSE_INVALID_TOKEN,
                             'Incorrect or expired API key or client secret provided.')
-    session = {**grant.session, 'id': grant.take_session_id()}
-    session_log.session_id = session['id']
-    engine = RealtimeEngine(session, time.monotonic(), config.engine, config.faults)
-    await Connection(websocket, engine, config.agent, session_log).run()
+    if (refusal := sessions.refusal(grant)) is not None:
+        return await reject(websocket, session_log, ErrorCode.RATE_LIMIT_EXCEEDED, CLOSE_TRY_AGAIN, refusal)
+    with sessions.holding(grant):
+        session = {**grant.session, 'id': grant.take_session_id()}
+        session_log.session_id = session['id']
+        engine = RealtimeEngine(session, time.monotonic(), config.engine, config.faults, config.limits)
+        await Connection(websocket, engine, config.agent, session_log, config.limits).run()
 
 
 async def reject(websocket: WebSocket, session_log: SessionLog, code: ErrorCode, close_code: int,
@@ -59,10 +97,20 @@ async def reject(websocket: WebSocket, session_log: SessionLog, code: ErrorCode,
     session_log.outcome, session_log.close_code = f'rejected: {code.value}', close_code
 
 
+def encode(server_event: dict) -> str:
+    """JSON for the wire; strict (no NaN), and a failure becomes a `server_error` event instead."""
+    try:
+        return json.dumps(server_event, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return json.dumps(failed(f"encoding a {server_event.get('type')} event"))
+
+
 class Connection:
-    def __init__(self, websocket: WebSocket, engine: RealtimeEngine, agent: Agent, session_log: SessionLog) -> None:
-        self.websocket, self.engine, self.agent, self.log = websocket, engine, agent, session_log
+    def __init__(self, websocket: WebSocket, engine: RealtimeEngine, agent: Agent, session_log: SessionLog,
+                 limits: ServerLimits) -> None:
+        self.websocket, self.engine, self.agent, self.log, self.limits = websocket, engine, agent, session_log, limits
         self.wake = asyncio.Event()
+        self.drained = asyncio.Event()
         self.work: set[asyncio.Task] = set()
 
     async def run(self) -> None:
@@ -77,8 +125,14 @@ class Connection:
                 elif error is not None:
                     log.error('local realtime session failed', exc_info=error)
         finally:
-            for task in (reader, pump, *self.work):
+            self.engine.close()  # frees the session's audio and queue now, not at the next GC pass
+            self.wake.set()      # a pump whose cancellation a send swallowed still sees the end
+            self.drained.set()
+            tasks = {reader, pump, *self.work}
+            for task in tasks:
                 task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):  # let them finish: a pending task holds the session
+                await asyncio.wait(tasks, timeout=5)
             if self.log.outcome == 'open':
                 self.log.outcome = 'closed'
 
@@ -88,17 +142,21 @@ class Connection:
             if message['type'] == 'websocket.disconnect':
                 self.log.close_code = self.log.close_code or message.get('code')
                 return
-            data = message.get('text') if message.get('text') is not None else message.get('bytes', b'')
-            self.log.client(data)
-            self.engine.receive(data, time.monotonic())
+            data = message.get('text')
+            if data is None:
+                data = message.get('bytes') or b''
+            self.log.client(self.engine.receive(data, time.monotonic()), len(data))
             self.wake.set()
+            while len(self.engine.outbox) > self.limits.max_queued_events and not self.engine.closed:
+                self.drained.clear()
+                await self.drained.wait()  # the client is not reading: neither do we
 
     async def pump(self) -> None:
-        while True:
+        while not self.engine.closed:
             self.wake.clear()  # before polling: a wake-up during the sends below is not lost
             for action in self.engine.poll(time.monotonic()):
                 if isinstance(action, Send):
-                    await self.websocket.send_text(json.dumps(action.event))
+                    await self.websocket.send_text(encode(action.event))
                     self.log.server(action.event['type'])
                 elif isinstance(action, Close):
                     return await self.close(action)
@@ -106,6 +164,7 @@ class Connection:
                     task = asyncio.create_task(self.perform(action))
                     self.work.add(task)
                     task.add_done_callback(self.work.discard)
+            self.drained.set()
             due = self.engine.next_due()
             timeout = None if due is None else max(0.0, due - time.monotonic())
             with contextlib.suppress(TimeoutError):
@@ -136,33 +195,3 @@ class Connection:
             return
         self.log.outcome, self.log.close_code = 'closed', action.code
         await self.websocket.close(1011 if action.abort else action.code, action.reason)
-
-
-def abort_transport(websocket: WebSocket) -> bool:
-    """Cut the TCP connection without a close frame (the client sees 1006), like a network failure.
-
-    ASGI offers no such thing, so look for the server's transport behind the (possibly wrapped) send callable.
-    """
-    seen, frontier = set(), [websocket._send]
-    for _ in range(8):
-        found = []
-        for obj in frontier:
-            if id(obj) in seen:
-                continue
-            seen.add(id(obj))
-            transport = getattr(obj, 'transport', None)
-            if transport is not None and hasattr(transport, 'abort'):
-                transport.abort()
-                return True
-            found += [getattr(obj, '__self__', None), getattr(obj, '__wrapped__', None)]
-            found += closure_values(obj)
-        frontier = [obj for obj in found if obj is not None]
-    return False
-
-
-def closure_values(function: object) -> list[object]:
-    values = []
-    for cell in getattr(function, '__closure__', None) or ():
-        with contextlib.suppress(ValueError):  # an empty cell
-            values.append(cell.cell_contents)
-    return [value for value in values if not isinstance(value, (str, bytes, int, float, dict))]

@@ -1,0 +1,134 @@
+"""uvicorn protocols that answer or drop bad handshakes instead of holding them forever.
+
+Stock uvicorn (httptools + websockets' sans-I/O protocol) keeps a connection open without a word when a
+request head never completes (or nothing is ever sent), and when websockets refuses a handshake it cannot parse
+(a header line over 8 KiB: a 64 KB `Sec-WebSocket-Protocol`). These subclasses add, per connection: a deadline
+for the request head (`handshake_timeout_s`, then the connection is dropped), a bound on its size
+(`max_request_head_bytes`, then HTTP 431), and an HTTP 400 for any handshake websockets refuses.
+
+    uvicorn.run(app, **server_options(limits))   # or ui.run(..., **server_options(limits))
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from .limits import ServerLimits
+
+log = logging.getLogger(__name__)
+
+
+def server_options(limits: ServerLimits, choose_ws: bool = True) -> dict:
+    """Keyword arguments for `uvicorn.Config`/`uvicorn.run`. NiceGUI's `ui.run` passes them on but picks its own
+    WebSocket implementation (wsproto, which answers bad handshakes itself): there, `choose_ws=False`."""
+    options: dict = {'ws_max_size': limits.ws_max_size, 'h11_max_incomplete_event_size': limits.max_request_head_bytes}
+    http = guarded_http(limits)
+    if http is not None:
+        options['http'] = http
+    ws = guarded_ws() if choose_ws else None
+    if ws is not None:
+        options['ws'] = ws
+    return options
+
+
+def http_response(status: int, reason: str, message: str) -> bytes:
+    body = message.encode()
+    return (f'HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n'
+            f'content-length: {len(body)}\r\nconnection: close\r\n\r\n').encode() + body
+
+
+def guarded_http(limits: ServerLimits) -> type | None:
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # no httptools: uvicorn uses h11, bounded by h11_max_incomplete_event_size
+        return None
+
+    class GuardedHttpToolsProtocol(HttpToolsProtocol):
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._head_bytes, self._parsed_head, self._head_too_large, self._head_timer = 0, 0, False, None
+            self._start_head()
+
+        def _start_head(self) -> None:
+            self._in_head, self._head_bytes = True, 0
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+            self._head_timer = self.loop.call_later(limits.handshake_timeout_s, self._head_timed_out)
+
+        def _head_timed_out(self) -> None:
+            if self._in_head and not self.transport.is_closing():
+                log.info('dropping a connection whose request head took over %gs', limits.handshake_timeout_s)
+                self.transport.close()
+
+        def _end_head(self) -> None:
+            self._in_head = False
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def data_received(self, data: bytes) -> None:
+            if self._in_head:
+                self._head_bytes += len(data)
+            super().data_received(data)
+            if self._in_head and self._head_bytes > limits.max_request_head_bytes \
+                    and not self.transport.is_closing():
+                self._refuse_head()
+
+        def _refuse_head(self) -> None:
+            self._end_head()
+            self.transport.write(http_response(431, 'Request Header Fields Too Large',
+                                               f'The request head exceeds {limits.max_request_head_bytes} bytes.'))
+            self.transport.close()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            if not self._in_head:  # the next request on a kept-alive connection
+                self._start_head()
+
+        def on_url(self, url: bytes) -> None:
+            self._count(len(url))
+            super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._count(len(name) + len(value) + 4)
+            super().on_header(name, value)
+
+        def _count(self, size: int) -> None:
+            self._parsed_head += size
+            if self._parsed_head > limits.max_request_head_bytes:
+                self._head_too_large = True
+                raise ValueError('request head too large')  # surfaces as HttpParserCallbackError
+
+        def on_headers_complete(self) -> None:
+            self._end_head()
+            self._parsed_head = 0
+            super().on_headers_complete()
+
+        def send_400_response(self, msg: str) -> None:
+            if self._head_too_large:
+                self._head_too_large = False
+                return self._refuse_head()
+            super().send_400_response(msg)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._end_head()
+            super().connection_lost(exc)
+
+    return GuardedHttpToolsProtocol
+
+
+def guarded_ws() -> type | None:
+    try:
+        from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+    except ImportError:
+        return None
+
+    class GuardedWebSocketsProtocol(WebSocketsSansIOProtocol):
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            refused = getattr(self.conn, 'handshake_exc', None)
+            if refused is not None and not self.handshake_initiated and not self.transport.is_closing():
+                self.transport.write(http_response(400, 'Bad Request', f'WebSocket handshake refused: {refused}'))
+                self.transport.close()
+
+    return GuardedWebSocketsProtocol

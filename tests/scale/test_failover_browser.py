@@ -37,17 +37,17 @@ def test_the_open_page_moves_to_the_surviving_replica_still_signed_in(playwright
         page.goto(cluster.url + '/')
         page.get_by_label('Password').fill(PASSWORD)
         page.get_by_role('button', name='Sign in').click()
-        page.get_by_text('Signed in with the shared password').wait_for(timeout=20_000)
-        page.wait_for_function('window.did_handshake === true', timeout=20_000)
+        page.get_by_text('Signed in with the shared password').wait_for(timeout=45_000)
+        page.wait_for_function('window.did_handshake === true', timeout=45_000)
         before = page.evaluate('window.clientId')
         assert cluster.replica_for(route) == 'a'
 
         cluster.apps['a'].process.send_signal(signal.SIGKILL)
         cluster.apps['a'].process.wait(10)
         page.wait_for_function(f'window.clientId && window.clientId !== {before!r} && window.did_handshake === true',
-                               timeout=60_000, polling=500)
+                               timeout=90_000, polling=500)
         assert page.url.rstrip('/') == cluster.url  # the voice page again, not the sign-in page
-        page.get_by_text('Signed in with the shared password').wait_for(timeout=20_000)
+        page.get_by_text('Signed in with the shared password').wait_for(timeout=45_000)
         assert page.get_by_role('button', name='Start Speaking').is_enabled()
         assert cluster.replica_for(route) == 'b'
         time.sleep(1)  # the socket stays bound: no further reload

@@ -4,9 +4,9 @@
 
 A session: GET / through the balancer, NiceGUI's socket over a WebSocket (with the balancer's route cookie, as a
 browser sends it), Start Speaking, a minted token, status `listening`; then turns of conversation as
-assets/voice-session.js forwards them to Python: ~45 Realtime server events per 8-second turn (transcripts, items,
-responses; never audio). Each turn times "transcript -> card": from sending the user transcript's `completed`
-event to NiceGUI's update that carries its text back.
+assets/voice-session.js forwards them to Python: ~40 component events per 8-second turn (the server events the
+reducer needs, and transcripts coalesced per frame; never audio). Each turn times "transcript -> card": from
+sending the user transcript's final text to NiceGUI's update that carries it back.
 """
 from __future__ import annotations
 
@@ -40,38 +40,36 @@ def listeners(html: str) -> dict[str, list[tuple[int, str]]]:
 TURN_S = 8.0
 
 
-def turn_events(turn: str) -> list[tuple[float, dict]]:
-    """One conversational turn as (seconds into the turn, forwarded server event)."""
+def turn_events(turn: str) -> list[tuple[float, str, dict]]:
+    """One conversational turn as (seconds into the turn, component event, its argument), as voice-session.js sends
+    them: the few server events the reducer needs (FORWARDED_SERVER_EVENTS) and transcripts coalesced per frame."""
     user, agent, response = f'u{turn}', f'a{turn}', f'r{turn}'
-    part = {'response_id': response, 'item_id': agent, 'output_index': 0, 'content_index': 0}
-    plan = [(0.0, {'type': 'input_audio_buffer.speech_started', 'audio_start_ms': 0, 'item_id': user}),
-            (3.0, {'type': 'input_audio_buffer.speech_stopped', 'audio_end_ms': 3000, 'item_id': user}),
-            (3.0, {'type': 'input_audio_buffer.committed', 'previous_item_id': None, 'item_id': user}),
-            (3.0, {'type': 'conversation.item.added', 'item': {'id': user, 'type': 'message', 'role': 'user',
-                                                               'content': [{'type': 'input_audio'}]}})]
-    plan += [(3.1 + i * 0.05, {'type': 'conversation.item.input_audio_transcription.delta', 'item_id': user,
-                               'content_index': 0, 'delta': f'word{i} '}) for i in range(6)]
-    plan += [(3.5, {'type': 'conversation.item.input_audio_transcription.completed', 'item_id': user,
-                    'content_index': 0, 'transcript': f'marker {turn} please'}),
-             (3.6, {'type': 'response.created', 'response': {'id': response, 'status': 'in_progress', 'output': []}}),
-             (3.8, {'type': 'response.output_item.added', 'response_id': response, 'output_index': 0,
-                    'item': {'id': agent, 'type': 'message', 'role': 'assistant', 'content': []}}),
-             (3.8, {'type': 'conversation.item.added', 'item': {'id': agent, 'type': 'message',
-                                                                'role': 'assistant', 'content': []}}),
-             (3.8, {'type': 'response.content_part.added', **part, 'part': {'type': 'audio', 'transcript': ''}})]
-    plan += [(3.9 + i * 0.16, {'type': 'response.output_audio_transcript.delta', **part, 'delta': f'reply{i} '})
+
+    def server(event: dict) -> dict:
+        return {'event_id': f'e{uuid.uuid4().hex[:12]}', **event}
+
+    def message(item_id: str, role: str) -> dict:
+        return {'id': item_id, 'type': 'message', 'role': role, 'content': []}
+    plan = [(3.0, 'realtime_event', server({'type': 'input_audio_buffer.committed', 'previous_item_id': None,
+                                            'item_id': user})),
+            (3.0, 'realtime_event', server({'type': 'conversation.item.added', 'item': message(user, 'user')}))]
+    plan += [(3.1 + i * 0.05, 'transcript', {'item_id': user, 'role': 'user', 'delta': f'word{i} '})
+             for i in range(6)]
+    plan += [(3.5, 'transcript', {'item_id': user, 'role': 'user', 'delta': f'marker {turn} please',
+                                  'replace': True, 'final': True}),
+             (3.8, 'realtime_event', server({'type': 'conversation.item.added', 'item': message(agent, 'assistant')}))]
+    plan += [(3.9 + i * 0.16, 'transcript', {'item_id': agent, 'role': 'assistant', 'delta': f'reply{i} '})
              for i in range(25)]
     done = {'id': response, 'status': 'completed', 'output': [],
             'usage': {'total_tokens': 300, 'input_tokens': 200, 'output_tokens': 100,
                       'input_token_details': {'audio_tokens': 150, 'text_tokens': 50, 'cached_tokens': 0},
                       'output_token_details': {'audio_tokens': 80, 'text_tokens': 20}}}
-    plan += [(7.9, {'type': 'response.output_audio.done', **part}),
-             (7.9, {'type': 'response.output_audio_transcript.done', **part, 'transcript': 'the reply'}),
-             (7.9, {'type': 'response.content_part.done', **part, 'part': {'type': 'audio'}}),
-             (7.9, {'type': 'response.output_item.done', 'response_id': response, 'output_index': 0,
-                    'item': {'id': agent, 'type': 'message', 'role': 'assistant', 'content': []}}),
-             (7.95, {'type': 'response.done', 'response': done})]
-    return [(at, {'event_id': f'e{uuid.uuid4().hex[:12]}', **event}) for at, event in plan]
+    plan += [(7.9, 'transcript', {'item_id': agent, 'role': 'assistant', 'delta': 'the reply', 'replace': True,
+                                  'final': True}),
+             (7.9, 'realtime_event', server({'type': 'conversation.item.done', 'item': message(user, 'user')})),
+             (7.9, 'realtime_event', server({'type': 'conversation.item.done', 'item': message(agent, 'assistant')})),
+             (7.95, 'realtime_event', server({'type': 'response.done', 'response': done}))]
+    return plan
 
 
 class TalkingSession(User):
@@ -126,10 +124,10 @@ class TalkingSession(User):
         turn = uuid.uuid4().hex[:8]
         begin = time.perf_counter()
         marker_sent = None
-        for at, event in turn_events(turn):
+        for at, name, argument in turn_events(turn):
             gevent.sleep(max(0.0, begin + at - time.perf_counter()))
-            self.emit('realtime_event', [json.dumps(event)])
-            if event['type'].endswith('transcription.completed'):
+            self.emit(name, [json.dumps(argument)])
+            if argument.get('final') and argument['role'] == 'user':
                 marker_sent = time.perf_counter()
                 self.updates.clear()
         seen = self.wait_for(f'marker {turn}', marker_sent, 5.0) if marker_sent else None

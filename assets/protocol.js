@@ -24,6 +24,7 @@ export const ServerEvent = Object.freeze({
   SESSION_UPDATED: 'session.updated',
   INPUT_AUDIO_COMMITTED: 'input_audio_buffer.committed',
   INPUT_AUDIO_CLEARED: 'input_audio_buffer.cleared',
+  SPEECH_STOPPED: 'input_audio_buffer.speech_stopped',
   ITEM_ADDED: 'conversation.item.added',
   ITEM_DONE: 'conversation.item.done',
   ITEM_TRUNCATED: 'conversation.item.truncated',
@@ -75,6 +76,7 @@ export const UiEvent = Object.freeze({
   ERROR: 'error',
   NOTICE: 'notice',
   TOKEN_WANTED: 'token_wanted',
+  LATENCY: 'latency',
 });
 
 export const ErrorSource = Object.freeze({

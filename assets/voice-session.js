@@ -19,6 +19,7 @@ import { RealtimeSocket, sameOriginUrl } from './realtime-socket.js';
 import { errorOf } from './server-events.js';
 import { SessionStats } from './session-stats.js';
 import { TokenHolder } from './token-holder.js';
+import { TurnLatency } from './turn-latency.js';
 
 const samplesToMs = (samples) => (samples * 1000) / SAMPLE_RATE;
 const RESUME_TIMEOUT_MS = 1500;
@@ -31,10 +32,11 @@ export class VoiceSession {
     this.link = new PythonLink(emit);
     this.tokens = new TokenHolder((reason) => this.link.now(UiEvent.TOKEN_WANTED, { reason }));
     this.stats = new SessionStats();
+    this.latency = new TurnLatency(this.link, () => this.player, () => this.turn);
     this.replies = new ReplyTracker({
       player: () => this.player, stats: this.stats, watchdogMs: replyTimeoutMs,
       onAudio: () => { if (this.status === Status.THINKING) this.setStatus(Status.SPEAKING); },
-      onFinished: () => this.settle(),
+      onFinished: () => { this.latency.replyDone(); this.settle(); },
       onStalled: () => {  // the server may still be producing it: a later response.create would be refused
         if (this.socket) this.socket.send({ type: ClientEvent.RESPONSE_CANCEL });
         this.problem(ErrorSource.RESPONSE, 'stalled', REPLY_STALLED_MESSAGE);
@@ -166,6 +168,7 @@ export class VoiceSession {
     const turn = this.turn;
     const untilTime = this.context.currentTime + this.mic.inputLatency();
     this.stats.stopRequested(turn, this.context.currentTime);
+    this.latency.speechEnded(turn);
     this.flushingTurn = turn;
     this.setStatus(Status.STOPPING);
     this.mic.stopTurn(turn, untilTime).then((flushed) => this.onTurnFlushed(turn, flushed));
@@ -203,7 +206,7 @@ export class VoiceSession {
 
   onServerEvent(socket, event) {
     if (socket !== this.socket) return;  // a late frame of a connection already replaced
-    if (this.replies.onEvent(event)) return;  // audio: never to Python
+    if (this.replies.onEvent(this.latency.seen(event))) return;  // audio: never to Python (latency only times it)
     if (event.type === ServerEvent.INPUT_AUDIO_COMMITTED) this.commits.committed();
     else if (event.type === ServerEvent.ERROR) this.onServerError(errorOf(event));
     this.link.serverEvent(event);
@@ -256,11 +259,9 @@ export class VoiceSession {
     this.mic = null;
     this.replies.abandon();
     this.link.flush();
-    if (this.socket) {
-      const socket = this.socket;
-      this.socket = null;
-      socket.close(1000, 'client closed');
-    }
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) socket.close(1000, 'client closed');
   }
 
   close() {

@@ -15,6 +15,7 @@ from .access.login import account_row
 from .access.page_tokens import PageTokens
 from .config import Settings
 from .conversation import Conversation
+from .export_view import export_controls
 from .protocol import Status
 from .realtime_session import ASSETS, RealtimeSession, StatusEventArguments, TokenWantedEventArguments
 from .session_config import session_update
@@ -88,6 +89,7 @@ class VoicePage:
                     .bind_visibility_from(conv, 'status', lambda s: s == Status.SPEAKING)
             self.transcript = TranscriptView(conv)
             usage_line(conv, settings.model)
+            export_controls(conv, settings.model)
             ui.label('Tip: hold Space to talk.').classes('vu-tip')
 
     def _wire(self, session: RealtimeSession) -> None:
@@ -98,6 +100,7 @@ class VoicePage:
         session.on_error(lambda e: conv.show_error(e.source, e.code, e.message))
         session.on_notice(lambda e: setattr(conv, 'notice', e.message))
         session.on_token_wanted(self._on_token_wanted)
+        session.on_latency(lambda e: conv.record_latency(e.item_id, e.latency))
 
     def _on_status(self, e: StatusEventArguments) -> None:
         self.tokens.status(e.status)  # open sessions per person are counted from what the page reports

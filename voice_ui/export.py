@@ -41,11 +41,11 @@ def iso(seconds: float) -> str:
 
 def escape_markdown(text: str) -> str:
     """Plain text that renders as itself in CommonMark/GFM: no markup, no HTML, no block syntax at line starts."""
-    text = _CONTROL.sub('', text.replace('\r\n', '\n').replace('\r', '\n'))
+    text = _CONTROL.sub(' ', text.replace('\r\n', '\n').replace('\r', '\n'))
     text = _MARKUP.sub(r'\\\1', text)
     text = ''.join(_HTML.get(ch, ch) for ch in text)  # after the escapes: an entity's `;` and `&` stay as they are
     lines = [line.lstrip(' \t') for line in text.split('\n')]  # leading spaces would make a code block
-    return '  \n'.join(line for line in lines if line) or '*(no text)*'
+    return '  \n'.join(line for line in lines if line)
 
 
 def kept_turns(conversation: Conversation, max_chars: int) -> tuple[list[Turn], int]:
@@ -108,7 +108,7 @@ def markdown_export(conversation: Conversation, *, model: str = '', now: float,
         title = ROLE_TITLES.get(turn['role'], escape_markdown(turn['role'].title()))
         notes = [escape_markdown(turn[k]) for k in ('name', 'note') if k in turn]
         lines.append(f'## {title} · {turn["at"]}' + ''.join(f' · {note}' for note in notes))
-        lines += ['', escape_markdown(turn['text']), '']
+        lines += ['', escape_markdown(turn['text']) or '*(no text)*', '']
         for k in ('arguments', 'output'):
             if k in turn:
                 lines += [f'{k.title()}: {escape_markdown(turn[k])}', '']

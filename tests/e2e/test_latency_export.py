@@ -82,3 +82,38 @@ def test_the_downloaded_transcripts_contain_both_sides(voice):
     words = lambda s: re.findall(r'[A-Za-z0-9]+', s)  # noqa: E731 - Markdown escapes punctuation
     assert ' '.join(words(user)) in ' '.join(words(markdown)) and ' '.join(words(agent)) in ' '.join(words(markdown))
     assert 'Latency: commit ' in markdown
+
+
+TURN_LATENCY_JS = '''async () => {
+  const { TurnLatency } = await import('voice-ui/turn-latency.js');
+  const sent = [];
+  const player = { counters: {} };
+  const latency = new TurnLatency({ now: (name, payload) => sent.push([name, payload]) }, () => player, () => 7);
+  const pause = () => new Promise((r) => setTimeout(r, 20));
+  latency.replyDone();                                   // nothing measured yet: nothing sent
+  latency.seen({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: 900, item_id: 'u1' });  // VAD end
+  await pause();
+  latency.seen({ type: 'input_audio_buffer.committed', item_id: 'u1' });
+  await pause();
+  latency.seen({ type: 'response.created', response: { id: 'r1' } });
+  latency.seen({ type: 'response.output_item.added', item: { id: 'a1', type: 'message' } });
+  await pause();
+  player.counters.startedAt = performance.now();
+  await pause();
+  latency.seen({ type: 'conversation.item.input_audio_transcription.completed', item_id: 'u1', transcript: 'hi' });
+  await pause();
+  latency.replyDone();
+  latency.replyDone();                                   // once per turn
+  latency.speechEnded(8);                                // a too-short turn: no commit, so nothing is sent
+  latency.replyDone();
+  return sent;
+}'''
+
+
+def test_turn_latency_times_a_vad_turn_once_and_skips_an_uncommitted_one(voice):
+    sent = voice.page.evaluate(TURN_LATENCY_JS)
+    assert len(sent) == 1, sent
+    name, payload = sent[0]
+    assert name == 'latency'
+    assert (payload['turn'], payload['item_id'], payload['response_id']) == (7, 'a1', 'r1')
+    assert 15 <= payload['commit_ms'] < payload['audio_ms'] < payload['transcript_ms'] < payload['done_ms'], payload

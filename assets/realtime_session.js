@@ -1,6 +1,7 @@
 // The Vue component behind voice_ui/realtime_session.py: a thin shell around VoiceSession plus hold-Space-to-talk.
 // Start, Stop and Space act here at once (they are user gestures, which audio needs); Python hears of them through
 // the `status` event and answers `token_wanted` with provideToken/tokenFailed. No method returns anything.
+import { EventLog } from 'voice-ui/event-log.js';
 import { VoiceSession } from 'voice-ui/voice-session.js';
 
 const TYPING_TAGS = new Set(['INPUT', 'TEXTAREA', 'SELECT']);
@@ -19,7 +20,9 @@ export default {
     tokenTimeoutMs: { type: Number, default: 15000 },
   },
   mounted() {
+    this.events = new EventLog();  // the Events drawer's ring buffer (read on demand by event_log)
     this.voice = new VoiceSession((name, payload) => this.$emit(name, payload), {
+      eventLog: this.events,
       wsUrl: this.wsUrl, model: this.model, session: JSON.parse(JSON.stringify(this.$props.session || {})), replyTimeoutMs: this.replyTimeoutMs,
       tokenTimeoutMs: this.tokenTimeoutMs,
     });
@@ -67,6 +70,11 @@ export default {
       for (const event of Array.isArray(events) ? events : []) {
         if (socket && event && typeof event === 'object' && typeof event.type === 'string') socket.send(event);
       }
+    },
+    // The Events drawer: `live` while it is open (full redacted entries), then the entries it shows.
+    event_log(live, filter, after) {
+      this.events.live = !!live;
+      return this.events.snapshot(typeof filter === 'string' ? filter.slice(0, 100) : '', Number(after) || 0);
     },
     getStats() {
       return this.voice.getStats();

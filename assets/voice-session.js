@@ -27,8 +27,8 @@ const quietly = (promise) => { promise.catch(() => {}); return promise; };  // a
 
 export class VoiceSession {
   constructor(emit, { wsUrl = null, model = 'gpt-realtime', session = {}, replyTimeoutMs = 30000,
-    tokenTimeoutMs = 15000 } = {}) {
-    this.options = { wsUrl, model, session, replyTimeoutMs, tokenTimeoutMs };
+    tokenTimeoutMs = 15000, eventLog = null } = {}) {
+    this.options = { wsUrl, model, session, replyTimeoutMs, tokenTimeoutMs, eventLog };
     this.link = new PythonLink(emit);
     this.tokens = new TokenHolder((reason) => this.link.now(UiEvent.TOKEN_WANTED, { reason }));
     this.stats = new SessionStats();
@@ -88,7 +88,7 @@ export class VoiceSession {
     // Everything at once: token, socket (as soon as the token is there), context, microphone, player.
     const token = quietly(this.tokens.take(this.options.tokenTimeoutMs));
     const socket = new RealtimeSocket({ onEvent: (event) => this.onServerEvent(socket, event),
-      onClose: (info) => this.onSocketClosed(socket, info) });
+      onClose: (info) => this.onSocketClosed(socket, info), log: this.options.eventLog });
     const opened = quietly(token.then((value) => {
       if (stale()) throw { code: 'stale' };
       this.socket = socket;

@@ -15,6 +15,7 @@ from .access.login import account_row
 from .access.page_tokens import PageTokens
 from .config import Settings
 from .conversation import Conversation
+from .events_view import EventsDrawer
 from .export_view import export_controls
 from .protocol import Status
 from .realtime_session import ASSETS, RealtimeSession, StatusEventArguments, TokenWantedEventArguments
@@ -90,6 +91,8 @@ class VoicePage:
             self.transcript = TranscriptView(conv)
             usage_line(conv, settings.model)
             export_controls(conv, settings.model)
+            events = EventsDrawer(self.session)
+            ui.button('Events', icon='list', on_click=events.open).mark('events').props('flat dense')
             ui.label('Tip: hold Space to talk.').classes('vu-tip')
 
     def _wire(self, session: RealtimeSession) -> None:

@@ -117,3 +117,40 @@ def test_turn_latency_times_a_vad_turn_once_and_skips_an_uncommitted_one(voice):
     assert name == 'latency'
     assert (payload['turn'], payload['item_id'], payload['response_id']) == (7, 'a1', 'r1')
     assert 15 <= payload['commit_ms'] < payload['audio_ms'] < payload['transcript_ms'] < payload['done_ms'], payload
+
+
+RECORD_TOKENS_JS = """(id) => {
+  const tokens = getElement(id).voice.tokens;
+  const take = tokens.take.bind(tokens);
+  window.__tokensUsed = [];
+  tokens.take = (timeoutMs) => take(timeoutMs).then((value) => { window.__tokensUsed.push(value); return value; });
+}"""
+
+
+def test_the_events_drawer_lists_both_directions_without_audio_or_token(voice):
+    voice.page.get_by_role('button', name='Events').click()
+    voice.page.wait_for_function('document.querySelector(".vu-events").innerText.includes("response.done")',
+                                 timeout=10_000)
+    voice.click('Close events')
+    # A new connection (so the test knows its token) and a turn while the drawer was closed and then opened.
+    voice.page.evaluate(RECORD_TOKENS_JS, voice.element_id)
+    voice.click('Close Session')
+    voice.wait_status('closed', timeout_ms=10_000)
+    voice.turn(1.0)
+    tokens = voice.page.evaluate('window.__tokensUsed')
+    assert tokens and all(len(t) >= 8 for t in tokens), tokens
+    voice.page.get_by_role('button', name='Events').click()
+    voice.page.wait_for_function(
+        'document.querySelector(".vu-events").innerText.includes("session.created")', timeout=10_000)
+    voice.turn(1.0)  # with the drawer open: full, redacted entries
+    voice.page.wait_for_function(
+        'document.querySelector(".vu-events").innerText.includes("[audio: ")', timeout=10_000)
+    text = voice.page.locator('.vu-events').inner_text()
+    assert '→ client' in text and '← server' in text, text[:2000]
+    for kind in ('input_audio_buffer.append', 'input_audio_buffer.commit', 'response.create', 'response.done',
+                 'response.output_audio.delta', 'session.update', 'session.created'):
+        assert kind in text, kind
+    assert not re.search(r'[A-Za-z0-9+/=]{200,}', text), 'a base64 audio payload reached the drawer'
+    for token in tokens:
+        assert token not in text, 'the session token reached the drawer'
+    voice.click('Close events')

@@ -20,8 +20,10 @@ MAX_LINES = 500
 def entry_line(entry: dict) -> str:
     """One log line from one (untrusted) browser entry."""
     t = entry.get('t')
-    seconds = f'{t / 1000:10.3f} s' if isinstance(t, (int, float)) and not isinstance(t, bool) else ' ' * 12
-    direction = ARROWS.get(entry.get('direction'), '?')
+    number = isinstance(t, (int, float)) and not isinstance(t, bool) and abs(t) < 1e15
+    seconds = f'{t / 1000:10.3f} s' if number else ' ' * 12
+    direction = entry.get('direction')
+    direction = ARROWS.get(direction, '?') if isinstance(direction, str) else '?'
     kind = entry.get('type') if isinstance(entry.get('type'), str) else '?'
     json_text = entry.get('json') if isinstance(entry.get('json'), str) else ''
     return f'{seconds}  {direction}  {kind[:100]}  {json_text[:1000]}'.rstrip()

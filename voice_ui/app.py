@@ -9,7 +9,7 @@ import socket
 from nicegui import app, ui
 from nicegui.helpers import is_pytest
 
-from . import native
+from . import native, ops
 from .access import create_access, install, serving_warnings
 from .config import Settings
 from .local_realtime.limits import ServerLimits
@@ -21,7 +21,10 @@ from .token_service import TokenService
 def create_backend(settings: Settings) -> Backend:
     """OpenAI when a key is set; otherwise the embedded server, reached through the very same token service."""
     if not settings.uses_embedded_server:
-        return Backend(settings, TokenService(settings), f'OpenAI · {settings.model}', settings.ws_url)
+        browser_url = settings.browser_realtime_url or settings.ws_url  # e.g. the balancer's public address
+        if not browser_url.startswith(('ws://', 'wss://')):
+            raise SystemExit('VOICE_UI_BROWSER_REALTIME_URL must start with ws:// or wss://')
+        return Backend(settings, TokenService(settings), f'OpenAI · {settings.model}', browser_url)
     from .local_realtime.server_config import LocalRealtimeConfig
     from .local_realtime.server import mount_local_realtime
     from .speech import default_agent
@@ -75,6 +78,7 @@ def run(settings: Settings) -> None:
         raise SystemExit(f'voice-ui cannot start: {problem}')
     access = create_access(settings)  # before anything is served: refuses to start when the key would be exposed
     install(app, access)
+    ops.install(settings, access)  # /healthz, /readyz, /metrics
     backend = create_backend(settings)
     register_pages(backend, access)
     for warning in serving_warnings(settings, access):
@@ -83,4 +87,5 @@ def run(settings: Settings) -> None:
     ui.run(host=settings.host, port=settings.port, title=native.WINDOW_TITLE, reload=False, dark=None,
            native=settings.native, window_size=native.WINDOW_SIZE if settings.native else None,
            show=settings.open_browser and not settings.native, favicon='🎙️',
+           storage_secret=settings.secret or None,  # the same on every replica (NiceGUI's user storage in Redis)
            **server_options(ServerLimits(), choose_ws=False))  # bad or idle handshakes are answered or dropped

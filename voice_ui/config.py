@@ -46,6 +46,12 @@ class Settings:
     mints_per_minute: int = 10   # per person (or per client address when anonymous)
     max_sessions: int = 3        # voice sessions open at once, per person (or client address)
     public: bool = False         # serve an OpenAI key beyond loopback without authentication, knowingly
+    # Replicas (README "Scaling out"): shared state in Redis, one signing secret, metrics for the operator
+    redis_url: str = field(default='', repr=False)  # NICEGUI_REDIS_URL: NiceGUI's storage and access state
+    secret: str = field(default='', repr=False)     # signs cookies; the same on every replica
+    metrics_token: str = field(default='', repr=False)  # /metrics beyond loopback needs `Bearer <token>`
+    replica: str = ''            # this replica's name in /healthz and metrics (default: the host name)
+    browser_realtime_url: str = ''  # where browsers open the Realtime socket, when not OPENAI_BASE_URL's (balancer)
     tools: Toolbox = field(default_factory=Toolbox, compare=False)  # what the agent may call (`--tools`)
 
     def __post_init__(self) -> None:
@@ -86,6 +92,11 @@ ENV_FIELDS = {  # environment variable -> (field, type)
     'VOICE_UI_SESSION_HOURS': ('session_hours', int),
     'VOICE_UI_MINTS_PER_MINUTE': ('mints_per_minute', int),
     'VOICE_UI_MAX_SESSIONS': ('max_sessions', int),
+    'NICEGUI_REDIS_URL': ('redis_url', str),
+    'VOICE_UI_SECRET': ('secret', str),
+    'VOICE_UI_METRICS_TOKEN': ('metrics_token', str),
+    'VOICE_UI_REPLICA': ('replica', str),
+    'VOICE_UI_BROWSER_REALTIME_URL': ('browser_realtime_url', str),
 }
 LIMITS = {  # integer settings and the range each must lie in
     'VOICE_UI_TOKEN_TTL': ('token_ttl_s', 10, 7200),

@@ -84,6 +84,7 @@ export const UiEvent = Object.freeze({
   ERROR: 'error',
   NOTICE: 'notice',
   TOKEN_WANTED: 'token_wanted',
+  LATENCY: 'latency',
 });
 
 export const ErrorSource = Object.freeze({

@@ -10,9 +10,10 @@ export function sameOriginUrl() {
 const STATES = ['connecting', 'open', 'closing', 'closed'];
 
 export class RealtimeSocket {
-  constructor({ onEvent, onClose }) {
+  constructor({ onEvent, onClose, log = null }) {
     this.onEvent = onEvent;   // (serverEvent) => void
     this.onClose = onClose;   // ({code, reason, was_clean, opened}) => void
+    this.log = log;           // an EventLog (the Events drawer), or null
     this.ws = null;
   }
 
@@ -37,6 +38,7 @@ export class RealtimeSocket {
       ws.onmessage = (message) => {
         const event = parseServerFrame(message.data);
         if (!event) return;
+        if (this.log) this.log.record('server', event);
         try {
           this.onEvent(event);
         } catch (error) {  // a bug of ours, not the server's: keep the connection and say where
@@ -55,6 +57,7 @@ export class RealtimeSocket {
 
   send(event) {
     if (!this.isOpen) return false;
+    if (this.log) this.log.record('client', event);
     this.ws.send(JSON.stringify(event));
     return true;
   }

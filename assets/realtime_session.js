@@ -1,6 +1,7 @@
 // The Vue component behind voice_ui/realtime_session.py: a thin shell around VoiceSession plus hold-Space-to-talk.
 // Start, Stop and Space act here at once (they are user gestures, which audio needs); Python hears of them through
 // the `status` event and answers `token_wanted` with provideToken/tokenFailed. No method returns anything.
+import { EventLog } from 'voice-ui/event-log.js';
 import { VoiceSession } from 'voice-ui/voice-session.js';
 import { sessionSnapshot } from 'voice-ui/session-stats.js';
 
@@ -21,7 +22,9 @@ export default {
     turnDetection: { type: Object, default: null },  // hands-free mode's GA turn_detection
   },
   mounted() {
+    this.events = new EventLog();  // the Events drawer's ring buffer (read on demand by event_log)
     this.voice = new VoiceSession((name, payload) => this.$emit(name, payload), {
+      eventLog: this.events,
       wsUrl: this.wsUrl, model: this.model, session: JSON.parse(JSON.stringify(this.$props.session || {})), replyTimeoutMs: this.replyTimeoutMs,
       tokenTimeoutMs: this.tokenTimeoutMs, turnDetection: this.turnDetection ? { ...this.turnDetection } : null,
     });
@@ -77,6 +80,11 @@ export default {
       for (const event of Array.isArray(events) ? events : []) {
         if (socket && event && typeof event === 'object' && typeof event.type === 'string') socket.send(event);
       }
+    },
+    // The Events drawer: `live` while it is open (full redacted entries), then the entries it shows.
+    event_log(live, filter, after) {
+      this.events.live = !!live;
+      return this.events.snapshot(typeof filter === 'string' ? filter.slice(0, 100) : '', Number(after) || 0);
     },
     getStats() {
       return sessionSnapshot(this.voice);

@@ -21,6 +21,7 @@ import { errorOf } from './server-events.js';
 import { SessionStats } from './session-stats.js';
 import { TokenHolder } from './token-holder.js';
 import { TypedTurns } from './typed-turn.js';
+import { TurnLatency } from './turn-latency.js';
 
 const samplesToMs = (samples) => (samples * 1000) / SAMPLE_RATE;
 const RESUME_TIMEOUT_MS = 1500;
@@ -28,15 +29,16 @@ const quietly = (promise) => { promise.catch(() => {}); return promise; };  // a
 
 export class VoiceSession {
   constructor(emit, { wsUrl = null, model = 'gpt-realtime', session = {}, replyTimeoutMs = 30000,
-    tokenTimeoutMs = 15000, turnDetection = null } = {}) {
-    this.options = { wsUrl, model, session, replyTimeoutMs, tokenTimeoutMs };
+    tokenTimeoutMs = 15000, turnDetection = null, eventLog = null } = {}) {
+    this.options = { wsUrl, model, session, replyTimeoutMs, tokenTimeoutMs, eventLog };
     this.link = new PythonLink(emit);
     this.tokens = new TokenHolder((reason) => this.link.now(UiEvent.TOKEN_WANTED, { reason }));
     this.stats = new SessionStats();
+    this.latency = new TurnLatency(this.link, () => this.player, () => this.turn);
     this.replies = new ReplyTracker({
       player: () => this.player, stats: this.stats, watchdogMs: replyTimeoutMs,
       onAudio: () => { if (this.status === Status.THINKING) this.setStatus(Status.SPEAKING); },
-      onFinished: () => this.settle(),
+      onFinished: () => { this.latency.replyDone(); this.settle(); },
       onStalled: () => {  // the server may still be producing it: a later response.create would be refused
         if (this.socket) this.socket.send({ type: ClientEvent.RESPONSE_CANCEL });
         this.problem(ErrorSource.RESPONSE, 'stalled', REPLY_STALLED_MESSAGE);
@@ -89,7 +91,7 @@ export class VoiceSession {
     // Everything at once: token, socket (as soon as the token is there), context, microphone, player.
     const token = quietly(this.tokens.take(this.options.tokenTimeoutMs));
     const socket = new RealtimeSocket({ onEvent: (event) => this.onServerEvent(socket, event),
-      onClose: (info) => this.onSocketClosed(socket, info) });
+      onClose: (info) => this.onSocketClosed(socket, info), log: this.options.eventLog });
     const opened = quietly(token.then((value) => {
       if (stale()) throw { code: 'stale' };
       this.socket = socket;
@@ -171,6 +173,7 @@ export class VoiceSession {
     const turn = this.turn;
     const untilTime = this.context.currentTime + this.mic.inputLatency();
     this.stats.stopRequested(turn, this.context.currentTime);
+    this.latency.speechEnded(turn);
     this.flushingTurn = turn;
     this.setStatus(Status.STOPPING);
     this.mic.stopTurn(turn, untilTime).then((flushed) => this.onTurnFlushed(turn, flushed));
@@ -208,7 +211,7 @@ export class VoiceSession {
 
   onServerEvent(socket, event) {
     if (socket !== this.socket) return;  // a late frame of a connection already replaced
-    if (this.replies.onEvent(event)) return;  // audio: never to Python
+    if (this.replies.onEvent(this.latency.seen(event))) return;  // audio: never to Python (latency only times it)
     this.handsFree.onEvent(event);
     if (event.type === ServerEvent.INPUT_AUDIO_COMMITTED) this.commits.committed();
     else if (event.type === ServerEvent.ERROR) this.onServerError(errorOf(event));
@@ -263,11 +266,9 @@ export class VoiceSession {
     this.mic = null;
     this.replies.abandon();
     this.link.flush();
-    if (this.socket) {
-      const socket = this.socket;
-      this.socket = null;
-      socket.close(1000, 'client closed');
-    }
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) socket.close(1000, 'client closed');
   }
 
   close() {

@@ -11,12 +11,15 @@ go last, and the search for an earlier place starts from the end).
 """
 from __future__ import annotations
 
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from nicegui.binding import bindable_dataclass
 
+from .latency import TurnLatency, summary_text
 from .protocol import ErrorCode, ErrorSource, ResponseStatus, Role, ServerEvent as S, Status
 
 USER, AGENT = Role.USER.value, Role.AGENT.value
@@ -46,13 +49,16 @@ def _count(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**12 else 0
 
 
-@bindable_dataclass(bindable_fields=['text', 'done', 'note'])
+@bindable_dataclass(bindable_fields=['text', 'done', 'note', 'latency_label'])
 class Turn:
     item_id: str
     role: str
     text: str = ''
     done: bool = False
     note: str = ''  # e.g. "transcription failed", "interrupted"
+    at: float = field(default_factory=time.time)  # Unix seconds when the turn first appeared here
+    latency: TurnLatency | None = None            # agent turns: the browser's figures for the turn it answers
+    latency_label: str = ''
 
     def set_text(self, text: str) -> None:
         self.text = text if len(text) <= MAX_TURN_CHARS else text[:MAX_TURN_CHARS] + '…'
@@ -78,13 +84,15 @@ class Usage:
 TurnListener = Callable[[Turn, int], None]  # (turn, index) after it was inserted
 
 
-@bindable_dataclass(bindable_fields=['status', 'error', 'notice', 'usage'])
+@bindable_dataclass(bindable_fields=['status', 'error', 'notice', 'usage', 'latency_summary'])
 class Conversation:
     turns: list[Turn] = field(default_factory=list)
     status: str = Status.IDLE.value  # a mirror of the component's state machine; never decided here
     error: str = ''      # the last problem, shown in the banner until the next turn starts
     notice: str = ''     # a gentle hint (e.g. too-short turn), not an error
     usage: Usage = field(default_factory=Usage)
+    latencies: deque[TurnLatency] = field(default_factory=lambda: deque(maxlen=MAX_TURNS))
+    latency_summary: str = ''  # median and p90 per stage, over the kept turns
     on_added: list[TurnListener] = field(default_factory=list, repr=False)
     on_removed: list[Callable[[Turn], None]] = field(default_factory=list, repr=False)
     _by_id: dict[str, Turn] = field(default_factory=dict, repr=False)
@@ -142,6 +150,18 @@ class Conversation:
             if turn.role == USER and not turn.text.strip() and not turn.note:
                 turn.note = NOTHING_HEARD  # a turn without speech: a note, not an empty card
 
+    def record_latency(self, item_id: Any, latency: TurnLatency | None) -> None:
+        """One turn's figures from the browser: on the reply's card (else the last agent card without any)."""
+        if latency is None:
+            return
+        turn = self.turn(item_id)
+        if turn is None or turn.role != AGENT:
+            turn = next((t for t in reversed(self.turns) if t.role == AGENT and t.latency is None), None)
+        if turn is not None and turn.latency is None:
+            turn.latency, turn.latency_label = latency, latency.label()
+        self.latencies.append(latency)
+        self.latency_summary = summary_text(self.latencies)
+
     def set_status(self, status: Any) -> None:
         if not isinstance(status, str) or status not in Status._value2member_map_:
             return
@@ -166,6 +186,8 @@ class Conversation:
         for turn in list(self.turns):
             self._remove(turn)
         self.status, self.error, self.notice = Status.IDLE.value, '', ''
+        self.latencies.clear()
+        self.latency_summary = ''
         self._previous.clear()
         self._waiting.clear()
 

@@ -15,6 +15,8 @@ from .access.login import account_row
 from .access.page_tokens import PageTokens
 from .config import Settings
 from .conversation import Conversation
+from .events_view import EventsDrawer
+from .export_view import export_controls
 from .metrics import counted
 from .protocol import MAX_TYPED_CHARS, Status
 from .realtime_session import ASSETS, RealtimeSession, StatusEventArguments, TokenWantedEventArguments
@@ -96,6 +98,9 @@ class VoicePage:
             self.transcript = TranscriptView(conv)
             self.transcript.container.props('role=log aria-live=polite aria-label=Conversation')
             usage_line(conv, settings.model)
+            export_controls(conv, settings.model)
+            events = EventsDrawer(self.session)
+            ui.button('Events', icon='list', on_click=events.open).mark('events').props('flat dense')
             ui.label('Tip: hold Space to talk.').classes('vu-tip')
 
     def _typing_row(self) -> None:
@@ -132,6 +137,7 @@ class VoicePage:
         session.on_error(lambda e: conv.show_error(e.source, e.code, e.message))
         session.on_notice(lambda e: setattr(conv, 'notice', e.message))
         session.on_token_wanted(self._on_token_wanted)
+        session.on_latency(lambda e: conv.record_latency(e.item_id, e.latency))
 
     def _on_status(self, e: StatusEventArguments) -> None:
         self.tokens.status(e.status)  # open sessions per person are counted from what the page reports

@@ -125,6 +125,7 @@ class UiEvent(StrEnum):
     ERROR = 'error'                  # {source, code, message}: the one error channel
     NOTICE = 'notice'                # {kind, message}: a hint, not an error
     TOKEN_WANTED = 'token_wanted'    # {reason}
+    LATENCY = 'latency'              # {turn, item_id, response_id, commit_ms, transcript_ms, audio_ms, done_ms}
 
 
 class ErrorSource(StrEnum):

@@ -22,6 +22,7 @@ from nicegui.dependencies import register_esm
 from nicegui.events import GenericEventArguments, Handler, UiEventArguments, handle_event
 from nicegui.helpers import expects_arguments
 
+from .latency import TurnLatency
 from .protocol import ErrorSource, NoticeKind, Role, Status, TokenReason, UiEvent
 
 from . import ASSETS  # the same folder in a checkout and in an installed wheel
@@ -69,6 +70,14 @@ class TokenWantedEventArguments(UiEventArguments):
     reason: TokenReason
 
 
+@dataclass(kw_only=True, slots=True)
+class LatencyEventArguments(UiEventArguments):
+    turn: int
+    item_id: str | None       # the reply's item (its card), if the reply had one
+    response_id: str | None
+    latency: TurnLatency      # ms after the end of speech, per stage (None: the stage never happened)
+
+
 def _enum(kind: type, value: Any, default: Any) -> Any:
     try:
         return kind(value)
@@ -104,6 +113,7 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         self.on(UiEvent.ERROR, self._error)
         self.on(UiEvent.NOTICE, self._notice)
         self.on(UiEvent.TOKEN_WANTED, self._token_wanted)
+        self.on(UiEvent.LATENCY, self._latency)
 
     # --- typed event registration ---
 
@@ -124,6 +134,9 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
 
     def on_token_wanted(self, handler: Handler[TokenWantedEventArguments]) -> RealtimeSession:
         return self._add(UiEvent.TOKEN_WANTED, handler)
+
+    def on_latency(self, handler: Handler[LatencyEventArguments]) -> RealtimeSession:
+        return self._add(UiEvent.LATENCY, handler)
 
     # --- commands (fire and forget: the browser answers through events) ---
 
@@ -219,3 +232,14 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         reason = _enum(TokenReason, self._args(e).get('reason'), None)
         if reason is not None:
             self._emit(UiEvent.TOKEN_WANTED, TokenWantedEventArguments(sender=self, client=self.client, reason=reason))
+
+    def _latency(self, e: GenericEventArguments) -> None:
+        args = self._args(e)
+        latency = TurnLatency.from_event(args)
+        if latency is None:
+            return
+        turn = args.get('turn')
+        self._emit(UiEvent.LATENCY, LatencyEventArguments(
+            sender=self, client=self.client, turn=turn if isinstance(turn, int) and not isinstance(turn, bool) else 0,
+            item_id=_str(args.get('item_id'), 256) or None, response_id=_str(args.get('response_id'), 256) or None,
+            latency=latency))

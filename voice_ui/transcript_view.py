@@ -42,5 +42,8 @@ class TranscriptView:
                     ui.label().classes('vu-note').bind_text_from(turn, 'note')
                 # ui.label renders text, never HTML: a transcript can't inject markup.
                 ui.label().classes('vu-text').bind_text_from(turn, 'text')
+                if turn.role == AGENT:  # the browser's figures for the turn this reply answers
+                    ui.label().classes('vu-latency').props('aria-label=Latency') \
+                        .bind_text_from(turn, 'latency_label').bind_visibility_from(turn, 'latency_label')
         self.cards[turn.item_id] = card
         return card

@@ -26,6 +26,7 @@ from .limits import ServerLimits
 from .server_agent import Agent
 from .server_config import LocalRealtimeConfig
 from .session_guard import failed
+from .streamed_work import hearing_for, perform_streamed
 from .tokens import Grant, TokenStore, bearer
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class Connection:
         self.wake = asyncio.Event()
         self.drained = asyncio.Event()
         self.work: set[asyncio.Task] = set()
+        engine.hearing = hearing_for(agent, engine, self.start_work)
 
     async def run(self) -> None:
         reader = asyncio.create_task(self.read())
@@ -161,18 +163,23 @@ class Connection:
                 elif isinstance(action, Close):
                     return await self.close(action)
                 else:
-                    task = asyncio.create_task(self.perform(action))
-                    self.work.add(task)
-                    task.add_done_callback(self.work.discard)
+                    self.start_work(action)
             self.drained.set()
             due = self.engine.next_due()
             timeout = None if due is None else max(0.0, due - time.monotonic())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout)
 
+    def start_work(self, action) -> None:
+        task = asyncio.create_task(self.perform(action))
+        self.work.add(task)
+        task.add_done_callback(self.work.discard)
+
     async def perform(self, work: Transcribe | Respond) -> None:
         """Run agent work off the pump; the engine hears back with the result or the error message."""
         try:
+            if await perform_streamed(self.agent, self.engine, work, self.wake):  # live captions, spoken sentences
+                return
             if isinstance(work, Transcribe):
                 text = await self.agent.transcribe(work.audio, work.language, work.prompt)
                 self.engine.transcription_ready(work.item_id, text, None, time.monotonic())

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 
 from ..local_realtime.server_agent import NO_TOOLS, Message, Reply, ToolOffer
 from .brains import Brain, brain_from_env
 from .engines import Recognizer, Synthesizer
+from .live import LiveHearing, has_speech
 from .models import MODELS, ModelCache, ModelSource, load_piper, load_whisper, piper_source, whisper_source
+from .sentences import speakable_pieces
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,7 @@ class SpeechAgent:
         self.piper_source = piper or piper_source(environ)
         self._models = models
         self._environ = environ
+        self.hearing = LiveHearing()
         self.description = (f'offline speech: whisper {self.whisper_source.label}, '
                             f'piper {self.piper_source.label}, replies: {self.brain.description}')
 
@@ -38,6 +41,61 @@ class SpeechAgent:
     async def transcribe(self, audio: bytes, language: str | None, prompt: str | None) -> str:
         recognizer = await self.recognizer()
         return await asyncio.to_thread(recognizer.transcribe, audio, language, prompt)
+
+    async def hear(self, item_id: str, pcm: bytes, language: str | None, prompt: str | None) -> list[str]:
+        """Audio of the user item `item_id` as it arrives; returns the text of each piece that a pause closed
+        (in order), decoded now rather than at commit."""
+        heard = self.hearing.item(item_id)
+        heard.feed(pcm)
+        if not heard.pending:
+            return []
+        recognizer = await self.recognizer()
+        texts = []
+        async with heard.lock:  # pieces decode one after another, in order
+            while heard.pending:
+                piece = heard.pending.pop(0)
+                piece.text = await asyncio.to_thread(recognizer.transcribe, bytes(heard.audio[piece.start:piece.end]),
+                                                     language, heard.prompt(prompt))
+                heard.decoded.append(piece)
+                if piece.text:
+                    texts.append(piece.text)
+        return texts
+
+    async def transcribe_item(self, item_id: str, audio: bytes, language: str | None, prompt: str | None) -> str:
+        """The committed item's transcript: the pieces already decoded while it was heard, plus the rest."""
+        heard = self.hearing.item(item_id)
+        async with heard.lock:
+            self.hearing.pop(item_id)
+            match = heard.reusable(audio)
+            if match is None:
+                return await self.transcribe(audio, language, prompt)
+            pieces, begin = match
+            head, tail = audio[:max(0, pieces[0].start - begin)], audio[pieces[-1].end - begin:]
+            if has_speech(head):  # speech before the first reused piece: decode the turn whole
+                return await self.transcribe(audio, language, prompt)
+            texts = [piece.text for piece in pieces]
+            if has_speech(tail):
+                recognizer = await self.recognizer()
+                texts.append(await asyncio.to_thread(recognizer.transcribe, tail, language, heard.prompt(prompt)))
+            return ' '.join(text for text in texts if text).strip()
+
+    async def respond_stream(self, history: list[Message], audio: bytes, instructions: str | None = None,
+                             tools: ToolOffer = NO_TOOLS) -> AsyncIterator[Reply]:
+        """The reply piece by piece: each sentence (or leading clause) is spoken as soon as it is written, so the
+        first is heard while the rest is still being synthesised. The last piece carries the tool calls."""
+        try:
+            answer = await self.brain.reply(history, instructions, tools)
+            thought = Reply(answer) if isinstance(answer, str) else answer
+        except Exception as exc:
+            log.warning('reply brain failed: %s', exc)
+            thought = Reply('Sorry, I could not reach my language model.')
+        pieces = speakable_pieces(thought.text)
+        for index, text in enumerate(pieces):
+            speech, word_ends = await self.speak_timed(text.strip())
+            last = index == len(pieces) - 1
+            yield Reply(text, speech, thought.tool_calls if last else (), word_ends)
+        if not pieces:
+            yield Reply('', b'', thought.tool_calls)
 
     async def respond(self, history: list[Message], audio: bytes, instructions: str | None = None,
                       tools: ToolOffer = NO_TOOLS) -> Reply:

@@ -200,7 +200,8 @@ def print_table(turns: list[Turn]) -> None:
     for t in turns:
         print(f'{t.name:<10} {t.speech_s:>6.2f}s {ms(t.caption_after_speech_s):>8} {ms(t.to_transcript_delta_s):>8} '
               f'{ms(t.to_completed_s):>9} {ms(t.to_audio_delta_s):>8} {ms(t.to_done_s):>8} '
-              f'{ms(t.cpu_to_audio_s):>9} {t.cpu_s / t.speech_s:>13.2f} {t.wer:>5.2f}  {t.heard!r} / {t.said!r} ({t.reply_audio_s:.1f} s reply)')
+              f'{ms(t.cpu_to_audio_s):>9} {t.cpu_s / t.speech_s:>13.2f} {t.wer:>5.2f}  '
+              f'{t.heard!r} / {t.said!r} ({t.reply_audio_s:.1f} s reply)')
 
     def mean(values: list) -> str:
         values = [v for v in values if v is not None]

@@ -7,6 +7,7 @@ time to first audio is what a listener notices, and a clause is a natural place 
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 SENTENCE_END = re.compile(r'(?<=[.!?])\s+(?=\S)')
 CLAUSE_END = re.compile(r'(?<=[,:;])\s+(?=\S)')
@@ -24,7 +25,7 @@ def speakable_pieces(text: str) -> list[str]:
             cuts.insert(0, match.start())
             break
     bounds = [0, *cuts, len(text)]
-    return [text[start:end] for start, end in zip(bounds, bounds[1:]) if text[start:end]]
+    return [text[start:end] for start, end in pairwise(bounds) if text[start:end]]
 
 
 class SentenceBuffer:
@@ -46,7 +47,7 @@ class SentenceBuffer:
     def _sentences(self) -> list[str]:
         cuts = [match.start() for match in SENTENCE_END.finditer(self.text)]
         bounds = [0, *cuts, len(self.text)]
-        return [self.text[a:b] for a, b in zip(bounds, bounds[1:]) if self.text[a:b]]
+        return [self.text[a:b] for a, b in pairwise(bounds) if self.text[a:b]]
 
     def flush(self) -> list[str]:
         rest, self.text = self.text, ''

@@ -14,20 +14,22 @@ The functions taking an engine are sans-I/O, like the engine; `perform_streamed`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..protocol import ServerEvent
+from ..protocol import ErrorCode, ServerEvent
 from .actions import Respond, Transcribe
-from .events import event
+from .events import error_event, event
 from .reply_pieces import PieceStream
 from .server_agent import Reply
 from .server_conversation import words
 
 log = logging.getLogger(__name__)
 MAX_CAPTIONED_ITEMS = 16
+CANCEL_CHECK_S = 0.05  # a safety net: the response's end wakes the watcher at once
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,23 @@ class Listen:
     pcm: bytes
     language: str | None
     prompt: str | None
+
+
+@dataclass(frozen=True)
+class CheckAgent:
+    """Work at session start: an agent whose models fail to load says so with a GA `error` event."""
+
+
+@contextlib.contextmanager
+def agent_seat(agent):
+    """A seat for the session when the agent limits its concurrent sessions (`seats`); yields the refusal."""
+    seats = getattr(agent, 'seats', None)
+    refusal = seats.take() if seats is not None else None
+    try:
+        yield refusal
+    finally:
+        if seats is not None and refusal is None:
+            seats.release()
 
 
 def hearing_for(agent, engine, start_work: Callable[[Listen], None]) -> Callable[[str, bytes], None] | None:
@@ -104,6 +123,14 @@ def piece_ready(engine, response_id: str, piece: Reply | None, now: float) -> bo
 async def perform_streamed(agent, engine, work, wake: asyncio.Event) -> bool:
     """Run `work` if it needs a streaming ability of `agent`; False when the transport should run it as before.
     Exceptions of a `Transcribe` propagate (the transport reports them as `...transcription.failed`)."""
+    if isinstance(work, CheckAgent):
+        check = getattr(agent, 'load_problem', None)
+        problem = await check() if check is not None else None
+        if problem is not None and not engine.closed:
+            engine.send(error_event({'type': 'server_error', 'code': ErrorCode.SERVER_ERROR.value,
+                                     'message': f'Offline speech is unavailable: {problem}'}, None), time.monotonic())
+            wake.set()
+        return True
     if isinstance(work, Listen):
         hear = getattr(agent, 'hear', None)
         if hear is not None:
@@ -126,23 +153,49 @@ async def perform_streamed(agent, engine, work, wake: asyncio.Event) -> bool:
 
 
 async def stream_reply(agent, engine, work: Respond, wake: asyncio.Event) -> None:
+    """Feed the agent's pieces to the engine; when the response ends early (cancelled, interrupted, failed) the
+    agent is stopped at its next await: a sentence being synthesised is abandoned and no further one starts."""
     pieces = agent.respond_stream(work.history, work.audio, work.instructions, work.tools)
+    feeding = asyncio.create_task(feed_pieces(pieces, engine, work, wake))
+    ended = asyncio.Event()
+    if still_wanted(engine, work.response_id):
+        run, finished = engine.active, engine.active.on_finished
+        run.on_finished = lambda ending: (finished(ending), ended.set())  # told the moment the response ends
+    ending = asyncio.create_task(ended.wait())
+    try:
+        while not feeding.done():
+            await asyncio.wait({feeding, ending}, timeout=CANCEL_CHECK_S, return_when=asyncio.FIRST_COMPLETED)
+            if not feeding.done() and not still_wanted(engine, work.response_id):
+                feeding.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await feeding
+    finally:
+        feeding.cancel()
+        ending.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pieces.aclose()
+        wake.set()
+
+
+def still_wanted(engine, response_id: str) -> bool:
+    run = engine.active
+    return not engine.closed and run is not None and run.id == response_id and not run.finished
+
+
+async def feed_pieces(pieces, engine, work: Respond, wake: asyncio.Event) -> None:
     try:
         async for piece in pieces:
             wanted = piece_ready(engine, work.response_id, piece, time.monotonic())
             wake.set()
             if not wanted:
-                return  # cancelled: no further sentence is synthesised
+                return
         piece_ready(engine, work.response_id, None, time.monotonic())
     except asyncio.CancelledError:
         raise
     except Exception as exc:
         log.warning('agent reply failed: %r', exc)
-        if engine.active is not None and engine.active.id == work.response_id:
+        if still_wanted(engine, work.response_id):
             if 'piece_stream' in engine.active.__dict__:
                 engine.queue(engine.active.fail(str(exc) or type(exc).__name__), time.monotonic())
             else:
                 engine.reply_ready(work.response_id, None, str(exc) or type(exc).__name__, time.monotonic())
-    finally:
-        await pieces.aclose()
-        wake.set()

@@ -26,7 +26,7 @@ from .limits import ServerLimits
 from .server_agent import Agent
 from .server_config import LocalRealtimeConfig
 from .session_guard import failed
-from .streamed_work import hearing_for, perform_streamed
+from .streamed_work import CheckAgent, agent_seat, hearing_for, perform_streamed
 from .tokens import Grant, TokenStore, bearer
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,9 @@ async def realtime_websocket(websocket: WebSocket, config: LocalRealtimeConfig, 
                             'Incorrect or expired API key or client secret provided.')
     if (refusal := sessions.refusal(grant)) is not None:
         return await reject(websocket, session_log, ErrorCode.RATE_LIMIT_EXCEEDED, CLOSE_TRY_AGAIN, refusal)
-    with sessions.holding(grant):
+    with sessions.holding(grant), agent_seat(config.agent) as seat_refusal:
+        if seat_refusal is not None:  # offline speech at capacity: refuse rather than slow everyone down
+            return await reject(websocket, session_log, ErrorCode.RATE_LIMIT_EXCEEDED, CLOSE_TRY_AGAIN, seat_refusal)
         session = {**grant.session, 'id': grant.take_session_id()}
         session_log.session_id = session['id']
         engine = RealtimeEngine(session, time.monotonic(), config.engine, config.faults, config.limits)
@@ -116,6 +118,7 @@ class Connection:
         engine.hearing = hearing_for(agent, engine, self.start_work)
 
     async def run(self) -> None:
+        self.start_work(CheckAgent())  # models that fail to load are reported to the client, not just logged
         reader = asyncio.create_task(self.read())
         pump = asyncio.create_task(self.pump())
         try:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from ..local_realtime.server_agent import NO_TOOLS, Message, Reply, ToolOffer
 from .brains import Brain, brain_from_env
 from .engines import Recognizer, Synthesizer
+from .capacity import SpeechSeats, capacity_from_env
 from .live import LiveHearing, has_speech
 from .models import MODELS, ModelCache, ModelSource, load_piper, load_whisper, piper_source, whisper_source
 from .sentences import speakable_pieces
@@ -31,6 +32,7 @@ class SpeechAgent:
         self._models = models
         self._environ = environ
         self.hearing = LiveHearing()
+        self.seats = SpeechSeats(capacity_from_env(environ))
         self.description = (f'offline speech: whisper {self.whisper_source.label}, '
                             f'piper {self.piper_source.label}, replies: {self.brain.description}')
 
@@ -41,6 +43,16 @@ class SpeechAgent:
     async def transcribe(self, audio: bytes, language: str | None, prompt: str | None) -> str:
         recognizer = await self.recognizer()
         return await asyncio.to_thread(recognizer.transcribe, audio, language, prompt)
+
+    async def load_problem(self) -> str | None:
+        """Why the models cannot load (for a GA `error` at session start), or None when both are ready."""
+        problems = []
+        for kind, load in (('speech recognizer', self.recognizer), ('voice', self.synthesizer)):
+            try:
+                await load()
+            except Exception as exc:
+                problems.append(f'the {kind} could not be loaded: {exc}')
+        return '; '.join(problems) or None
 
     async def hear(self, item_id: str, pcm: bytes, language: str | None, prompt: str | None) -> list[str]:
         """Audio of the user item `item_id` as it arrives; returns the text of each piece that a pause closed

@@ -13,12 +13,14 @@ import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..local_realtime.vad import EnergyVad
 from ..protocol import BYTES_PER_MS
 
 PAUSE_MS = 240            # a pause this long closes a piece (a turn's end is >= 500 ms in server_vad)
 PAD_MS = 200              # audio kept before a piece's first voiced frame
-PROBE_BYTES = 100 * BYTES_PER_MS  # the commit's last 100 ms locate it in what was heard
+PROBE_BYTES = 100 * BYTES_PER_MS  # 100 ms of the commit locate it in what was heard
 MAX_HEARD_BYTES = 120_000 * BYTES_PER_MS  # two minutes per item; beyond that the item is decoded at commit
 MAX_ITEMS = 64            # items heard but never committed (cleared, abandoned) age out
 PROMPT_CHARS = 200
@@ -64,12 +66,14 @@ class HeardItem:
         (negative when the commit starts with audio this item never heard, e.g. VAD padding). None: no match."""
         if self.overflowed or len(committed) < PROBE_BYTES or not self.decoded:
             return None
-        probe = bytes(committed[-PROBE_BYTES:])
-        found = self.audio.rfind(probe)
+        at = loudest_window(committed)  # silence is everywhere; the loudest 100 ms of speech is found once
+        found = self.audio.find(committed[at:at + PROBE_BYTES])
         if found < 0:
             return None
-        end = found + PROBE_BYTES
-        begin = end - len(committed)
+        begin = found - at
+        end = begin + len(committed)
+        if end > len(self.audio):
+            return None
         overlap = max(begin, 0)
         if self.audio[overlap:end] != committed[overlap - begin:]:
             return None
@@ -93,6 +97,14 @@ class LiveHearing:
 
     def pop(self, item_id: str) -> HeardItem | None:
         return self.items.pop(item_id, None)
+
+
+def loudest_window(pcm: bytes) -> int:
+    """Byte offset of the loudest whole `PROBE_BYTES` window of `pcm` (which holds at least one)."""
+    windows = len(pcm) // PROBE_BYTES
+    samples = np.frombuffer(pcm[:windows * PROBE_BYTES], dtype='<i2').astype(np.float32)
+    energy = np.square(samples).reshape(windows, -1).sum(axis=1)
+    return int(np.argmax(energy)) * PROBE_BYTES
 
 
 def has_speech(pcm: bytes) -> bool:

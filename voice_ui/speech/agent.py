@@ -6,12 +6,13 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 
 from ..local_realtime.server_agent import NO_TOOLS, Message, Reply, ToolOffer
-from .brains import Brain, brain_from_env
+from .brains import Brain, ChatCompletionsBrain, brain_from_env
+from .chat_stream import chat_deltas
 from .engines import Recognizer, Synthesizer
 from .capacity import SpeechSeats, capacity_from_env
 from .live import LiveHearing, has_speech
 from .models import MODELS, ModelCache, ModelSource, load_piper, load_whisper, piper_source, whisper_source
-from .sentences import speakable_pieces
+from .sentences import SentenceBuffer
 
 log = logging.getLogger(__name__)
 
@@ -94,20 +95,41 @@ class SpeechAgent:
     async def respond_stream(self, history: list[Message], audio: bytes, instructions: str | None = None,
                              tools: ToolOffer = NO_TOOLS) -> AsyncIterator[Reply]:
         """The reply piece by piece: each sentence (or leading clause) is spoken as soon as it is written, so the
-        first is heard while the rest is still being synthesised. The last piece carries the tool calls."""
+        first is heard while the rest is still being written and synthesised. The last piece has the tool calls."""
+        sentences, calls, said = SentenceBuffer(), (), False
         try:
-            answer = await self.brain.reply(history, instructions, tools)
-            thought = Reply(answer) if isinstance(answer, str) else answer
-        except Exception as exc:
+            async for written in self.thoughts(history, instructions, tools):
+                if isinstance(written, Reply):
+                    calls += written.tool_calls
+                    written = written.text
+                for text in sentences.add(written):
+                    said = True
+                    yield await self.spoken(text)
+        except Exception as exc:  # a spoken apology beats a silent failed turn in a voice UI
             log.warning('reply brain failed: %s', exc)
-            thought = Reply('Sorry, I could not reach my language model.')
-        pieces = speakable_pieces(thought.text)
-        for index, text in enumerate(pieces):
-            speech, word_ends = await self.speak_timed(text.strip())
-            last = index == len(pieces) - 1
-            yield Reply(text, speech, thought.tool_calls if last else (), word_ends)
-        if not pieces:
-            yield Reply('', b'', thought.tool_calls)
+            if said:
+                raise
+            sentences = SentenceBuffer()
+            sentences.add('Sorry, I could not reach my language model.')
+        rest = [text for text in sentences.flush() if text.strip()]
+        for index, text in enumerate(rest):
+            piece = await self.spoken(text)
+            yield Reply(piece.text, piece.audio, calls if index == len(rest) - 1 else (), piece.word_ends_ms)
+        if not rest:
+            yield Reply('', b'', calls)
+
+    async def thoughts(self, history, instructions, tools) -> AsyncIterator[str | Reply]:
+        """What the brain writes, as it writes it (a chat endpoint streams; other brains answer whole)."""
+        if isinstance(self.brain, ChatCompletionsBrain):
+            async for written in chat_deltas(self.brain, history, instructions, tools):
+                yield written
+            return
+        answer = await self.brain.reply(history, instructions, tools)
+        yield Reply(answer) if isinstance(answer, str) else answer
+
+    async def spoken(self, text: str) -> Reply:
+        speech, word_ends = await self.speak_timed(text.strip())
+        return Reply(text, speech, (), word_ends)
 
     async def respond(self, history: list[Message], audio: bytes, instructions: str | None = None,
                       tools: ToolOffer = NO_TOOLS) -> Reply:

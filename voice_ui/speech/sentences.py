@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from itertools import pairwise
 
-SENTENCE_END = re.compile(r'(?<=[.!?])\s+(?=\S)')
-CLAUSE_END = re.compile(r'(?<=[,:;])\s+(?=\S)')
+SENTENCE_END = re.compile(r'(?<=[.!?])\s+')
+CLAUSE_END = re.compile(r'(?<=[,:;])\s+')
 FIRST_CLAUSE_MIN_WORDS = 2
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator, Mapping
 
 from ..local_realtime.server_agent import NO_TOOLS, Message, Reply, ToolOffer
@@ -15,6 +16,7 @@ from .models import MODELS, ModelCache, ModelSource, load_piper, load_whisper, p
 from .sentences import SentenceBuffer
 
 log = logging.getLogger(__name__)
+LIVE_ENV = 'VOICE_UI_SPEECH_LIVE'  # '0': decode each turn whole at commit (one decode per turn, least CPU)
 
 
 class SpeechAgent:
@@ -33,6 +35,7 @@ class SpeechAgent:
         self._models = models
         self._environ = environ
         self.hearing = LiveHearing()
+        self.live = (os.environ if environ is None else environ).get(LIVE_ENV, '1').strip() != '0'
         self.seats = SpeechSeats(capacity_from_env(environ))
         self.description = (f'offline speech: whisper {self.whisper_source.label}, '
                             f'piper {self.piper_source.label}, replies: {self.brain.description}')
@@ -58,6 +61,8 @@ class SpeechAgent:
     async def hear(self, item_id: str, pcm: bytes, language: str | None, prompt: str | None) -> list[str]:
         """Audio of the user item `item_id` as it arrives; returns the text of each piece that a pause closed
         (in order), decoded now rather than at commit."""
+        if not self.live:
+            return []
         heard = self.hearing.item(item_id)
         heard.feed(pcm)
         if not heard.pending:

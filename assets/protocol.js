@@ -24,10 +24,23 @@ export const ServerEvent = Object.freeze({
   SESSION_UPDATED: 'session.updated',
   INPUT_AUDIO_COMMITTED: 'input_audio_buffer.committed',
   INPUT_AUDIO_CLEARED: 'input_audio_buffer.cleared',
+  ITEM_ADDED: 'conversation.item.added',
+  ITEM_DONE: 'conversation.item.done',
+  ITEM_TRUNCATED: 'conversation.item.truncated',
+  ITEM_DELETED: 'conversation.item.deleted',
+  INPUT_TRANSCRIPTION_DELTA: 'conversation.item.input_audio_transcription.delta',
+  INPUT_TRANSCRIPTION_COMPLETED: 'conversation.item.input_audio_transcription.completed',
+  INPUT_TRANSCRIPTION_FAILED: 'conversation.item.input_audio_transcription.failed',
   RESPONSE_CREATED: 'response.created',
   RESPONSE_DONE: 'response.done',
+  OUTPUT_ITEM_ADDED: 'response.output_item.added',
+  OUTPUT_ITEM_DONE: 'response.output_item.done',
   OUTPUT_AUDIO_DELTA: 'response.output_audio.delta',
   OUTPUT_AUDIO_DONE: 'response.output_audio.done',
+  OUTPUT_AUDIO_TRANSCRIPT_DELTA: 'response.output_audio_transcript.delta',
+  OUTPUT_AUDIO_TRANSCRIPT_DONE: 'response.output_audio_transcript.done',
+  OUTPUT_TEXT_DELTA: 'response.output_text.delta',
+  OUTPUT_TEXT_DONE: 'response.output_text.done',
 });
 
 export const ErrorCode = Object.freeze({
@@ -43,26 +56,60 @@ export const ResponseStatus = Object.freeze({
   INCOMPLETE: 'incomplete',
 });
 
-// What the component reports to Python (see voice_ui/realtime_session.py).
+// What the component reports to Python (mirror of voice_ui/protocol.py; tests/test_protocol_parity.py checks it).
 export const Status = Object.freeze({
+  IDLE: 'idle',
   CONNECTING: 'connecting',
   LISTENING: 'listening',
+  STOPPING: 'stopping',
   THINKING: 'thinking',
   SPEAKING: 'speaking',
-  IDLE: 'idle',
   ERROR: 'error',
   CLOSED: 'closed',
 });
 
 export const UiEvent = Object.freeze({
-  REALTIME_EVENT: 'realtime_event',
   STATUS: 'status',
-  SOCKET_CLOSED: 'socket_closed',
-  MIC_ERROR: 'mic_error',
+  SERVER_EVENT: 'realtime_event',
+  TRANSCRIPT: 'transcript',
+  ERROR: 'error',
   NOTICE: 'notice',
-  PLAYBACK: 'playback',
-  PUSH_TO_TALK: 'push_to_talk',
+  TOKEN_WANTED: 'token_wanted',
 });
 
+export const ErrorSource = Object.freeze({
+  SERVER: 'server',
+  SOCKET: 'socket',
+  MICROPHONE: 'microphone',
+  TOKEN: 'token',
+  AUDIO: 'audio',
+  RESPONSE: 'response',
+});
+
+export const NoticeKind = Object.freeze({
+  TOO_SHORT: 'too_short',
+});
+
+export const TokenReason = Object.freeze({
+  PREFETCH: 'prefetch',
+  START: 'start',
+});
+
+export const Role = Object.freeze({
+  USER: 'user',
+  AGENT: 'assistant',
+});
+
+// Server events forwarded to Python as they are (without audio); transcript deltas go coalesced as TRANSCRIPT.
+export const FORWARDED_SERVER_EVENTS = Object.freeze(new Set([
+  ServerEvent.INPUT_AUDIO_COMMITTED, ServerEvent.ITEM_ADDED, ServerEvent.ITEM_DONE, ServerEvent.ITEM_TRUNCATED,
+  ServerEvent.ITEM_DELETED, ServerEvent.INPUT_TRANSCRIPTION_FAILED, ServerEvent.RESPONSE_DONE,
+  ServerEvent.OUTPUT_ITEM_DONE,  // function_call items only: the tool loop runs them
+]));
+export const MAX_TRANSCRIPT_EVENT_CHARS = 64000;  // well below NiceGUI's 1 MB socket message: longer ones split
+
 export const TOO_SHORT_MESSAGE = 'Nothing was heard — hold the button a little longer.';
+export const TOKEN_TIMEOUT_MESSAGE = 'No session token arrived in time. Check the connection and press Start Speaking again.';
+export const REPLY_STALLED_MESSAGE = 'The reply stopped arriving. Press Start Speaking to go on.';
+export const COMMIT_STALLED_MESSAGE = 'The voice service did not confirm the recording. Press Start Speaking to try again.';
 export const AUDIO_BLOCKED_MESSAGE = 'The browser kept audio off: click Start Speaking (or press Space) to allow it.';

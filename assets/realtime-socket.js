@@ -1,6 +1,7 @@
 // The browser's WebSocket to the Realtime API, authenticated by an ephemeral token carried as a subprotocol
 // (browsers cannot set headers on a WebSocket). JSON events in and out; nothing else.
 import { REALTIME_PATH, SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from './protocol.js';
+import { parseServerFrame } from './server-events.js';
 
 export function sameOriginUrl() {
   return (location.protocol === 'https:' ? 'wss' : 'ws') + '://' + location.host + REALTIME_PATH;
@@ -34,14 +35,13 @@ export class RealtimeSocket {
         resolve();
       };
       ws.onmessage = (message) => {
-        let event;
+        const event = parseServerFrame(message.data);
+        if (!event) return;
         try {
-          event = JSON.parse(message.data);
-        } catch (error) {
-          console.warn('voice-ui: ignoring a non-JSON Realtime frame', error);
-          return;
+          this.onEvent(event);
+        } catch (error) {  // a bug of ours, not the server's: keep the connection and say where
+          console.error('voice-ui: a server event could not be handled', event.type, error);
         }
-        this.onEvent(event);
       };
       ws.onclose = (close) => {
         if (this.ws === ws) this.ws = null;
@@ -59,7 +59,11 @@ export class RealtimeSocket {
     return true;
   }
 
+  // A socket still connecting is closed cleanly once it opens (closing it now would abort the handshake).
   close(code = 1000, reason = 'client closed') {
-    if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(code, reason);
+    const ws = this.ws;
+    if (!ws) return;
+    if (ws.readyState === WebSocket.CONNECTING) ws.addEventListener('open', () => ws.close(code, reason));
+    else if (ws.readyState === WebSocket.OPEN) ws.close(code, reason);
   }
 }

@@ -1,6 +1,6 @@
 // The Vue component behind voice_ui/realtime_session.py: a thin shell around VoiceSession plus hold-Space-to-talk.
-// Python calls the methods with run_method; every method resolves (never rejects) so Python never hangs.
-import { UiEvent } from 'voice-ui/protocol.js';
+// Start, Stop and Space act here at once (they are user gestures, which audio needs); Python hears of them through
+// the `status` event and answers `token_wanted` with provideToken/tokenFailed. No method returns anything.
 import { VoiceSession } from 'voice-ui/voice-session.js';
 
 const TYPING_TAGS = new Set(['INPUT', 'TEXTAREA', 'SELECT']);
@@ -11,22 +11,31 @@ function isTyping(target) {
 
 export default {
   template: '<div class="voice-ui-session" style="display: none"></div>',
+  props: {
+    wsUrl: { type: String, default: null },
+    model: { type: String, default: 'gpt-realtime' },
+    session: { type: Object, default: () => ({}) },
+    replyTimeoutMs: { type: Number, default: 30000 },
+    tokenTimeoutMs: { type: Number, default: 15000 },
+  },
   mounted() {
-    this.session = new VoiceSession((name, payload) => this.$emit(name, payload));
+    this.voice = new VoiceSession((name, payload) => this.$emit(name, payload), {
+      wsUrl: this.wsUrl, model: this.model, session: JSON.parse(JSON.stringify(this.$props.session || {})), replyTimeoutMs: this.replyTimeoutMs,
+      tokenTimeoutMs: this.tokenTimeoutMs,
+    });
     this.spaceHeld = false;
     this.onKeyDown = (event) => {
       if (event.code !== 'Space' || event.repeat || isTyping(event.target)) return;
       event.preventDefault();  // no page scroll, no "click" of a focused button
       if (this.spaceHeld) return;
       this.spaceHeld = true;
-      this.session.unlockAudio();  // this keydown is the user gesture
-      this.$emit(UiEvent.PUSH_TO_TALK, { pressed: true });
+      this.voice.start();
     };
     this.onKeyUp = (event) => {
       if (event.code !== 'Space' || !this.spaceHeld) return;
       event.preventDefault();
       this.spaceHeld = false;
-      this.$emit(UiEvent.PUSH_TO_TALK, { pressed: false });
+      this.voice.stop();
     };
     window.addEventListener('keydown', this.onKeyDown);
     window.addEventListener('keyup', this.onKeyUp);
@@ -34,23 +43,33 @@ export default {
   unmounted() {
     window.removeEventListener('keydown', this.onKeyDown);
     window.removeEventListener('keyup', this.onKeyUp);
-    if (this.session) this.session.close();
+    if (this.voice) this.voice.dispose();
   },
   methods: {
-    unlockAudio() {
-      return this.session.unlockAudio();
-    },
-    start(token, options) {
-      return this.session.start(token, options || {});
+    start() {
+      this.voice.start();
     },
     stop() {
-      return this.session.stop();
+      this.voice.stop();
     },
     close() {
-      return this.session.close();
+      this.voice.close();
+    },
+    provide_token(value, expiresAt) {
+      this.voice.tokens.provide(value, expiresAt);
+    },
+    token_failed(message) {
+      this.voice.tokens.failed(message);
+    },
+    // Client events from Python (e.g. the tool loop's function_call_output + response.create).
+    send_events(events) {
+      const socket = this.voice.socket;
+      for (const event of Array.isArray(events) ? events : []) {
+        if (socket && event && typeof event === 'object' && typeof event.type === 'string') socket.send(event);
+      }
     },
     getStats() {
-      return this.session.getStats();
+      return this.voice.getStats();
     },
   },
 };

@@ -1,17 +1,21 @@
-// Counters for tests and diagnostics (getStats), plus the audio-stripping filter for events sent to Python.
+// Counters for tests, diagnostics and the latency benchmark (getStats). Times are performance.now() ms; the
+// capture worklet's are AudioContext seconds.
 import { SAMPLE_RATE } from './protocol.js';
 
 const ms = (samples) => (samples * 1000) / SAMPLE_RATE;
+const KEPT_TURNS = 4;
 
 export class SessionStats {
   constructor() {
     this.sessions = 0;
-    this.statusLog = [];  // [{status, t}] with performance.now() times, the last 50
+    this.statusLog = [];  // [{status, t}], the last 50
     this.lastPlayback = null;
-    this.startSession();
-    this.turn = this.newTurn();
-    this.lastTurn = null;
+    this.gestures = { start: null, stop: null };
+    this.records = new Map();  // turn id -> per-turn record, the last few
+    this.lastTurn = null;      // the record of the last turn that ended
+    this.current = null;       // the record of the newest turn
     this.turns = 0;
+    this.startSession();
   }
 
   startSession() {
@@ -23,45 +27,59 @@ export class SessionStats {
     this.samplesReceived = 0;
   }
 
-  newTurn() {
-    return { chunks: 0, samples: 0, maxChunkSamples: 0, startedAt: performance.now() };
+  gesture(kind) {
+    this.gestures[kind] = performance.now();
   }
 
-  startTurn() {
-    this.turn = this.newTurn();
+  startTurn(turn) {
+    const record = { turn, chunks: 0, samples: 0, maxChunkSamples: 0, startedAt: performance.now(),
+      startGestureAt: this.gestures.start, firstAppendAt: null, commitAt: null };
+    this.records.set(turn, record);
+    if (this.records.size > KEPT_TURNS) this.records.delete(this.records.keys().next().value);
+    this.current = record;
   }
 
-  sent(samples) {
+  sent(turn, samples) {
     this.chunksSent++;
     this.samplesSent += samples;
     this.maxChunkSamples = Math.max(this.maxChunkSamples, samples);
-    this.turn.chunks++;
-    this.turn.samples += samples;
-    this.turn.maxChunkSamples = Math.max(this.turn.maxChunkSamples, samples);
+    const record = this.records.get(turn);
+    if (!record) return;
+    if (record.firstAppendAt === null) record.firstAppendAt = performance.now();
+    record.chunks++;
+    record.samples += samples;
+    record.maxChunkSamples = Math.max(record.maxChunkSamples, samples);
   }
 
   dropped(samples) {
     this.samplesDropped += samples;
   }
 
-  stopRequested() {
-    this.turn.stopRequestedAt = performance.now();
+  stopRequested(turn, contextTime) {
+    const record = this.records.get(turn);
+    if (record) Object.assign(record, { stopRequestedAt: this.gestures.stop, stopContextTime: contextTime });
   }
 
-  // `flushed`: the capture worklet's answer ({samples it produced this turn, startTime, time} in context seconds).
-  endTurn(flushed) {
-    const turn = this.turn;
-    turn.capturedSamples = flushed.samples;
-    turn.captureSpanMs = flushed.startTime != null ? (flushed.time - flushed.startTime) * 1000 : 0;
-    turn.stoppedAt = performance.now();
-    this.lastTurn = turn;
+  // `flushed`: the capture worklet's answer ({samples, startTime, time}).
+  endTurn(turn, flushed) {
+    const record = this.records.get(turn) || { turn, chunks: 0, samples: 0, maxChunkSamples: 0 };
+    record.capturedSamples = flushed.samples;
+    record.captureStart = flushed.startTime;
+    record.captureEnd = flushed.time;
+    record.stoppedAt = performance.now();
+    this.lastTurn = record;
     this.turns++;
-    this.turn = this.newTurn();
-    return turn;
+    return record;
   }
 
-  received(samples) {
+  commitSent(turn) {
+    const record = this.records.get(turn);
+    if (record) record.commitAt = performance.now();
+  }
+
+  received(samples, first) {
     this.samplesReceived += samples;
+    if (first) this.firstDeltaAt = performance.now();
   }
 
   played(playback, counters, framesReceived) {
@@ -74,44 +92,26 @@ export class SessionStats {
   }
 
   snapshot(live) {
-    const last = this.lastTurn;
+    const last = this.lastTurn || {};
     const player = live.player || {};
     return {
       ...live,
-      sessions: this.sessions,
-      turns: this.turns,
-      chunksSent: this.chunksSent,
-      msSent: ms(this.samplesSent),
-      samplesSent: this.samplesSent,
-      msDropped: ms(this.samplesDropped),
-      maxChunkMs: ms(this.maxChunkSamples),
-      turnMs: last ? ms(last.samples) : 0,
-      turnChunks: last ? last.chunks : 0,
-      turnMaxChunkMs: last ? ms(last.maxChunkSamples) : 0,
-      turnCapturedMs: last ? ms(last.capturedSamples) : 0,
-      turnCaptureSpanMs: last ? last.captureSpanMs : 0,
-      turnStoppedAt: last ? last.stoppedAt : null,
-      turnWallMs: last ? last.stopRequestedAt - last.startedAt : 0,
-      currentTurnMs: ms(this.turn.samples),
-      framesReceived: this.samplesReceived,
-      framesPlayed: player.totalFrames || 0,
-      underruns: player.totalUnderruns || 0,
-      playing: !!player.playing,
-      lastPlayback: this.lastPlayback,
-      statusLog: this.statusLog.slice(),
-      now: performance.now(),
+      sessions: this.sessions, turns: this.turns, chunksSent: this.chunksSent, samplesSent: this.samplesSent,
+      msSent: ms(this.samplesSent), msDropped: ms(this.samplesDropped), maxChunkMs: ms(this.maxChunkSamples),
+      turnMs: ms(last.samples || 0), turnChunks: last.chunks || 0, turnMaxChunkMs: ms(last.maxChunkSamples || 0),
+      turnCapturedMs: ms(last.capturedSamples || 0),
+      turnCaptureSpanMs: last.captureStart != null ? (last.captureEnd - last.captureStart) * 1000 : 0,
+      // The audio up to the Stop moment (context time), against what the worklet delivered.
+      turnHeldMs: last.captureStart != null && last.stopContextTime != null ? (last.stopContextTime - last.captureStart) * 1000 : 0,
+      turnStoppedAt: last.stoppedAt != null ? last.stoppedAt : null,
+      turnWallMs: last.stopRequestedAt != null ? last.stopRequestedAt - last.startedAt : 0,
+      stopToCommitMs: last.commitAt != null && last.stopRequestedAt != null ? last.commitAt - last.stopRequestedAt : null,
+      startToAppendMs: this.current && this.current.firstAppendAt != null && this.current.startGestureAt != null
+        ? this.current.firstAppendAt - this.current.startGestureAt : null,
+      currentTurnMs: ms(this.current ? this.current.samples : 0),
+      framesReceived: this.samplesReceived, framesPlayed: player.totalFrames || 0, underruns: player.totalUnderruns || 0,
+      playing: !!player.playing, firstDeltaAt: this.firstDeltaAt || null, playbackStartedAt: player.startedAt || null,
+      lastPlayback: this.lastPlayback, statusLog: this.statusLog.slice(), now: performance.now(),
     };
   }
-}
-
-// Base64 audio payloads are replaced by their length; objects named `audio` (session config) are kept.
-export function withoutAudio(value) {
-  if (Array.isArray(value)) return value.map(withoutAudio);
-  if (!value || typeof value !== 'object') return value;
-  const out = {};
-  for (const [key, item] of Object.entries(value)) {
-    if (key === 'audio' && typeof item === 'string') continue;
-    out[key] = withoutAudio(item);
-  }
-  return out;
 }

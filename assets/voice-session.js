@@ -1,264 +1,261 @@
-// One voice conversation in the browser: one AudioContext, one Realtime socket, the mic and the player.
-// Turn flow: start() -> listening (mic streams appends) -> stop() -> commit + response.create -> thinking
-// -> first reply audio -> speaking -> the player has really drained -> idle. Audio never leaves this tab except
-// to the Realtime socket; `emit` sends only small JSON events to Python.
+// One voice conversation in the browser, and the one owner of the turn state (Python only mirrors `status`):
+//   idle/closed/error --start--> connecting --(token, mic, socket)--> listening --stop--> stopping
+//   stopping --(flushed, committed)--> thinking --(first audio)--> speaking --(played out)--> idle
+// start() and stop() run synchronously inside the user's gesture; every await in connect() is followed by a
+// generation check, so Close (or a newer Start) cancels a connect at any point. Audio never leaves this tab except
+// to the Realtime socket; small JSON events go to Python through PythonLink.
 import {
-  AUDIO_BLOCKED_MESSAGE, ClientEvent, ErrorCode, MIN_COMMIT_MS, ResponseStatus, SAMPLE_RATE, ServerEvent, Status, TOO_SHORT_MESSAGE, UiEvent,
+  AUDIO_BLOCKED_MESSAGE, COMMIT_STALLED_MESSAGE, ClientEvent, ErrorCode, ErrorSource, MIN_COMMIT_MS, NoticeKind,
+  REPLY_STALLED_MESSAGE, SAMPLE_RATE, ServerEvent, Status, TOO_SHORT_MESSAGE, UiEvent,
 } from './protocol.js';
 import { MicCapture } from './audio/mic-capture.js';
 import { Player } from './audio/player.js';
-import { base64ToPcm16, pcm16ToBase64 } from './audio/pcm16.js';
+import { pcm16ToBase64 } from './audio/pcm16.js';
 import { loadWorklets } from './audio/worklets.js';
-import { interruptReply } from './barge-in.js';
+import { CommitGate, eventId } from './commit-gate.js';
+import { PythonLink } from './python-link.js';
+import { ReplyTracker } from './reply.js';
 import { RealtimeSocket, sameOriginUrl } from './realtime-socket.js';
-import { SessionStats, withoutAudio } from './session-stats.js';
+import { errorOf } from './server-events.js';
+import { SessionStats } from './session-stats.js';
+import { TokenHolder } from './token-holder.js';
 
 const samplesToMs = (samples) => (samples * 1000) / SAMPLE_RATE;
 const RESUME_TIMEOUT_MS = 1500;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const quietly = (promise) => { promise.catch(() => {}); return promise; };  // awaited later, or abandoned
 
 export class VoiceSession {
-  constructor(emit) {
-    this.emit = emit;            // (name, payload) => void
-    this.context = null;
-    this.socket = null;
-    this.mic = null;
-    this.player = null;
-    this.capturing = false;
-    this.response = null;        // {id, itemId, audio, ended, done, frames} of the reply being received or played
-    this.interrupted = new Set();  // ids of replies cut off by barge-in: their late deltas are dropped
-    this.status = Status.IDLE;
+  constructor(emit, { wsUrl = null, model = 'gpt-realtime', session = {}, replyTimeoutMs = 30000,
+    tokenTimeoutMs = 15000 } = {}) {
+    this.options = { wsUrl, model, session, replyTimeoutMs, tokenTimeoutMs };
+    this.link = new PythonLink(emit);
+    this.tokens = new TokenHolder((reason) => this.link.now(UiEvent.TOKEN_WANTED, { reason }));
     this.stats = new SessionStats();
+    this.replies = new ReplyTracker({
+      player: () => this.player, stats: this.stats, watchdogMs: replyTimeoutMs,
+      onAudio: () => { if (this.status === Status.THINKING) this.setStatus(Status.SPEAKING); },
+      onFinished: () => this.settle(),
+      onStalled: () => {  // the server may still be producing it: a later response.create would be refused
+        if (this.socket) this.socket.send({ type: ClientEvent.RESPONSE_CANCEL });
+        this.problem(ErrorSource.RESPONSE, 'stalled', REPLY_STALLED_MESSAGE);
+      },
+    });
+    this.context = this.socket = this.mic = this.player = null;
+    this.status = Status.IDLE;
+    this.turn = 0;             // id of the newest turn; worklet messages carry it
+    this.capturing = false;
+    this.generation = 0;       // bumped by close() and each connect: a stale await gives up
+    this.stopPending = false;  // Stop came while connecting: end the turn as soon as it begins (too short)
+    this.flushingTurn = null;  // Stop came: the worklet is posting this turn's last audio
+    this.commits = new CommitGate({
+      send: (event) => this.socket && this.socket.send(event),
+      onAccepted: (turn) => this.askForReply(turn),
+      onRefused: (turn) => { if (!this.newerTurnStarted(turn)) this.settle(); },
+      onStalled: () => this.problem(ErrorSource.SERVER, 'commit_timeout', COMMIT_STALLED_MESSAGE),
+    });
+    this.tokens.prefetch();
+    this.unlockAudio();
   }
 
-  // Must run synchronously inside a user gesture (click, keydown): browsers only start audio from one.
+  // Must run inside a user gesture (click, keydown): browsers only start audio from one. At page load it only
+  // creates the (suspended) context and loads the worklets, so that the first Start does not wait for them.
   unlockAudio() {
     if (!this.context || this.context.state === 'closed') {
       this.context = new AudioContext({ latencyHint: 'interactive' });  // device rate: Firefox-safe capture
-      loadWorklets(this.context).catch((error) => console.warn('voice-ui: worklets failed to load', error));
+      quietly(loadWorklets(this.context)).catch((error) => console.warn('voice-ui: worklets failed to load', error));
     }
-    if (this.context.state === 'suspended') this.context.resume().catch(() => {});
+    if (this.context.state === 'suspended') quietly(this.context.resume());
     return true;
   }
 
-  async start(token, { wsUrl = null, model, session } = {}) {
-    try {
-      if (this.capturing) return { ok: true };
-      if (this.socket && this.socket.isOpen && this.mic && this.mic.active) {
-        if (this.response) await this.interrupt();  // talking over the agent stops it
-        return this.beginTurn();
-      }
-      return await this.connect(token, wsUrl || sameOriginUrl(), model, session);
-    } catch (error) {
-      console.error('voice-ui: start failed', error);
-      this.setStatus(Status.ERROR);
-      return { ok: false, error: String((error && error.message) || error) };
-    }
+  start() {
+    this.unlockAudio();
+    this.stats.gesture('start');
+    if (this.status === Status.CONNECTING || this.capturing) return;  // double click, a second Space
+    this.stopPending = false;
+    const connected = !!this.socket && this.socket.isOpen && !!this.mic && this.mic.active;
+    if (!connected) return quietly(this.connect(++this.generation));
+    if (this.replies.active) quietly(this.replies.interrupt(this.socket));  // talking over the agent stops it
+    this.beginTurn();
   }
 
-  async connect(token, url, model, session) {
+  async connect(generation) {
+    const stale = () => generation !== this.generation;
     this.teardownConnection();
     this.setStatus(Status.CONNECTING);
-    this.unlockAudio();
-    if (!(await this.audioRunning())) {  // started without a user gesture: worklets would never run
-      this.setStatus(Status.ERROR);
-      return { ok: false, error: AUDIO_BLOCKED_MESSAGE };
-    }
-    await this.ensurePlayer();
-    const socket = new RealtimeSocket({
-      onEvent: (event) => this.onServerEvent(event),
-      onClose: (info) => this.onSocketClosed(socket, info),
-    });
-    this.socket = socket;
-    this.stats.startSession();
-    try {
-      await socket.open(url, model, token);
-    } catch (info) {
-      return { ok: false, error: `Could not connect to the Realtime server (close code ${info.code}).` };
-    }
-    socket.send({ type: ClientEvent.SESSION_UPDATE, session });
-    const mic = new MicCapture(this.context, (pcm) => this.onMicChunk(pcm));
+    // Everything at once: token, socket (as soon as the token is there), context, microphone, player.
+    const token = quietly(this.tokens.take(this.options.tokenTimeoutMs));
+    const socket = new RealtimeSocket({ onEvent: (event) => this.onServerEvent(socket, event),
+      onClose: (info) => this.onSocketClosed(socket, info) });
+    const opened = quietly(token.then((value) => {
+      if (stale()) throw { code: 'stale' };
+      this.socket = socket;
+      this.stats.startSession();
+      return socket.open(this.options.wsUrl || sameOriginUrl(), this.options.model, value);
+    }));
+    const running = quietly(this.audioRunning());
+    const mic = new MicCapture(this.context, (turn, pcm) => this.onMicChunk(turn, pcm));
     this.mic = mic;
+    const micOpen = quietly(mic.open());
+    const playerReady = quietly(this.ensurePlayer());
+    if (!(await running)) return stale() || this.fail(ErrorSource.AUDIO, 'suspended', AUDIO_BLOCKED_MESSAGE);
+    if (stale()) return;
     try {
-      await mic.open();
+      await token;
+    } catch (error) {  // {code: 'timeout' | 'mint_failed' | 'closed', message}
+      return stale() || this.fail(ErrorSource.TOKEN, error.code, error.message);
+    }
+    try {
+      await micOpen;
     } catch (error) {
-      mic.close();
-      if (this.mic !== mic) return { ok: false, error: 'The session closed while the microphone was starting.' };
-      this.mic = null;
-      const name = (error && error.name) || 'Error';
-      const message = (error && error.message) || String(error);
-      this.emit(UiEvent.MIC_ERROR, { name, message });
-      this.socket = null;
-      socket.close(1000, 'microphone unavailable');
-      this.setStatus(Status.ERROR);
-      return { ok: false, error: `Microphone unavailable: ${name}: ${message}` };
+      return stale() || this.fail(ErrorSource.MICROPHONE, (error && error.name) || 'Error', (error && error.message) || String(error));
     }
-    if (this.mic !== mic || this.socket !== socket || !socket.isOpen) {
-      if (this.mic !== mic) mic.close();
-      return { ok: false, error: 'The connection closed while the microphone was starting.' };
+    if (stale()) return;
+    try {
+      await opened;
+      await playerReady;
+    } catch (info) {
+      return stale() || this.fail(ErrorSource.SOCKET, String(info.code), info.reason || 'Could not connect to the Realtime server.');
     }
-    return this.beginTurn();
+    if (stale() || !socket.isOpen) return;
+    socket.send({ type: ClientEvent.SESSION_UPDATE, session: this.options.session });
+    if (!this.stopPending) return this.beginTurn();
+    this.tooShort(false);
+    this.setStatus(Status.IDLE);
   }
 
   async audioRunning() {
     if (this.context.state !== 'running') {
-      await Promise.race([this.context.resume().catch(() => {}), sleep(RESUME_TIMEOUT_MS)]);
+      await Promise.race([this.context.resume().catch(() => {}), new Promise((ok) => setTimeout(ok, RESUME_TIMEOUT_MS))]);
     }
     return this.context.state === 'running';
   }
 
   async ensurePlayer() {
     if (this.player && this.player.context === this.context) return;
-    this.player = new Player(this.context, (counters) => this.onDrained(counters));
+    this.player = new Player(this.context, (counters) => this.replies.drained(counters));
     await this.player.open();
   }
 
   beginTurn() {
-    this.stats.startTurn();
+    this.turn++;
     this.capturing = true;
-    this.mic.startTurn();
+    this.stats.startTurn(this.turn);
+    this.mic.startTurn(this.turn);
     this.setStatus(Status.LISTENING);
-    return { ok: true };
   }
 
-  onMicChunk(pcm) {
+  onMicChunk(turn, pcm) {
     if (!this.socket || !this.socket.send({ type: ClientEvent.INPUT_AUDIO_APPEND, audio: pcm16ToBase64(pcm) })) {
       this.stats.dropped(pcm.length);
       return;
     }
-    this.stats.sent(pcm.length);
+    this.stats.sent(turn, pcm.length);
   }
 
-  // Flush first (the worklet answers after posting its partial chunk), then commit or report a too-short turn.
-  async stop() {
-    try {
-      if (!this.capturing || !this.mic) return { committed: false, ms: 0, error: 'not listening' };
-      this.capturing = false;
-      this.stats.stopRequested();
-      const flushed = await this.mic.stopTurn();
-      const turn = this.stats.endTurn(flushed);
-      const ms = samplesToMs(turn.samples);
-      if (!this.socket || !this.socket.isOpen) return { committed: false, ms, error: 'connection closed' };
-      if (ms >= MIN_COMMIT_MS) {
-        this.socket.send({ type: ClientEvent.INPUT_AUDIO_COMMIT, event_id: this.eventId('commit') });
-        this.pendingCreate = this.eventId('create');  // errors echo it: then no response will come
-        this.socket.send({ type: ClientEvent.RESPONSE_CREATE, event_id: this.pendingCreate });
-        this.setStatus(Status.THINKING);
-        return { committed: true, ms };
-      }
-      this.socket.send({ type: ClientEvent.INPUT_AUDIO_CLEAR });
-      this.emit(UiEvent.NOTICE, { kind: 'too_short', message: TOO_SHORT_MESSAGE });
-      this.setStatus(this.response ? Status.SPEAKING : Status.IDLE);
-      return { committed: false, ms };
-    } catch (error) {
-      console.error('voice-ui: stop failed', error);
-      return { committed: false, ms: 0, error: String((error && error.message) || error) };
-    }
-  }
-
-  onServerEvent(event) {
-    switch (event.type) {
-      case ServerEvent.OUTPUT_AUDIO_DELTA:
-        this.onAudioDelta(event);
-        return;  // audio never goes to Python
-      case ServerEvent.RESPONSE_CREATED:
-        this.beginResponse(event.response && event.response.id);
-        break;
-      case ServerEvent.OUTPUT_AUDIO_DONE:
-        this.endResponseAudio(event.response_id);
-        break;
-      case ServerEvent.RESPONSE_DONE:
-        this.onResponseDone(event.response || {});
-        break;
-      case ServerEvent.ERROR:
-        this.onServerError(event.error || {});
-        break;
-    }
-    this.emit(UiEvent.REALTIME_EVENT, withoutAudio(event));
-  }
-
-  beginResponse(id) {
-    if (this.response && this.response.id === id) return;
-    this.pendingCreate = null;
-    this.response = { id, itemId: null, audio: false, ended: false, done: false, frames: 0 };
-    this.player.begin(id);
-  }
-
-  async interrupt() {
-    const reply = this.response;
-    this.interrupted.add(reply.id);
-    await interruptReply(reply, this.player, this.socket);
-  }
-
-  onAudioDelta(event) {
-    if (this.interrupted.has(event.response_id)) return;
-    if (!this.response || this.response.id !== event.response_id) this.beginResponse(event.response_id);
-    this.response.itemId = event.item_id;
-    const pcm = base64ToPcm16(event.delta || '');
-    this.stats.received(pcm.length);
-    this.response.frames += pcm.length;
-    this.player.push(pcm);
-    if (!this.response.audio) {
-      this.response.audio = true;
-      if (!this.capturing) this.setStatus(Status.SPEAKING);
-    }
-  }
-
-  endResponseAudio(id) {
-    if (!this.response || this.response.ended || (id && this.response.id !== id)) return;
-    this.response.ended = true;
-    this.player.end();
-  }
-
-  onResponseDone(response) {
-    if (!this.response || (response.id && this.response.id !== response.id)) {
-      if (this.status === Status.THINKING) this.setStatus(Status.IDLE);  // nothing of it ever reached us
+  // The capture worklet goes on until the audio of this moment has reached it (the measured input latency), then
+  // posts its last partial chunk; only then is the turn committed (or found too short).
+  stop() {
+    this.stats.gesture('stop');
+    if (this.status === Status.CONNECTING) {
+      this.stopPending = true;
       return;
     }
-    this.response.done = true;
-    if (response.status === ResponseStatus.FAILED || response.status === ResponseStatus.CANCELLED) {
-      this.player.flush();
-    } else {
-      this.endResponseAudio(response.id);
+    if (!this.capturing) return;
+    this.capturing = false;
+    const turn = this.turn;
+    const untilTime = this.context.currentTime + this.mic.inputLatency();
+    this.stats.stopRequested(turn, this.context.currentTime);
+    this.flushingTurn = turn;
+    this.setStatus(Status.STOPPING);
+    this.mic.stopTurn(turn, untilTime).then((flushed) => this.onTurnFlushed(turn, flushed));
+  }
+
+  newerTurnStarted(turn) {  // then that turn owns the status
+    return turn !== this.turn || this.capturing;
+  }
+
+  onTurnFlushed(turn, flushed) {
+    const record = this.stats.endTurn(turn, flushed);
+    if (this.flushingTurn === turn) this.flushingTurn = null;
+    if (!this.socket || !this.socket.isOpen) return;  // closed meanwhile: teardown has set the status
+    if (samplesToMs(record.samples) < MIN_COMMIT_MS) return this.tooShort(this.newerTurnStarted(turn) === false);
+    this.commits.commit(turn);
+    this.stats.commitSent(turn);
+  }
+
+  // The too-short rule, for every way a turn ends (button, Space, Stop while connecting).
+  tooShort(ownsStatus) {
+    this.stopPending = false;
+    if (this.socket) this.socket.send({ type: ClientEvent.INPUT_AUDIO_CLEAR });
+    this.link.now(UiEvent.NOTICE, { kind: NoticeKind.TOO_SHORT, message: TOO_SHORT_MESSAGE });
+    if (ownsStatus) this.settle();
+  }
+
+  // The commit was confirmed: now ask for the reply (unless the person already talks on: the next commit gets it).
+  askForReply(turn) {
+    if (this.newerTurnStarted(turn)) return;
+    this.pendingCreate = eventId('create');
+    this.socket.send({ type: ClientEvent.RESPONSE_CREATE, event_id: this.pendingCreate });
+    this.replies.expect();
+    this.setStatus(Status.THINKING);
+  }
+
+  onServerEvent(socket, event) {
+    if (socket !== this.socket) return;  // a late frame of a connection already replaced
+    if (this.replies.onEvent(event)) return;  // audio: never to Python
+    if (event.type === ServerEvent.INPUT_AUDIO_COMMITTED) this.commits.committed();
+    else if (event.type === ServerEvent.ERROR) this.onServerError(errorOf(event));
+    this.link.serverEvent(event);
+  }
+
+  onServerError(error) {
+    const createRefused = !!error.event_id && error.event_id === this.pendingCreate;
+    this.link.now(UiEvent.ERROR, { source: ErrorSource.SERVER, code: error.code || '', message: error.message });
+    if (this.commits.error(error)) return;
+    if ((createRefused || error.code === ErrorCode.ACTIVE_RESPONSE) && this.replies.awaiting) {
+      this.replies.reset();
+      this.settle();
     }
   }
 
-  // Errors are forwarded; a rejected commit or response.create must not leave the page stuck in "thinking".
-  onServerError(error) {
-    const createRejected = !!error.event_id && error.event_id === this.pendingCreate;
-    const rejectedTurn = createRejected || error.code === ErrorCode.COMMIT_EMPTY || error.code === ErrorCode.ACTIVE_RESPONSE;
-    if (rejectedTurn && this.status === Status.THINKING && !this.response) this.setStatus(Status.IDLE);
+  // Nothing is in flight any more: the status follows what is still going on.
+  settle() {
+    if (this.capturing || this.status === Status.CONNECTING || this.status === Status.CLOSED) return;
+    if (this.flushingTurn !== null || this.commits.pending) return this.setStatus(Status.STOPPING);
+    if (this.replies.response && this.replies.response.audio) return this.setStatus(Status.SPEAKING);
+    this.setStatus(this.replies.active ? Status.THINKING : Status.IDLE);
   }
 
-  eventId(kind) {
-    this.eventCounter = (this.eventCounter || 0) + 1;
-    return `event_vu_${kind}_${Date.now().toString(36)}_${this.eventCounter}`;
+  // A problem the session survives (the socket stays open): say it, then settle.
+  problem(source, code, message) {
+    this.link.now(UiEvent.ERROR, { source, code, message });
+    this.settle();
   }
 
-  onDrained(counters) {
-    const response = this.response;
-    if (!response || (!counters.flushed && counters.responseId !== response.id)) return;
-    this.response = null;
-    const playback = { frames_played: counters.framesPlayed, underruns: counters.underruns, response_id: response.id };
-    this.stats.played(playback, counters, response.frames);
-    this.emit(UiEvent.PLAYBACK, playback);
-    if (this.status === Status.SPEAKING || this.status === Status.THINKING) this.setStatus(Status.IDLE);
+  // A problem that ends the connection (and any connect still under way).
+  fail(source, code, message) {
+    this.generation++;
+    this.link.now(UiEvent.ERROR, { source, code, message });
+    this.teardownConnection();
+    this.setStatus(Status.ERROR);
   }
 
   onSocketClosed(socket, info) {
-    this.emit(UiEvent.SOCKET_CLOSED, { code: info.code, reason: info.reason, was_clean: info.was_clean });
-    if (socket !== this.socket) return;  // an older connection, already replaced or closed by us
+    if (socket !== this.socket || !info.opened) return;  // replaced, closed by us, or reported by connect()
     this.socket = null;
-    this.teardownConnection();
-    this.setStatus(Status.ERROR);
+    this.fail(ErrorSource.SOCKET, String(info.code), info.reason || '');
   }
 
   // Mic and in-flight reply go; the AudioContext and player stay so that the next Start is quick.
   teardownConnection() {
     this.capturing = false;
+    this.flushingTurn = null;
+    this.commits.reset();
     if (this.mic) this.mic.close();
     this.mic = null;
-    if (this.player && this.response) this.player.flush();
+    this.replies.abandon();
+    this.link.flush();
     if (this.socket) {
       const socket = this.socket;
       this.socket = null;
@@ -267,32 +264,36 @@ export class VoiceSession {
   }
 
   close() {
+    this.generation++;
+    this.stopPending = false;
+    this.tokens.cancelWaiters('closed');
     this.teardownConnection();
     if (this.player) this.player.close();
     this.player = null;
-    this.response = null;
-    if (this.context) this.context.close().catch(() => {});
+    if (this.context) quietly(this.context.close());
     this.context = null;
     this.setStatus(Status.CLOSED);
-    return true;
+  }
+
+  dispose() {
+    this.close();
+    this.tokens.dispose();
+    this.link.close();
   }
 
   setStatus(status) {
     if (status === this.status) return;
     this.status = status;
     this.stats.status(status);
-    this.emit(UiEvent.STATUS, { status });
+    this.link.now(UiEvent.STATUS, { status, turn: this.turn });
   }
 
   getStats() {
     return this.stats.snapshot({
-      status: this.status,
-      socketState: this.socket ? this.socket.state : 'closed',
-      micActive: !!this.mic && this.mic.active,
-      capturing: this.capturing,
-      contextRate: this.context ? this.context.sampleRate : null,
-      contextState: this.context ? this.context.state : 'closed',
-      player: this.player ? { ...this.player.counters } : null,
+      status: this.status, turn: this.turn, socketState: this.socket ? this.socket.state : 'closed',
+      micActive: !!this.mic && this.mic.active, capturing: this.capturing, contextRate: this.context ? this.context.sampleRate : null,
+      contextState: this.context ? this.context.state : 'closed', contextTime: this.context ? this.context.currentTime : 0,
+      player: this.player ? { ...this.player.counters } : null, forwarded: this.link.sent, tokenHeld: this.tokens.usable(),
     });
   }
 }

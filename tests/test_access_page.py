@@ -8,7 +8,9 @@ import time
 import pytest
 from nicegui.testing import User
 
-from tests.test_page import START_CALL, STOP_CALL, until
+from nicegui.events import GenericEventArguments
+
+from tests.test_page import until
 from voice_ui.access.users_file import hash_password
 from voice_ui.realtime_session import RealtimeSession
 
@@ -47,13 +49,24 @@ def one_session_each(monkeypatch):
     monkeypatch.setenv('VOICE_UI_MAX_SESSIONS', '1')
 
 
+def relay_token_failure(self: RealtimeSession, message: str) -> None:
+    """What the browser does with `token_failed` while a Start waits: it reports it on the error channel."""
+    self._error(GenericEventArguments(sender=self, client=self.client,
+                                      args={'source': 'token', 'code': 'mint_failed', 'message': message}))
+
+
 @pytest.fixture
 def sent_tokens(user: User, monkeypatch):
-    """Tokens the page hands to the browser, either way (Start's `start` call or a `provide_token` answer)."""
+    """Tokens the page hands to the browser (`provide_token` answers to `token_wanted`)."""
     tokens = []
-    user.javascript_rules[START_CALL] = lambda match: tokens.append(match.group(1)) or {'ok': True}
     monkeypatch.setattr(RealtimeSession, 'provide_token', lambda self, value, expires_at: tokens.append(value))
+    monkeypatch.setattr(RealtimeSession, 'token_failed', relay_token_failure)
     return tokens
+
+
+def press_start(user: User) -> None:
+    """Start without a held token: the browser asks for one (the gesture itself is handled in the browser)."""
+    user.find(RealtimeSession).trigger('token_wanted', {'reason': 'start'})
 
 
 async def sign_in(user: User, password: str, name: str | None = None) -> None:
@@ -128,36 +141,35 @@ async def test_a_page_mints_only_when_the_browser_asks(openai_env, user: User, s
 
 async def test_mints_per_minute_are_limited_with_a_retry_time(openai_env, two_mints_a_minute, user: User,
                                                               sent_tokens):
-    user.javascript_rules[STOP_CALL] = lambda match: {'committed': True, 'ms': 900}
     openai_env.ttl_s = 5  # shorter than the expiry margin: every request needs a fresh mint
     await user.open('/')
     for turn in range(1, 3):
-        user.find(marker='start').click()
+        press_start(user)
         await until(lambda: len(sent_tokens) == turn == openai_env.minted, timeout=10)  # noqa: B023
-        user.find(marker='stop').click()
         user.find(RealtimeSession).trigger('status', {'status': 'idle'})
-        await until(lambda: user.find(marker='start').elements.pop().enabled, timeout=10)
-    user.find(marker='start').click()
+    press_start(user)
     await user.should_see('Too many sessions were started from this address in the last minute '
                           '(the limit is 2 a minute). Try again in', retries=50)
     assert openai_env.minted == 2
 
 
-async def test_open_sessions_are_limited_per_person(users_file, one_session_each, create_user):
+async def test_open_sessions_are_limited_per_person(users_file, one_session_each, create_user, monkeypatch):
     first, second = create_user(), create_user()
     for person in (first, second):
         await person.open('/')
         await sign_in(person, 'ana-secret-1', 'ana')
         await person.should_see('Signed in as ana', retries=30)
-        person.javascript_rules[START_CALL] = lambda match: {'ok': True}
-    first.find(marker='start').click()
-    await first.should_see('Connecting', retries=50)
+    given = []
+    monkeypatch.setattr(RealtimeSession, 'provide_token', lambda self, value, expires_at: given.append(value))
+    monkeypatch.setattr(RealtimeSession, 'token_failed', relay_token_failure)
+    press_start(first)
+    await until(lambda: len(given) == 1, timeout=10)
     first.find(RealtimeSession).trigger('status', {'status': 'listening'})
-    second.find(marker='start').click()
+    press_start(second)
     await second.should_see('You already have 1 voice session open (the limit)', retries=50)
     first.find(RealtimeSession).trigger('status', {'status': 'idle'})  # the first tab's turn is over
-    second.find(marker='start').click()
-    await second.should_see('Connecting', retries=50)
+    press_start(second)
+    await until(lambda: len(given) == 2, timeout=10)
 
 
 @pytest.fixture

@@ -1,20 +1,15 @@
-"""The page under NiceGUI's user simulation: no JavaScript runs, so the browser's answers are scripted with
-`user.javascript_rules` and the component's events are fed with `.trigger()`."""
+"""The page under NiceGUI's user simulation: no JavaScript runs, so the component's events are fed with `.trigger()`
+and the calls Python makes into the browser are recorded with `user.javascript_rules`."""
 import asyncio
 import json
-import re
 
 import pytest
 from nicegui import ui
 from nicegui.testing import User
 
 from tests.protocol_validation import validate_client_event
-from voice_ui.protocol import ClientEvent, ServerEvent as S
+from voice_ui.protocol import ClientEvent, ErrorSource, ServerEvent as S, Status, UiEvent
 from voice_ui.realtime_session import RealtimeSession
-
-START_CALL = re.compile(r'return runMethod\(\d+, "start", (.*)\)$', re.S)
-STOP_CALL = re.compile(r'return runMethod\(\d+, "stop", (.*)\)$', re.S)
-
 
 @pytest.fixture
 def openai_env(mint_peer, monkeypatch):
@@ -25,20 +20,16 @@ def openai_env(mint_peer, monkeypatch):
 
 
 @pytest.fixture
-def browser(user: User):
-    """Scripted browser answers; records the arguments of every start/stop call."""
-    calls = {'start': [], 'stop': []}
+def browser(user: User, monkeypatch):
+    """Records every method Python calls on the browser component: {name: [args, ...]} (no JavaScript runs here)."""
+    calls: dict[str, list] = {}
+    original = RealtimeSession.run_method
 
-    def on_start(match):
-        calls['start'].append(json.loads(match.group(1)))
-        return {'ok': True}
+    def record(self, name, *args, **kwargs):
+        calls.setdefault(name, []).append(list(args))
+        return original(self, name, *args, **kwargs)
 
-    def on_stop(match):
-        calls['stop'].append(json.loads(match.group(1)))
-        return {'committed': True, 'ms': 1200}
-
-    user.javascript_rules[START_CALL] = on_start
-    user.javascript_rules[STOP_CALL] = on_stop
+    monkeypatch.setattr(RealtimeSession, 'run_method', record)
     return calls
 
 
@@ -56,7 +47,20 @@ def transcript_texts(user: User) -> list[str]:
 
 def feed(user: User, *events: dict) -> None:
     for event in events:
-        user.find(RealtimeSession).trigger('realtime_event', event)
+        user.find(RealtimeSession).trigger(UiEvent.SERVER_EVENT, event)
+
+
+def transcript(user: User, item_id: str, role: str, delta: str, replace=False, final=False) -> None:
+    user.find(RealtimeSession).trigger(UiEvent.TRANSCRIPT, {'item_id': item_id, 'role': role, 'delta': delta,
+                                                            'replace': replace, 'final': final})
+
+
+def status(user: User, value: str) -> None:
+    user.find(RealtimeSession).trigger(UiEvent.STATUS, {'status': value, 'turn': 1})
+
+
+def button(user: User, marker: str) -> ui.button:
+    return next(iter(user.find(marker=marker).elements))
 
 
 async def test_page_renders_controls_and_backend(openai_env, user: User):
@@ -65,35 +69,55 @@ async def test_page_renders_controls_and_backend(openai_env, user: User):
         await user.should_see(text)
 
 
-async def test_start_uses_the_prefetched_token_and_sends_a_ga_session(openai_env, user: User, browser):
+async def test_no_token_is_minted_at_render_and_one_is_provided_when_the_browser_asks(openai_env, user: User,
+                                                                                   browser):
     await user.open('/')
-    assert openai_env.minted == 0  # never on render (issue 9): only when the browser asks
-    user.find(RealtimeSession).trigger('token_wanted', {'reason': 'prefetch'})
-    await until(lambda: openai_env.minted == 1)  # prefetched ahead of the click
-    user.find(marker='start').click()
-    await user.should_see('Connecting')
-    token, options = browser['start'][0]
-    assert token == 'ek_test_1' and openai_env.minted == 1
-    assert options['wsUrl'].startswith('ws://127.0.0.1:') and options['wsUrl'].endswith('/v1/realtime')
-    assert options['model'] == 'gpt-realtime'
-    validate_client_event({'type': ClientEvent.SESSION_UPDATE, 'session': options['session']})
-    assert options['session']['audio']['input']['turn_detection'] is None
+    await asyncio.sleep(0.2)
+    assert openai_env.minted == 0, 'minting belongs to token_wanted, not to page render'
+    user.find(RealtimeSession).trigger(UiEvent.TOKEN_WANTED, {'reason': 'prefetch'})
+    await until(lambda: browser.get('provide_token'))
+    value, expires_at = browser['provide_token'][0]
+    assert value == 'ek_test_1' and expires_at > 0 and openai_env.minted == 1
     assert 'sk-test-page-key' not in json.dumps(browser)
-    user.find(marker='stop').click()
-    await until(lambda: browser['stop'])
-    assert len(browser['stop']) == 1
 
 
-async def test_transcripts_build_ordered_cards_including_a_late_user_transcript(openai_env, user: User, browser):
+async def test_the_component_gets_a_ga_session_and_the_buttons_act_in_the_browser(openai_env, user: User):
+    await user.open('/')
+    session = user.find(RealtimeSession).elements.pop()
+    props = session.props
+    assert props['wsUrl'].startswith('ws://127.0.0.1:') and props['wsUrl'].endswith('/v1/realtime')
+    assert props['model'] == 'gpt-realtime'
+    validate_client_event({'type': ClientEvent.SESSION_UPDATE, 'session': props['session']})
+    assert props['session']['audio']['input']['turn_detection'] is None
+    for marker, method in (('start', 'start'), ('stop', 'stop')):
+        handlers = [listener.js_handler for listener in button(user, marker)._event_listeners.values()]
+        assert handlers == [f'() => getElement({session.id}).{method}()'], handlers
+
+
+async def test_the_status_is_mirrored_from_the_browser(openai_env, user: User):
+    await user.open('/')
+    status(user, Status.LISTENING)
+    await user.should_see('Listening')
+    assert not button(user, 'start').enabled and button(user, 'stop').enabled
+    status(user, Status.STOPPING)
+    await user.should_see('Sending')
+    assert not button(user, 'stop').enabled
+    status(user, Status.SPEAKING)
+    await user.should_see('Agent is speaking')
+    status(user, 'no-such-state')
+    await user.should_see('Agent is speaking')
+    assert user.find(RealtimeSession).elements.pop().status == Status.SPEAKING
+
+
+async def test_transcripts_build_ordered_cards_including_a_late_user_transcript(openai_env, user: User):
     await user.open('/')
     feed(user,
          {'type': S.INPUT_AUDIO_COMMITTED, 'item_id': 'item_u1', 'previous_item_id': None},
          {'type': S.ITEM_ADDED, 'previous_item_id': 'item_u1',
-          'item': {'id': 'item_a1', 'type': 'message', 'role': 'assistant', 'content': []}},
-         {'type': S.OUTPUT_AUDIO_TRANSCRIPT_DELTA, 'item_id': 'item_a1', 'delta': 'The kitchen '},
-         {'type': S.OUTPUT_AUDIO_TRANSCRIPT_DELTA, 'item_id': 'item_a1', 'delta': 'lights are on.'},
-         {'type': S.INPUT_TRANSCRIPTION_COMPLETED, 'item_id': 'item_u1',
-          'transcript': 'please turn on the kitchen lights'})
+          'item': {'id': 'item_a1', 'type': 'message', 'role': 'assistant', 'content': []}})
+    transcript(user, 'item_a1', 'assistant', 'The kitchen ')
+    transcript(user, 'item_a1', 'assistant', 'lights are on.')
+    transcript(user, 'item_u1', 'user', 'please turn on the kitchen lights', replace=True, final=True)
     await user.should_see('The kitchen lights are on.')
     await user.should_see('please turn on the kitchen lights')
     assert transcript_texts(user) == ['please turn on the kitchen lights', 'The kitchen lights are on.']
@@ -104,60 +128,66 @@ async def test_transcripts_build_ordered_cards_including_a_late_user_transcript(
     (429, 'Too many requests right now (429)'),
     (500, 'The voice service had a problem (500)'),
 ])
-async def test_mint_failures_show_a_message_and_start_works_afterwards(openai_env, user: User, browser,
-                                                                       behaviour, message):
+async def test_mint_failures_are_handed_to_the_browser_and_a_later_mint_works(openai_env, user: User, browser,
+                                                                              behaviour, message):
     openai_env.behaviour = behaviour
     await user.open('/')
-    user.find(marker='start').click()
+    session = user.find(RealtimeSession)
+    session.trigger(UiEvent.TOKEN_WANTED, {'reason': 'start'})
+    await until(lambda: browser.get('token_failed'))
+    assert browser['token_failed'][0][0].startswith(message)
+    session.trigger(UiEvent.ERROR, {'source': ErrorSource.TOKEN, 'code': 'mint_failed',
+                                    'message': browser['token_failed'][0][0]})  # what the browser then reports
     await user.should_see(message)
-    assert browser['start'] == []
     openai_env.behaviour = 'ok'
-    user.find(marker='start').click()
-    await user.should_see('Connecting')
-    assert browser['start'][0][0].startswith('ek_test_')
+    session.trigger(UiEvent.TOKEN_WANTED, {'reason': 'start'})
+    await until(lambda: browser.get('provide_token'))
+    assert browser['provide_token'][0][0].startswith('ek_test_')
 
 
-async def test_browser_side_failures_show_messages_and_leave_the_page_usable(openai_env, user: User, browser):
+async def test_the_one_error_channel_explains_each_source(openai_env, user: User):
     await user.open('/')
     session = user.find(RealtimeSession)
-    feed(user, {'type': S.ERROR, 'event_id': 'evt_1', 'error': {
-        'type': 'invalid_request_error', 'code': 'input_audio_buffer_commit_empty',
-        'message': 'Error committing input audio buffer: buffer too small.'}})
+    session.trigger(UiEvent.ERROR, {'source': 'server', 'code': 'input_audio_buffer_commit_empty',
+                                    'message': 'Error committing input audio buffer: buffer too small.'})
     await user.should_see('buffer too small')
-    session.trigger('socket_closed', {'code': 1006, 'reason': '', 'was_clean': False})
+    session.trigger(UiEvent.ERROR, {'source': 'socket', 'code': '1006', 'message': ''})
     await user.should_see('closed (code 1006)')
-    session.trigger('mic_error', {'name': 'NotAllowedError', 'message': 'Permission denied'})
+    session.trigger(UiEvent.ERROR, {'source': 'microphone', 'code': 'NotAllowedError', 'message': 'Permission denied'})
     await user.should_see('Microphone access was denied')
-    session.trigger('notice', {'kind': 'too_short', 'message': 'Nothing was heard — hold the button longer.'})
+    session.trigger(UiEvent.NOTICE, {'kind': 'too_short', 'message': 'Nothing was heard — hold the button longer.'})
     await user.should_see('Nothing was heard')
-    user.find(marker='start').click()
-    await user.should_see('Connecting')
-    assert len(browser['start']) == 1
+    status(user, Status.CONNECTING)  # the next Start clears both
+    await user.should_not_see('Nothing was heard')
+    await user.should_not_see('Microphone access was denied')
 
 
-async def test_space_pushes_to_talk(openai_env, user: User, browser):
+async def test_malformed_component_events_are_ignored(openai_env, user: User):
     await user.open('/')
-    user.find(RealtimeSession).trigger('push_to_talk', {'pressed': True})
-    await user.should_see('Connecting')
-    user.find(RealtimeSession).trigger('push_to_talk', {'pressed': False})
-    await until(lambda: browser['stop'])
-    assert len(browser['start']) == 1 and len(browser['stop']) == 1
+    session = user.find(RealtimeSession)
+    for name in UiEvent:
+        for args in (None, [], 'x', {'status': {'a': 1}, 'item_id': ['x'], 'reason': 5, 'kind': None, 'type': 3}):
+            session.trigger(name, args)
+    await user.should_see('Ready')
+    transcript(user, 'u1', 'user', 'still fine', replace=True, final=True)
+    await user.should_see('still fine')
 
 
 async def test_close_session_resets_the_conversation(openai_env, user: User, browser):
     await user.open('/')
-    feed(user, {'type': S.INPUT_TRANSCRIPTION_COMPLETED, 'item_id': 'u1', 'transcript': 'set a timer'})
+    transcript(user, 'u1', 'user', 'set a timer', replace=True, final=True)
     await user.should_see('set a timer')
     user.find(marker='close').click()
     await user.should_not_see('set a timer')
     await user.should_see('Ready')
     assert transcript_texts(user) == []
+    await until(lambda: browser.get('close'))
 
 
 async def test_transcripts_render_as_text_never_html(openai_env, user: User):
     await user.open('/')
     attack = '<img src=x onerror=alert(1)>'
-    feed(user, {'type': S.INPUT_TRANSCRIPTION_COMPLETED, 'item_id': 'u1', 'transcript': attack})
+    transcript(user, 'u1', 'user', attack, replace=True, final=True)
     await user.should_see(attack)
     assert transcript_texts(user) == [attack]
     assert not any(isinstance(e, ui.html) for e in user.client.layout.descendants())

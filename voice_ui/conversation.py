@@ -1,23 +1,48 @@
-"""Conversation state: a plain-Python reducer over Realtime server events and the browser component's events.
+"""Conversation state: a plain-Python reducer over the browser component's events.
 
 Turns are ordered by conversation item (`previous_item_id`), not by arrival: a user transcript that finishes
 after the agent began answering still sits before the reply. The logic is plain Python, unit-testable without
 an app; the displayed fields are NiceGUI bindable properties only so that bound labels update at once, unpolled.
+
+Every input is untrusted (the events come from a browser that relays a remote server): the reducer checks each
+field's type where it reads it, never raises, never stores an id that is not a short string, and keeps memory
+bounded. Each event costs O(1) whatever the conversation's length (a dict finds the turn; new turns almost always
+go last, and the search for an earlier place starts from the end).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from nicegui.binding import bindable_dataclass
 
-from .protocol import ErrorCode, ResponseStatus, ServerEvent as S
+from .protocol import ErrorCode, ErrorSource, ResponseStatus, Role, ServerEvent as S, Status
 
-USER, AGENT = 'user', 'assistant'
-TRANSCRIPT_DELTAS = {S.INPUT_TRANSCRIPTION_DELTA, S.OUTPUT_AUDIO_TRANSCRIPT_DELTA, S.OUTPUT_TEXT_DELTA}
+USER, AGENT = Role.USER.value, Role.AGENT.value
 # A cancel that raced the reply's natural end (barge-in just as it finished) is nothing to alarm anyone about.
 BENIGN_ERRORS = {ErrorCode.CANCEL_NOT_ACTIVE}
-TRANSCRIPT_DONE = {S.INPUT_TRANSCRIPTION_COMPLETED: 'transcript', S.OUTPUT_AUDIO_TRANSCRIPT_DONE: 'transcript',
-                   S.OUTPUT_TEXT_DONE: 'text'}
+ENDED_BADLY = {ResponseStatus.CANCELLED, ResponseStatus.INCOMPLETE, ResponseStatus.FAILED}
+MAX_ID_CHARS = 256
+MAX_TURN_CHARS = 200_000   # a runaway transcript is cut here (with an ellipsis) instead of growing without end
+MAX_TURNS = 2_000          # the oldest turns leave first
+MAX_MESSAGE_CHARS = 500
+
+
+def _id(value: Any) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_ID_CHARS else None
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ''
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**12 else 0
 
 
 @bindable_dataclass(bindable_fields=['text', 'done', 'note'])
@@ -27,6 +52,9 @@ class Turn:
     text: str = ''
     done: bool = False
     note: str = ''  # e.g. "transcription failed", "interrupted"
+
+    def set_text(self, text: str) -> None:
+        self.text = text if len(text) <= MAX_TURN_CHARS else text[:MAX_TURN_CHARS] + '…'
 
 
 @dataclass(frozen=True)
@@ -39,143 +67,194 @@ class Usage:
     responses: int = 0
 
     def plus(self, usage: dict) -> Usage:
-        audio_in = (usage.get('input_token_details') or {}).get('audio_tokens') or 0
-        audio_out = (usage.get('output_token_details') or {}).get('audio_tokens') or 0
-        return Usage(self.input_tokens + (usage.get('input_tokens') or 0),
-                     self.output_tokens + (usage.get('output_tokens') or 0),
+        audio_in = _count(_dict(usage.get('input_token_details')).get('audio_tokens'))
+        audio_out = _count(_dict(usage.get('output_token_details')).get('audio_tokens'))
+        return Usage(self.input_tokens + _count(usage.get('input_tokens')),
+                     self.output_tokens + _count(usage.get('output_tokens')),
                      self.input_audio_tokens + audio_in, self.output_audio_tokens + audio_out, self.responses + 1)
+
+
+TurnListener = Callable[[Turn, int], None]  # (turn, index) after it was inserted
 
 
 @bindable_dataclass(bindable_fields=['status', 'error', 'notice', 'usage'])
 class Conversation:
     turns: list[Turn] = field(default_factory=list)
-    status: str = 'idle'
-    error: str = ''      # the last problem, shown in the banner until the next successful step
+    status: str = Status.IDLE.value  # a mirror of the component's state machine; never decided here
+    error: str = ''      # the last problem, shown in the banner until the next turn starts
     notice: str = ''     # a gentle hint (e.g. too-short turn), not an error
     usage: Usage = field(default_factory=Usage)
-    _anchors: dict[str, str] = field(default_factory=dict, repr=False)  # item id -> its previous item id
+    on_added: list[TurnListener] = field(default_factory=list, repr=False)
+    on_removed: list[Callable[[Turn], None]] = field(default_factory=list, repr=False)
+    _by_id: dict[str, Turn] = field(default_factory=dict, repr=False)
+    _previous: dict[str, str] = field(default_factory=dict, repr=False)  # item id -> its previous item id
+    _waiting: dict[str, str] = field(default_factory=dict, repr=False)   # previous item id -> the item placed first
 
-    def turn(self, item_id: str) -> Turn | None:
-        return next((t for t in self.turns if t.item_id == item_id), None)
+    def turn(self, item_id: Any) -> Turn | None:
+        return self._by_id.get(item_id) if isinstance(item_id, str) else None
 
-    # --- Realtime server events (forwarded by the browser component, audio stripped) ---
+    # --- events of the browser component ---
 
-    def apply(self, event: dict) -> Turn | None:
-        """Fold one server event in. Returns the turn it created, if any (the page adds a card for it)."""
+    def apply(self, event: Any) -> None:
+        """Fold in one (forwarded, audio-free) server event; anything malformed is ignored."""
+        event = _dict(event)
         kind = event.get('type')
         if kind in (S.ITEM_ADDED, S.ITEM_DONE):
-            item = event.get('item') or {}
-            if item.get('type', 'message') == 'message' and item.get('role') in (USER, AGENT):
-                created = self._place(item['id'], item['role'], event.get('previous_item_id'))
-                self._fill_from_item(item)
-                return created
+            item = _dict(event.get('item'))
+            role = item.get('role')
+            if item.get('type', 'message') == 'message' and role in (USER, AGENT):
+                turn = self._place(_id(item.get('id')), role, _id(event.get('previous_item_id')))
+                if turn is not None:
+                    self._fill_from_item(turn, item)
         elif kind == S.INPUT_AUDIO_COMMITTED:
-            return self._place(event['item_id'], USER, event.get('previous_item_id'))
+            self._place(_id(event.get('item_id')), USER, _id(event.get('previous_item_id')))
         elif kind == S.OUTPUT_ITEM_ADDED:
-            item = event.get('item') or {}
+            item = _dict(event.get('item'))
             if item.get('type') == 'message':
-                return self._place(item['id'], AGENT, None)
-        elif kind in TRANSCRIPT_DELTAS:
-            created = self._ensure(event['item_id'], USER if kind == S.INPUT_TRANSCRIPTION_DELTA else AGENT)
-            self.turn(event['item_id']).text += event.get('delta') or ''
-            return created
-        elif kind in TRANSCRIPT_DONE:
-            created = self._ensure(event['item_id'], USER if kind == S.INPUT_TRANSCRIPTION_COMPLETED else AGENT)
-            turn = self.turn(event['item_id'])
-            turn.text, turn.done = event.get(TRANSCRIPT_DONE[kind]) or turn.text, True
-            return created
+                self._place(_id(item.get('id')), AGENT, None)
         elif kind == S.INPUT_TRANSCRIPTION_FAILED:
-            created = self._ensure(event['item_id'], USER)
-            turn = self.turn(event['item_id'])
-            turn.done, turn.note = True, 'transcription failed: ' + ((event.get('error') or {}).get('message') or '')
-            return created
+            turn = self._place(_id(event.get('item_id')), USER, None)
+            if turn is not None:
+                message = _text(_dict(event.get('error')).get('message'))[:MAX_MESSAGE_CHARS]
+                turn.done, turn.note = True, 'transcription failed: ' + message
         elif kind == S.RESPONSE_DONE:
-            self._finish_response(event.get('response') or {})
-        elif kind == S.ITEM_TRUNCATED and self.turn(event.get('item_id', '')):
-            self.turn(event['item_id']).note = 'interrupted'
+            self._finish_response(_dict(event.get('response')))
+        elif kind == S.ITEM_TRUNCATED:
+            turn = self.turn(event.get('item_id'))
+            if turn is not None:
+                turn.note = 'interrupted'
         elif kind == S.ITEM_DELETED:
-            self.turns = [t for t in self.turns if t.item_id != event.get('item_id')]
-        elif kind == S.ERROR and (event.get('error') or {}).get('code') not in BENIGN_ERRORS:
-            error = event.get('error') or {}
-            self.error = error.get('message') or error.get('code') or 'The voice service reported an error.'
-        return None
+            self._remove(self.turn(event.get('item_id')))
 
-    # --- events of the browser component itself ---
+    def transcript(self, item_id: Any, role: Any, delta: Any, *, replace: bool = False, final: bool = False) -> None:
+        """Coalesced transcript text of one item: appended (or replacing, for a done event's full text)."""
+        turn = self._place(_id(item_id), role if role in (USER, AGENT) else AGENT, None)
+        if turn is None:
+            return
+        delta = _text(delta)
+        if replace and delta:
+            turn.set_text(delta)
+        elif delta and len(turn.text) < MAX_TURN_CHARS:
+            turn.set_text(turn.text + delta)
+        if final:
+            turn.done = True
 
-    def set_status(self, status: str) -> None:
+    def set_status(self, status: Any) -> None:
+        if not isinstance(status, str) or status not in Status._value2member_map_:
+            return
         self.status = status
-        if status in ('connecting', 'listening'):
+        if status in (Status.CONNECTING, Status.LISTENING):
             self.error = self.notice = ''
 
-    def socket_closed(self, code: int, reason: str) -> None:
-        self.status = 'closed'
-        if code not in (1000, 1005):  # 1005: closed by us without a status (Close Session)
-            detail = f': {reason}' if reason else '.'
-            self.error = f'The connection to the voice service closed (code {code}){detail}'
-
-    def mic_error(self, name: str, message: str) -> None:
-        self.status = 'error'
-        if name in ('NotAllowedError', 'SecurityError'):
-            self.error = 'Microphone access was denied. Allow the microphone for this page, then Start Speaking again.'
-        elif name in ('NotFoundError', 'OverconstrainedError'):
-            self.error = 'No microphone was found. Connect one, then Start Speaking again.'
+    def show_error(self, source: Any, code: Any, message: Any) -> None:
+        """The one error channel: words a person can act on, from the component's `error` event."""
+        code, message = _text(code)[:MAX_ID_CHARS], _text(message)[:MAX_MESSAGE_CHARS]
+        if source == ErrorSource.MICROPHONE:
+            self.error = microphone_error(code, message)
+        elif source == ErrorSource.SOCKET:
+            detail = f': {message}' if message else '.'
+            self.error = f'The connection to the voice service closed (code {code or "unknown"}){detail}'
+        elif source == ErrorSource.SERVER and code in BENIGN_ERRORS:
+            return
         else:
-            self.error = f'The microphone could not be opened: {message or name}'
-
-    def fail(self, message: str) -> None:
-        self.status, self.error = 'error', message
+            self.error = message or code or 'The voice service reported an error.'
 
     def reset(self) -> None:
-        self.turns, self.status, self.error, self.notice = [], 'idle', '', ''
-        self._anchors.clear()
+        for turn in list(self.turns):
+            self._remove(turn)
+        self.status, self.error, self.notice = Status.IDLE.value, '', ''
+        self._previous.clear()
+        self._waiting.clear()
 
     # --- helpers ---
 
-    def _place(self, item_id: str, role: str, previous_item_id: str | None) -> Turn | None:
-        """Insert a turn after its previous item (or before an item already waiting for it), else last."""
-        turn = self.turn(item_id)
+    def _place(self, item_id: str | None, role: str, previous_item_id: str | None) -> Turn | None:
+        """The item's turn, inserted after its previous item (or before an item already waiting for it), else last.
+        An existing turn moves only when a new, different previous item is learnt."""
+        if item_id is None:
+            return None
+        turn = self._by_id.get(item_id)
         if turn is not None:
-            if previous_item_id is None or self._anchors.get(item_id) == previous_item_id:
-                return None
-            self.turns.remove(turn)
-        if previous_item_id:
-            self._anchors[item_id] = previous_item_id
-        created = turn is None
-        turn = turn or Turn(item_id, role)
-        self.turns.insert(self._index_for(item_id, previous_item_id), turn)
-        return turn if created else None
+            if previous_item_id is None or previous_item_id == item_id \
+                    or self._previous.get(item_id) == previous_item_id:
+                return turn
+            self._detach(turn)
+        else:
+            turn = Turn(item_id, role)
+            self._by_id[item_id] = turn
+        if previous_item_id and previous_item_id != item_id:
+            self._previous[item_id] = previous_item_id
+            self._waiting.setdefault(previous_item_id, item_id)
+        index = self._index_for(item_id, previous_item_id)
+        self.turns.insert(index, turn)
+        for listener in self.on_added:
+            listener(turn, index)
+        if len(self.turns) > MAX_TURNS:
+            self._remove(self.turns[0])
+        return turn
 
     def _index_for(self, item_id: str, previous_item_id: str | None) -> int:
-        for i, t in enumerate(self.turns):
-            if self._anchors.get(t.item_id) == item_id:  # a reply that arrived before its user turn
-                return i
-        for i, t in enumerate(self.turns):
-            if t.item_id == previous_item_id:
-                return i + 1
+        successor = self._by_id.get(self._waiting.get(item_id, ''))
+        if successor is not None and successor.item_id != item_id:  # a reply that arrived before its user turn
+            return self._position(successor)
+        previous = self._by_id.get(previous_item_id or '')
+        if previous is not None:
+            return self._position(previous) + 1
         return len(self.turns)
 
-    def _ensure(self, item_id: str, role: str) -> Turn | None:
-        return self._place(item_id, role, None) if self.turn(item_id) is None else None
+    def _position(self, turn: Turn) -> int:
+        """Index of a turn, searched from the end: the turns an event refers to are nearly always the last few."""
+        for i in range(len(self.turns) - 1, -1, -1):
+            if self.turns[i] is turn:
+                return i
+        return len(self.turns)
 
-    def _fill_from_item(self, item: dict) -> None:
-        turn = self.turn(item['id'])
-        for part in item.get('content') or []:
-            text = part.get('text') or part.get('transcript')
+    def _detach(self, turn: Turn) -> None:
+        index = self._position(turn)
+        if index < len(self.turns):
+            del self.turns[index]
+            for listener in self.on_removed:
+                listener(turn)
+
+    def _remove(self, turn: Turn | None) -> None:
+        if turn is None:
+            return
+        self._detach(turn)
+        self._by_id.pop(turn.item_id, None)
+        previous = self._previous.pop(turn.item_id, None)
+        if previous is not None and self._waiting.get(previous) == turn.item_id:
+            del self._waiting[previous]
+
+    def _fill_from_item(self, turn: Turn, item: dict) -> None:
+        content = item.get('content')
+        for part in content if isinstance(content, list) else []:
+            part = _dict(part)
+            text = _text(part.get('text')) or _text(part.get('transcript'))
             if text and not turn.text:
-                turn.text = text
+                turn.set_text(text)
         if item.get('status') == 'completed' and turn.role == USER and turn.text:
             turn.done = True
 
     def _finish_response(self, response: dict) -> None:
-        status = response.get('status')
-        if response.get('usage'):
-            self.usage = self.usage.plus(response['usage'])
-        for item in response.get('output') or []:
-            turn = self.turn(item.get('id', ''))
+        status = _text(response.get('status'))
+        usage = response.get('usage')
+        if isinstance(usage, dict) and usage:
+            self.usage = self.usage.plus(usage)
+        output = response.get('output')
+        for item in output if isinstance(output, list) else []:
+            turn = self.turn(_dict(item).get('id'))
             if turn is not None:
                 turn.done = True
-                if status in (ResponseStatus.CANCELLED, ResponseStatus.INCOMPLETE, ResponseStatus.FAILED):
+                if status in ENDED_BADLY:
                     turn.note = status
         if status == ResponseStatus.FAILED:
-            error = ((response.get('status_details') or {}).get('error') or {})
-            self.error = error.get('message') or 'The response failed.'
+            error = _dict(_dict(response.get('status_details')).get('error'))
+            self.error = _text(error.get('message'))[:MAX_MESSAGE_CHARS] or 'The response failed.'
+
+
+def microphone_error(name: str, message: str) -> str:
+    if name in ('NotAllowedError', 'SecurityError'):
+        return 'Microphone access was denied. Allow the microphone for this page, then Start Speaking again.'
+    if name in ('NotFoundError', 'OverconstrainedError'):
+        return 'No microphone was found. Connect one, then Start Speaking again.'
+    return f'The microphone could not be opened: {message or name}'

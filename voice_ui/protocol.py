@@ -97,6 +97,62 @@ class ResponseStatus(StrEnum):
     INCOMPLETE = 'incomplete'
 
 
+# --- The browser component's own vocabulary (mirror of assets/protocol.js; tests/test_protocol_parity.py) ---
+
+class Status(StrEnum):
+    """The turn state machine's states. Written only by the JS component; Python mirrors them."""
+    IDLE = 'idle'
+    CONNECTING = 'connecting'
+    LISTENING = 'listening'
+    STOPPING = 'stopping'     # Stop was pressed: the last audio is being flushed, commit not yet confirmed
+    THINKING = 'thinking'
+    SPEAKING = 'speaking'
+    ERROR = 'error'
+    CLOSED = 'closed'
+
+
+class UiEvent(StrEnum):
+    """Events the component emits to Python (each with one JSON object argument)."""
+    STATUS = 'status'                # {status, turn}
+    SERVER_EVENT = 'realtime_event'  # a validated, audio-free server event the reducer uses
+    TRANSCRIPT = 'transcript'        # {item_id, role, delta, final}: deltas coalesced per frame
+    ERROR = 'error'                  # {source, code, message}: the one error channel
+    NOTICE = 'notice'                # {kind, message}: a hint, not an error
+    TOKEN_WANTED = 'token_wanted'    # {reason}
+
+
+class ErrorSource(StrEnum):
+    SERVER = 'server'          # a Realtime `error` event
+    SOCKET = 'socket'          # the Realtime socket could not open or closed abnormally
+    MICROPHONE = 'microphone'  # getUserMedia failed (code: the DOMException name)
+    TOKEN = 'token'            # no session token (mint failed or timed out)
+    AUDIO = 'audio'            # the browser kept audio off
+    RESPONSE = 'response'      # a reply failed or never finished (watchdog)
+
+
+class NoticeKind(StrEnum):
+    TOO_SHORT = 'too_short'
+
+
+class TokenReason(StrEnum):
+    PREFETCH = 'prefetch'  # the tab is in use: have one ready so Start connects at once
+    START = 'start'        # Start was pressed without a usable token: the page waits for it
+
+
+class Role(StrEnum):
+    USER = 'user'
+    AGENT = 'assistant'
+
+
+# Server events the component forwards to Python (transcript deltas travel coalesced as UiEvent.TRANSCRIPT).
+FORWARDED_SERVER_EVENTS = frozenset({
+    ServerEvent.INPUT_AUDIO_COMMITTED, ServerEvent.ITEM_ADDED, ServerEvent.ITEM_DONE, ServerEvent.ITEM_TRUNCATED,
+    ServerEvent.ITEM_DELETED, ServerEvent.INPUT_TRANSCRIPTION_FAILED, ServerEvent.RESPONSE_DONE,
+    ServerEvent.OUTPUT_ITEM_DONE,  # function_call items only: the tool loop runs them
+})
+MAX_TRANSCRIPT_EVENT_CHARS = 64_000  # one event well below NiceGUI's 1 MB socket message limit; longer ones split
+
+
 def error_body(message: str, *, type: str = 'invalid_request_error', code: str | None = None,
                param: str | None = None) -> dict:
     """OpenAI's HTTP error shape: `{"error": {message, type, param, code}}`."""

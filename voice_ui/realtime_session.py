@@ -1,66 +1,208 @@
 """The browser half of a Realtime session as a NiceGUI element; its JavaScript lives in `assets/`.
 
 Audio never crosses NiceGUI's socket: the browser talks to the Realtime WebSocket itself and sends only
-small JSON events (transcripts, status, errors) back here.
+small JSON events (transcripts, status, errors) back here. The turn state machine lives in the browser
+(`assets/turn-machine.js`): Start, Stop and Space act there at once, and Python is told through typed events,
+like NiceGUI's own elements (`on_status`, `on_transcript`, ...). Python never writes the status.
+
+States (protocol.Status): idle → connecting → listening → stopping → thinking → speaking → idle, plus error and
+closed. A server-VAD mode fits the same machine: `input_audio_buffer.speech_started` enters listening,
+`speech_stopped` stopping, `committed` thinking — only the events that move it change, not the states.
 """
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from nicegui import ui
 from nicegui.dependencies import register_esm
+from nicegui.events import GenericEventArguments, Handler, UiEventArguments, handle_event
+from nicegui.helpers import expects_arguments
 
-ASSETS = Path(__file__).resolve().parent.parent / 'assets'
+from .protocol import ErrorSource, NoticeKind, Role, Status, TokenReason, UiEvent
+
+from . import ASSETS  # the same folder in a checkout and in an installed wheel
 
 # Serve assets/ as the ES module prefix `voice-ui/`. The URL is hashed from the newest file in the folder,
 # so an edited worklet is never shadowed by a year-cached copy (NiceGUI would hash the folder's own mtime).
 register_esm('voice-ui', ASSETS, max_time=max(p.stat().st_mtime for p in ASSETS.rglob('*')))
 
 
-class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js')):
-    """Events it emits (each with one dict argument, see assets/realtime_session.js):
+@dataclass(kw_only=True, slots=True)
+class StatusEventArguments(UiEventArguments):
+    status: Status
+    turn: int  # the component's turn counter (0 before the first turn)
 
-    - `realtime_event`: a Realtime server event without audio (transcripts, items, responses, errors)
-    - `status`: `{status}` — connecting, listening, thinking, speaking, idle, error, closed
-    - `socket_closed`: `{code, reason, was_clean}`
-    - `mic_error`: `{name, message}` — permission denied, no device, ...
-    - `notice`: `{kind, message}` — e.g. `too_short` when Stop came before 100 ms of audio
-    - `playback`: `{frames_played, underruns, response_id}` once a reply has finished playing
-    - `push_to_talk`: `{pressed}` — Space held/released (handled in JS so the press is a user gesture)
+
+@dataclass(kw_only=True, slots=True)
+class ServerEventArguments(UiEventArguments):
+    event: dict  # a Realtime server event of protocol.FORWARDED_SERVER_EVENTS, checked and without audio
+
+
+@dataclass(kw_only=True, slots=True)
+class TranscriptEventArguments(UiEventArguments):
+    item_id: str
+    role: Role
+    delta: str       # text to append (or the full text when `replace`)
+    replace: bool    # a done event's full transcript
+    final: bool      # the item's transcript is complete
+
+
+@dataclass(kw_only=True, slots=True)
+class ErrorEventArguments(UiEventArguments):
+    source: ErrorSource
+    code: str        # server error code, WebSocket close code, DOMException name, ...
+    message: str
+
+
+@dataclass(kw_only=True, slots=True)
+class NoticeEventArguments(UiEventArguments):
+    kind: NoticeKind
+    message: str
+
+
+@dataclass(kw_only=True, slots=True)
+class TokenWantedEventArguments(UiEventArguments):
+    reason: TokenReason
+
+
+def _enum(kind: type, value: Any, default: Any) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        return default
+
+
+def _str(value: Any, limit: int = 100_000) -> str:
+    return value[:limit] if isinstance(value, str) else ''
+
+
+class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js')):
+    """A voice session: socket, microphone, player and turn state machine, all in the browser.
+
+    :param ws_url: the Realtime WebSocket URL (`None`: this page's own origin, i.e. the embedded server)
+    :param model: the model query parameter of the socket URL
+    :param session: the GA `session.update` body sent when the socket opens
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, ws_url: str | None, model: str, session: dict) -> None:
         super().__init__()
         self.ignores_events_when_hidden = False
+        self._props['wsUrl'] = ws_url
+        self._props['model'] = model
+        self._props['session'] = session
+        self.status = Status.IDLE  # the last status the browser reported (read-only mirror)
+        self._handlers: dict[UiEvent, list[tuple[Callable, bool]]] = {name: [] for name in UiEvent}
+        self.on(UiEvent.STATUS, self._status)
+        self.on(UiEvent.SERVER_EVENT, self._server_event)
+        self.on(UiEvent.TRANSCRIPT, self._transcript)
+        self.on(UiEvent.ERROR, self._error)
+        self.on(UiEvent.NOTICE, self._notice)
+        self.on(UiEvent.TOKEN_WANTED, self._token_wanted)
 
-    def unlock_audio_js(self) -> str:
-        """JS to run inside a click handler: creates/resumes the AudioContext within the user gesture."""
-        return f'getElement({self.id}).unlockAudio()'
+    # --- typed event registration ---
 
-    async def start(self, token: str, ws_url: str | None, model: str, session: dict, timeout: float = 10) -> dict:
-        """Open the socket with `token` and start streaming the mic. `ws_url=None` means this page's own origin.
+    def on_status(self, handler: Handler[StatusEventArguments]) -> RealtimeSession:
+        return self._add(UiEvent.STATUS, handler)
 
-        Returns `{ok: true}` or `{ok: false, error}`; progress then arrives as events.
-        """
-        return await self.run_method('start', token, {'wsUrl': ws_url, 'model': model, 'session': session},
-                                     timeout=timeout)
+    def on_server_event(self, handler: Handler[ServerEventArguments]) -> RealtimeSession:
+        return self._add(UiEvent.SERVER_EVENT, handler)
 
-    async def stop(self, timeout: float = 5) -> dict:
-        """Flush the last partial chunk, then commit and ask for a response (or report too-short audio).
+    def on_transcript(self, handler: Handler[TranscriptEventArguments]) -> RealtimeSession:
+        return self._add(UiEvent.TRANSCRIPT, handler)
 
-        Returns `{committed: bool, ms: number}`.
-        """
-        return await self.run_method('stop', timeout=timeout)
+    def on_error(self, handler: Handler[ErrorEventArguments]) -> RealtimeSession:
+        return self._add(UiEvent.ERROR, handler)
+
+    def on_notice(self, handler: Handler[NoticeEventArguments]) -> RealtimeSession:
+        return self._add(UiEvent.NOTICE, handler)
+
+    def on_token_wanted(self, handler: Handler[TokenWantedEventArguments]) -> RealtimeSession:
+        return self._add(UiEvent.TOKEN_WANTED, handler)
+
+    # --- commands (fire and forget: the browser answers through events) ---
 
     def provide_token(self, value: str, expires_at: float) -> None:
-        """Answer `token_wanted` with a token (an argument, never a prop: props are re-sent on every update)."""
+        """Answer `token_wanted` with a token (`expires_at`: Unix seconds); the browser holds it and connects with it
+        on Start. An argument, never a prop: props are re-sent on every update."""
         self.run_method('provide_token', value, expires_at)
 
     def token_failed(self, message: str) -> None:
-        """Answer `token_wanted` with the reason there is no token, in words for the person."""
+        """No token can be had: a waiting Start ends with `message` on the error channel."""
         self.run_method('token_failed', message)
+
+    def start(self) -> None:
+        """What the Start button does in the browser (for callers without a user gesture, e.g. tests)."""
+        self.run_method('start')
+
+    def stop(self) -> None:
+        self.run_method('stop')
+
+    def send_events(self, events: list[dict]) -> None:
+        """Client events for the Realtime socket (e.g. a tool's `function_call_output`, then `response.create`)."""
+        self.run_method('send_events', events)
 
     def close(self) -> None:
         """Tear down socket, mic tracks, worklets and the AudioContext."""
         self.run_method('close')
 
+    def js_call(self, method: str) -> str:
+        """JS that calls a component method directly inside a browser event handler (a user gesture)."""
+        return f'getElement({self.id}).{method}()'
+
+    # --- event plumbing: every argument is checked, an unknown value becomes a safe default ---
+
+    def _add(self, name: UiEvent, handler: Callable) -> RealtimeSession:
+        self._handlers[name].append((handler, expects_arguments(handler)))  # inspected once, not per event
+        return self
+
+    def _emit(self, name: UiEvent, arguments: UiEventArguments) -> None:
+        for handler, expect_args in self._handlers[name]:
+            handle_event(handler, arguments, expect_args=expect_args)
+
+    def _args(self, e: GenericEventArguments) -> dict:
+        return e.args if isinstance(e.args, dict) else {}
+
+    def _status(self, e: GenericEventArguments) -> None:
+        args = self._args(e)
+        status = _enum(Status, args.get('status'), None)
+        if status is None:
+            return
+        self.status = status
+        turn = args.get('turn')
+        turn = turn if isinstance(turn, int) and not isinstance(turn, bool) else 0
+        self._emit(UiEvent.STATUS, StatusEventArguments(sender=self, client=self.client, status=status, turn=turn))
+
+    def _server_event(self, e: GenericEventArguments) -> None:
+        event = self._args(e)
+        if isinstance(event.get('type'), str):
+            self._emit(UiEvent.SERVER_EVENT, ServerEventArguments(sender=self, client=self.client, event=event))
+
+    def _transcript(self, e: GenericEventArguments) -> None:
+        args = self._args(e)
+        item_id = _str(args.get('item_id'), 256)
+        if not item_id:
+            return
+        self._emit(UiEvent.TRANSCRIPT, TranscriptEventArguments(
+            sender=self, client=self.client, item_id=item_id, role=_enum(Role, args.get('role'), Role.AGENT),
+            delta=_str(args.get('delta')), replace=args.get('replace') is True, final=args.get('final') is True))
+
+    def _error(self, e: GenericEventArguments) -> None:
+        args = self._args(e)
+        code = args.get('code')
+        self._emit(UiEvent.ERROR, ErrorEventArguments(
+            sender=self, client=self.client, source=_enum(ErrorSource, args.get('source'), ErrorSource.SERVER),
+            code=str(code)[:256] if isinstance(code, (str, int)) else '', message=_str(args.get('message'), 1000)))
+
+    def _notice(self, e: GenericEventArguments) -> None:
+        args = self._args(e)
+        kind = _enum(NoticeKind, args.get('kind'), None)
+        if kind is not None:
+            self._emit(UiEvent.NOTICE, NoticeEventArguments(sender=self, client=self.client, kind=kind,
+                                                            message=_str(args.get('message'), 1000)))
+
+    def _token_wanted(self, e: GenericEventArguments) -> None:
+        reason = _enum(TokenReason, self._args(e).get('reason'), None)
+        if reason is not None:
+            self._emit(UiEvent.TOKEN_WANTED, TokenWantedEventArguments(sender=self, client=self.client, reason=reason))

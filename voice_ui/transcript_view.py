@@ -1,4 +1,8 @@
-"""One card per conversation turn, each label bound to its `Turn`; cards follow the state's order."""
+"""One card per conversation turn, each label bound to its `Turn`; cards follow the conversation's order.
+
+The view listens to the conversation's structural changes (a turn inserted or removed), so a transcript delta
+costs nothing here and a new turn costs one card, whatever the conversation's length.
+"""
 from __future__ import annotations
 
 from nicegui import ui
@@ -6,32 +10,28 @@ from nicegui import ui
 from .conversation import AGENT, Conversation, Turn
 
 ROLE_LABELS = {AGENT: 'Agent'}
+PLACEHOLDER = 'Press Start Speaking (or hold Space), talk, then Stop Speaking.'
 
 
 class TranscriptView:
     def __init__(self, conversation: Conversation) -> None:
-        self.conversation = conversation
         self.cards: dict[str, ui.card] = {}
         with ui.column().classes('vu-transcript w-full gap-3') as self.container:
-            self.placeholder = ui.label('Press Start Speaking (or hold Space), talk, then Stop Speaking.') \
-                .classes('vu-placeholder')
+            self.placeholder = ui.label(PLACEHOLDER).classes('vu-placeholder')
+        conversation.on_added.append(self._on_added)
+        conversation.on_removed.append(self._on_removed)
 
-    def sync(self) -> None:
-        """Add cards for new turns, drop cards of deleted ones and keep the conversation's order."""
-        turns = self.conversation.turns
-        for item_id in set(self.cards) - {t.item_id for t in turns}:
-            self.container.remove(self.cards.pop(item_id))
-        for index, turn in enumerate(turns):
-            card = self.cards.get(turn.item_id) or self._add_card(turn)
-            if self.container.default_slot.children.index(card) != index + 1:  # +1: the placeholder comes first
-                card.move(target_index=index + 1)
-        self.placeholder.set_visibility(not turns)
+    def _on_added(self, turn: Turn, index: int) -> None:
+        card = self.cards.get(turn.item_id) or self._add_card(turn)
+        if index != len(self.cards) - 1:  # not last: move it (+1: the placeholder comes first)
+            card.move(target_index=index + 1)
+        self.placeholder.set_visibility(False)
 
-    def clear(self) -> None:
-        for card in self.cards.values():
+    def _on_removed(self, turn: Turn) -> None:
+        card = self.cards.pop(turn.item_id, None)
+        if card is not None:
             self.container.remove(card)
-        self.cards.clear()
-        self.placeholder.set_visibility(True)
+        self.placeholder.set_visibility(not self.cards)
 
     def _add_card(self, turn: Turn) -> ui.card:
         with self.container:

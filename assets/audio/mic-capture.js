@@ -1,11 +1,12 @@
-// The microphone as a stream of 24 kHz PCM16 chunks (Int16Array, at most MAX_CHUNK_MS each) for one turn at a time.
-// The track stays open for the whole session; turns only gate the capture worklet.
+// The microphone as a stream of 24 kHz PCM16 chunks (Int16Array, at most MAX_CHUNK_MS each), one turn at a time.
+// The track stays open for the whole session; turns only gate the capture worklet, and every message to and
+// from it carries the turn id, so a Start right after a Stop can never cut or reset the previous turn's flush.
 import { MAX_CHUNK_MS, SAMPLE_RATE } from '../protocol.js';
 import { loadWorklets } from './worklets.js';
 
-// Audio of the Stop moment is still travelling through the capture pipeline: keep capturing this long after it.
-const TAIL_GUARD_S = 0.04;
-const STOP_TIMEOUT_MS = 1500;  // far above the 40 ms guard plus one render quantum
+const STOP_TIMEOUT_MS = 1500;   // a suspended context never answers: then the turn ends without its tail
+const DEFAULT_LATENCY_S = 0.02; // when the browser does not report the track's latency
+const MAX_LATENCY_S = 0.3;
 
 export const MIC_CONSTRAINTS = {
   audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 },
@@ -14,13 +15,12 @@ export const MIC_CONSTRAINTS = {
 export class MicCapture {
   constructor(context, onChunk) {
     this.context = context;
-    this.onChunk = onChunk;   // (Int16Array) => void
+    this.onChunk = onChunk;   // (turn, Int16Array) => void
     this.stream = null;
     this.source = null;
     this.node = null;
-    this.stopRequests = new Map();
-    this.nextStopId = 1;
-    this.turnStartTime = null;
+    this.stopRequests = new Map();  // turn -> resolve
+    this.closed = false;
   }
 
   get active() {
@@ -29,6 +29,7 @@ export class MicCapture {
 
   async open() {
     await loadWorklets(this.context);
+    if (this.closed) throw new DOMException('The session closed while the microphone was starting.', 'AbortError');
     const stream = await navigator.mediaDevices.getUserMedia(MIC_CONSTRAINTS);
     if (this.closed) {  // closed while the permission prompt was open: release the mic at once
       stream.getTracks().forEach((track) => track.stop());
@@ -44,29 +45,37 @@ export class MicCapture {
     this.source.connect(this.node);
   }
 
-  startTurn() {
-    this.turnStartTime = null;
-    this.node.port.postMessage({ type: 'start' });
+  // How long the sound of "now" takes to reach the worklet: the track's reported capture latency plus one render
+  // quantum for the graph (Chrome and Firefox report `latency` in the track settings).
+  inputLatency() {
+    const track = this.stream && this.stream.getAudioTracks()[0];
+    const reported = track && track.getSettings ? track.getSettings().latency : undefined;
+    const latency = typeof reported === 'number' && reported >= 0 && reported <= MAX_LATENCY_S ? reported : DEFAULT_LATENCY_S;
+    return latency + 128 / this.context.sampleRate;
   }
 
-  // Resolves after the worklet posted its last partial chunk: {samples, startTime, time} (context seconds).
-  // A suspended context never answers: give up after STOP_TIMEOUT_MS rather than hang the page.
-  stopTurn() {
-    const id = this.nextStopId++;
-    const untilTime = this.context.currentTime + TAIL_GUARD_S;
+  startTurn(turn) {
+    this.post({ type: 'start', turn });
+  }
+
+  // Resolves after the worklet posted the turn's last partial chunk: {turn, samples, startTime, time}.
+  stopTurn(turn, untilTime) {
     return new Promise((resolve) => {
-      this.stopRequests.set(id, resolve);
-      this.node.port.postMessage({ type: 'stop', id, untilTime });
-      setTimeout(() => this.onMessage({ type: 'stopped', id, samples: 0, aborted: true }), STOP_TIMEOUT_MS);
+      this.stopRequests.set(turn, resolve);
+      this.post({ type: 'stop', turn, untilTime });
+      setTimeout(() => this.onMessage({ type: 'stopped', turn, samples: 0, aborted: true }), STOP_TIMEOUT_MS);
     });
   }
 
+  post(message) {
+    if (this.node) this.node.port.postMessage(message);
+  }
+
   onMessage(message) {
-    if (message.type === 'chunk') this.onChunk(new Int16Array(message.pcm));
-    else if (message.type === 'started') this.turnStartTime = message.time;
+    if (message.type === 'chunk') this.onChunk(message.turn, new Int16Array(message.pcm));
     else if (message.type === 'stopped') {
-      const resolve = this.stopRequests.get(message.id);
-      this.stopRequests.delete(message.id);
+      const resolve = this.stopRequests.get(message.turn);
+      this.stopRequests.delete(message.turn);
       if (resolve) resolve(message);
     }
   }
@@ -79,7 +88,7 @@ export class MicCapture {
       this.node.port.onmessage = null;
       this.node.disconnect();
     }
-    for (const resolve of this.stopRequests.values()) resolve({ samples: 0, aborted: true });
+    for (const [turn, resolve] of this.stopRequests) resolve({ turn, samples: 0, aborted: true });
     this.stopRequests.clear();
     this.stream = this.source = this.node = null;
   }

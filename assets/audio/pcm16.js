@@ -1,13 +1,5 @@
-// PCM16 (little-endian, as every browser platform is) <-> float samples, and base64 for the JSON wire.
-
-export function floatToPcm16(float32) {
-  const out = new Int16Array(float32.length);
-  for (let i = 0; i < float32.length; i++) {
-    const s = Math.max(-1, Math.min(1, float32[i]));
-    out[i] = s < 0 ? Math.round(s * 0x8000) : Math.round(s * 0x7fff);
-  }
-  return out;
-}
+// PCM16 (little-endian, as every browser platform is) to float samples, and base64 for the JSON wire.
+// (Float to PCM16 happens in the capture worklet, where the samples are.)
 
 export function pcm16ToFloat(int16) {
   const out = new Float32Array(int16.length);

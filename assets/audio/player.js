@@ -3,7 +3,10 @@ import { SAMPLE_RATE } from '../protocol.js';
 import { pcm16ToFloat } from './pcm16.js';
 import { loadWorklets } from './worklets.js';
 
-const PREROLL_MS = 120;  // without a pre-roll a real-time-paced stream underruns (RECIPES.md)
+// The worklet's adaptive jitter buffer starts here (without a pre-roll a real-time-paced stream underruns, RECIPES.md)
+// and grows after underruns; playback begins at most MAX_WAIT_MS after the first sample arrived.
+const PREROLL_MS = 120;
+const MAX_WAIT_MS = 120;
 const FLUSH_TIMEOUT_MS = 500;  // a suspended context may never answer; then the last progress report must do
 
 export class Player {
@@ -20,7 +23,7 @@ export class Player {
     await loadWorklets(this.context);
     this.node = new AudioWorkletNode(this.context, 'player-processor', {
       numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [1],
-      processorOptions: { sourceRate: SAMPLE_RATE, prerollMs: PREROLL_MS },
+      processorOptions: { sourceRate: SAMPLE_RATE, prerollMs: PREROLL_MS, maxWaitMs: MAX_WAIT_MS },
     });
     this.node.port.onmessage = (event) => this.onMessage(event.data);
     this.node.connect(this.context.destination);
@@ -62,6 +65,7 @@ export class Player {
   onMessage(message) {
     const { type, ...counters } = message;
     Object.assign(this.counters, counters);
+    if (type === 'playing') this.counters.startedAt = performance.now();  // for the latency benchmark
     if (type !== 'drained') return;
     if (counters.flushed) this.settleFlush(counters);
     this.onDrained(counters);

@@ -5,11 +5,10 @@ turn on the same socket, a too-short turn, Close Session and a restart, then a s
 """
 from __future__ import annotations
 
-import os
 
 import pytest
 
-from tests.support import free_port, manifest
+from tests.support import free_port, in_ci, manifest
 from voice_ui.protocol import BYTES_PER_MS, ClientEvent
 
 from .checks import (append_sizes, assert_appends_small, assert_ga_client_events, assert_played_fully,
@@ -48,7 +47,7 @@ def voice(playwright, chromium, app):
 def uses_speech_models() -> bool:
     """CI installs the speech extra: there a missing recognizer must fail, not quietly weaken the test."""
     from voice_ui.speech import missing_speech_modules, speech_available
-    if os.environ.get('CI') and not speech_available():
+    if in_ci() and not speech_available():
         pytest.fail(f'speech extra missing in CI: {missing_speech_modules()}')
     return speech_available()
 
@@ -199,9 +198,10 @@ def test_talking_over_the_agent_interrupts_it(voice, control):
     voice.page.wait_for_timeout(1500)
     voice.stop_speaking()
     voice.wait_status('speaking', timeout_ms=30_000)
-    voice.page.wait_for_timeout(600)  # part of the reply has been heard
-    stats = voice.start_speaking()   # talk over it
-    assert stats['lastPlayback']['flushed'] and not stats['playing']
+    voice.wait_for('s.playing && s.player.framesPlayed >= 24 * 400', timeout_ms=10_000)  # 400 ms of it heard
+    voice.start_speaking()   # talk over it: listening at once, playback stopped right after
+    stats = voice.wait_for('s.lastPlayback !== null && s.lastPlayback.flushed && !s.playing', timeout_ms=5000)
+    voice.page.wait_for_function('true')  # lets Playwright deliver the frames sent meanwhile
     sent = voice.traffic.realtime_sent(first_frame)
     types = [e['type'] for e in sent]
     assert ClientEvent.RESPONSE_CANCEL in types, 'the reply was still streaming (realtime pacing)'
@@ -242,15 +242,21 @@ def test_denied_microphone_leaves_the_app_usable(playwright, chromium, app, cont
 
 def test_a_context_the_browser_keeps_suspended_fails_start_instead_of_hanging(voice):
     """Without a user gesture a browser may keep the AudioContext suspended (QtWebEngine does): worklets would
-    never run, so start() must answer at once with a clear message instead of hanging until Python times out."""
+    never run, so Start must end at once with a clear message instead of hanging in "connecting"."""
     result = voice.page.evaluate('''async () => {
         const { VoiceSession } = await import('voice-ui/voice-session.js');
         const { AUDIO_BLOCKED_MESSAGE } = await import('voice-ui/protocol.js');
-        const session = new VoiceSession(() => {});
+        const emitted = [];
+        const session = new VoiceSession((name, payload) => emitted.push([name, payload]), { model: 'gpt-realtime' });
         session.context = { state: 'suspended', resume: () => new Promise(() => {}), close: async () => {} };
         const started = Date.now();
-        const answer = await session.start('ek_unused', { model: 'gpt-realtime', session: {} });
-        return { answer, expected: AUDIO_BLOCKED_MESSAGE, ms: Date.now() - started, socket: session.socket };
+        session.start();
+        while (session.status !== 'error' && Date.now() - started < 5000) await new Promise((r) => setTimeout(r, 20));
+        const ms = Date.now() - started;
+        session.tokens.dispose();
+        return { emitted, expected: AUDIO_BLOCKED_MESSAGE, ms, socket: session.socket, status: session.status };
     }''')
-    assert result['answer'] == {'ok': False, 'error': result['expected']}
+    errors = [payload for name, payload in result['emitted'] if name == 'error']
+    assert result['status'] == 'error' and [e['message'] for e in errors] == [result['expected']]
+    assert errors[0]['source'] == 'audio'
     assert result['ms'] < 5000 and result['socket'] is None  # gave up quickly, opened no socket

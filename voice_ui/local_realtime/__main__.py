@@ -47,6 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     agent = EchoAgent() if args.agent == 'echo' else default_agent()
+    if hasattr(agent, 'load'):
+        agent.load()  # a speech model that cannot load is said now, and the line below does not advertise it
     config = LocalRealtimeConfig(api_keys={args.api_key}, agent=agent,
                                  engine=EngineOptions(pacing=Pacing(args.pacing), session_limit_s=args.session_limit),
                                  limits=ServerLimits(max_sessions=args.max_sessions),

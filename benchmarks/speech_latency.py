@@ -1,14 +1,19 @@
 """Speech latency of the embedded server: `python benchmarks/speech_latency.py [--agent speech|echo]`.
 
 Serves the real embedded Realtime server (voice_ui.local_realtime) with the SpeechAgent on a local port, then
-plays each test utterance through a real WebSocket exactly as the page does (mint a token, session.update,
-append, commit + response.create) and prints, per utterance:
-  transcript delta  time from commit to the first `...input_audio_transcription.delta`
-  audio delta       time from commit to the first `response.output_audio.delta`
+plays each test utterance through a real WebSocket exactly as the page does in push-to-talk (mint a token,
+session.update, the mic recording -- 0.5 s of silence either side -- appended in 100 ms chunks at real-time pace,
+then commit + response.create when the recording ends) and prints, per utterance:
+  caption           time from the start of speech to the first `...input_audio_transcription.delta`
+  delta             time from commit to the first transcription delta (negative: it came while speaking)
+  completed         time from commit to `...input_audio_transcription.completed`
+  audio             time from commit to the first `response.output_audio.delta`
   done              time from commit to `response.done`
-  CPU/speech s      process CPU seconds (all threads) spent on the turn, per second of input speech
-  WER               word error rate of the transcript against the manifest
-It prints figures; it is not a test. Test data: tests/testdata (in the repo).
+  CPU→audio         process CPU seconds (all threads) from commit to the first audio delta
+  CPU/speech s      process CPU seconds (all threads) spent on the whole turn, per second of input speech
+  WER               word error rate of the final transcript against the manifest
+To compare with an older tree, run this file with `--code <that tree>` (e.g. `git archive main`). It prints
+figures; it is not a test. Test data: tests/testdata (in the repo).
 """
 from __future__ import annotations
 
@@ -17,19 +22,21 @@ import asyncio
 import base64
 import json
 import os
+import socket
 import sys
 import time
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+CODE = Path(sys.argv[sys.argv.index('--code') + 1]).resolve() if '--code' in sys.argv[:-1] else REPO
+sys.path.insert(0, str(CODE))
 
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 import websockets  # noqa: E402
 
-from tests.support import free_port, read_wav  # noqa: E402  (the tests' WAV reader and port picker)
 from voice_ui.config import Settings  # noqa: E402
 from voice_ui.local_realtime.server_agent import EchoAgent  # noqa: E402
 from voice_ui.local_realtime.server_config import EngineOptions, LocalRealtimeConfig, Pacing  # noqa: E402
@@ -47,6 +54,9 @@ class Turn:
     name: str
     speech_s: float
     to_transcript_delta_s: float | None = None
+    caption_after_speech_s: float | None = None
+    cpu_to_audio_s: float | None = None  # process CPU from commit to first audio: what load skews least
+    to_completed_s: float | None = None
     to_audio_delta_s: float | None = None
     to_done_s: float | None = None
     cpu_s: float = 0.0
@@ -77,7 +87,7 @@ async def main() -> None:
         turns = []
         for round_ in range(args.rounds):
             for entry in manifest:
-                turn = await run_turn(base, entry, read_wav(testdata / entry['reference_24k'], 24_000))
+                turn = await run_turn(base, entry, mic_pcm24(testdata / entry['mic_file']), args.pace)
                 if round_ == args.rounds - 1:  # earlier rounds warm caches up
                     turns.append(turn)
         print_table(turns)
@@ -91,6 +101,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--agent', choices=['speech', 'echo'], default='speech')
     parser.add_argument('--pacing', choices=[p.value for p in Pacing], default=Pacing.REALTIME.value)
     parser.add_argument('--rounds', type=int, default=2, help='runs over the utterances; the last is reported')
+    parser.add_argument('--pace', type=float, default=1.0, help='append speed: 1 = real time; 0 = all at once')
+    parser.add_argument('--code', help='the source tree to benchmark (default: this one)')
     return parser.parse_args()
 
 
@@ -108,7 +120,7 @@ async def make_agent(kind: str):
     return agent
 
 
-async def run_turn(base: str, entry: dict, pcm: bytes) -> Turn:
+async def run_turn(base: str, entry: dict, pcm: bytes, pace: float) -> Turn:
     settings = Settings()
     async with httpx.AsyncClient() as http:
         minted = await http.post(f'{base}/realtime/client_secrets', headers={'Authorization': f'Bearer {API_KEY}'},
@@ -121,22 +133,31 @@ async def run_turn(base: str, entry: dict, pcm: bytes) -> Turn:
     async with websockets.connect(url, subprotocols=subprotocols, max_size=None) as ws:
         await send(ws, ClientEvent.SESSION_UPDATE, session=session_update(settings))
         await expect(ws, ServerEvent.SESSION_UPDATED)
+        received: list[tuple[float, dict]] = []
+        listening = asyncio.create_task(receive_all(ws, received))
         step = 2 * 24 * APPEND_MS
-        for start in range(0, len(pcm), step):
+        began, cpu_at = time.perf_counter(), time.process_time()
+        speech_at = began + entry.get('mic_leading_silence_s', 0.0) * pace
+        for index, start in enumerate(range(0, len(pcm), step)):
+            await asyncio.sleep(max(0.0, began + index * APPEND_MS / 1000 * pace - time.perf_counter()))
             await send(ws, ClientEvent.INPUT_AUDIO_APPEND, audio=base64.b64encode(pcm[start:start + step]).decode())
-        committed_at, cpu_at = time.perf_counter(), time.process_time()
+        await asyncio.sleep(max(0.0, began + len(pcm) / step * APPEND_MS / 1000 * pace - time.perf_counter()))
+        committed_at, committed_cpu = time.perf_counter(), time.process_time()
         await send(ws, ClientEvent.INPUT_AUDIO_COMMIT)
         await send(ws, ClientEvent.RESPONSE_CREATE)
+        await listening
         reply_audio = 0
-        async for raw in ws:
-            message, elapsed = json.loads(raw), time.perf_counter() - committed_at
+        for at, cpu, message in received:
+            elapsed = at - committed_at
             kind = message['type']
             if kind == ServerEvent.INPUT_TRANSCRIPTION_DELTA and turn.to_transcript_delta_s is None:
                 turn.to_transcript_delta_s = elapsed
+                turn.caption_after_speech_s = at - speech_at
             elif kind == ServerEvent.INPUT_TRANSCRIPTION_COMPLETED:
-                turn.heard = message['transcript']
+                turn.heard, turn.to_completed_s = message['transcript'], elapsed
             elif kind == ServerEvent.OUTPUT_AUDIO_DELTA:
-                turn.to_audio_delta_s = turn.to_audio_delta_s or elapsed
+                if turn.to_audio_delta_s is None:
+                    turn.to_audio_delta_s, turn.cpu_to_audio_s = elapsed, cpu - committed_cpu
                 reply_audio += len(base64.b64decode(message['delta']))
             elif kind == ServerEvent.OUTPUT_AUDIO_TRANSCRIPT_DONE:
                 turn.said = message['transcript']
@@ -144,10 +165,16 @@ async def run_turn(base: str, entry: dict, pcm: bytes) -> Turn:
                 raise RuntimeError(message['error'])
             elif kind == ServerEvent.RESPONSE_DONE:
                 turn.to_done_s, turn.cpu_s = elapsed, time.process_time() - cpu_at
-                break
     turn.reply_audio_s = reply_audio / (2 * 24_000)
     turn.wer = word_error_rate(entry['text'], turn.heard)
     return turn
+
+
+async def receive_all(ws, received: list) -> None:
+    async for raw in ws:
+        received.append((time.perf_counter(), time.process_time(), json.loads(raw)))
+        if received[-1][2]['type'] == ServerEvent.RESPONSE_DONE:
+            return
 
 
 async def send(ws, kind: ClientEvent, **fields) -> None:
@@ -168,12 +195,41 @@ def print_table(turns: list[Turn]) -> None:
     def ms(value: float | None) -> str:
         return '-' if value is None else f'{value * 1000:.0f} ms'
 
-    print(f"{'utterance':<10} {'speech':>7} {'transcript delta':>17} {'audio delta':>12} {'done':>9} "
-          f"{'CPU/speech s':>13} {'WER':>5}  heard / said")
+    print(f"{'utterance':<10} {'speech':>7} {'caption':>8} {'delta':>8} {'completed':>9} {'audio':>8} {'done':>8} "
+          f"{'CPU→audio':>9} {'CPU/speech s':>13} {'WER':>5}  heard / said")
     for t in turns:
-        print(f'{t.name:<10} {t.speech_s:>6.2f}s {ms(t.to_transcript_delta_s):>17} {ms(t.to_audio_delta_s):>12} '
-              f'{ms(t.to_done_s):>9} {t.cpu_s / t.speech_s:>13.2f} {t.wer:>5.2f}  {t.heard!r} / {t.said!r} '
-              f'({t.reply_audio_s:.1f} s of reply audio)')
+        print(f'{t.name:<10} {t.speech_s:>6.2f}s {ms(t.caption_after_speech_s):>8} {ms(t.to_transcript_delta_s):>8} '
+              f'{ms(t.to_completed_s):>9} {ms(t.to_audio_delta_s):>8} {ms(t.to_done_s):>8} '
+              f'{ms(t.cpu_to_audio_s):>9} {t.cpu_s / t.speech_s:>13.2f} {t.wer:>5.2f}  '
+              f'{t.heard!r} / {t.said!r} ({t.reply_audio_s:.1f} s reply)')
+
+    def mean(values: list) -> str:
+        values = [v for v in values if v is not None]
+        return ms(sum(values) / len(values)) if values else '-'
+    print(f"{'mean':<10} {'':>7} {mean([t.caption_after_speech_s for t in turns]):>8} "
+          f"{mean([t.to_transcript_delta_s for t in turns]):>8} {mean([t.to_completed_s for t in turns]):>9} "
+          f"{mean([t.to_audio_delta_s for t in turns]):>8} {mean([t.to_done_s for t in turns]):>8} "
+          f"{mean([t.cpu_to_audio_s for t in turns]):>9} "
+          f"{sum(t.cpu_s for t in turns) / sum(t.speech_s for t in turns):>13.2f} "
+          f"{sum(t.wer for t in turns) / len(turns):>5.2f}")
+    load = ', '.join(f'{value:.1f}' for value in os.getloadavg())
+    print(f'load average after the run: {load}')
+
+
+def mic_pcm24(path: Path) -> bytes:
+    """The fake-mic recording (48 kHz) at the protocol's 24 kHz, as the page's worklet sends it."""
+    import numpy as np
+    from voice_ui.speech.audio import resample
+    with wave.open(str(path)) as wav:
+        rate, frames = wav.getframerate(), wav.readframes(wav.getnframes())
+    samples = np.frombuffer(frames, dtype='<i2').astype(np.float32) / 32768
+    return (np.clip(resample(samples, rate, 24_000), -1, 1) * 32767).astype('<i2').tobytes()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 if __name__ == '__main__':

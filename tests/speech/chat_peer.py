@@ -6,7 +6,9 @@ as the latest turn → it answers with that output.
 """
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -20,9 +22,10 @@ CALL_ARGUMENTS = '{"room": "kitchen", "on": true}'
 
 @dataclass
 class ChatPeer:
-    behaviour: str = 'ok'  # 'ok', 'json' (ignores `stream`), 'error' (HTTP 500), 'garbage' (no choices), 'endless'
+    behaviour: str = 'ok'  # 'ok', 'json', 'error', 'garbage', 'endless', 'slow'
     requests: list[dict] = field(default_factory=list)
     url: str = ''
+    go_on: threading.Event = field(default_factory=threading.Event)  # 'slow': releases the second sentence
 
     async def chat_completions(self, request: Request) -> Response:
         body = await request.json()
@@ -34,6 +37,8 @@ class ChatPeer:
         if self.behaviour == 'endless':  # a stream that never ends: the brain must stop reading
             chunk = 'data: ' + json.dumps({'choices': [{'index': 0, 'delta': {'content': 'la '}}]}) + '\n\n'
             return StreamingResponse(iter(lambda: chunk, None), media_type='text/event-stream')
+        if self.behaviour == 'slow':  # the first sentence, then nothing until the test says so
+            return StreamingResponse(self.slow_chunks(), media_type='text/event-stream')
         message = decide(body)
         if body.get('stream') and self.behaviour != 'json':
             return Response(''.join(f'data: {json.dumps(chunk)}\n\n' for chunk in stream_chunks(body, message))
@@ -43,6 +48,16 @@ class ChatPeer:
             'choices': [{'index': 0, 'finish_reason': 'tool_calls' if message.get('tool_calls') else 'stop',
                          'message': {'role': 'assistant', **message}}],
             'usage': {'prompt_tokens': 10, 'completion_tokens': 12, 'total_tokens': 22}})
+
+    async def slow_chunks(self):
+        def data(content: str) -> str:
+            return 'data: ' + json.dumps({'choices': [{'index': 0, 'delta': {'content': content}}]}) + '\n\n'
+        yield data('Hello there. ')
+        while not self.go_on.is_set():
+            await asyncio.sleep(0.01)
+        yield data('How are')
+        yield data(' you?')
+        yield 'data: [DONE]\n\n'
 
 
 def decide(body: dict) -> dict:

@@ -28,6 +28,7 @@ from .audio_retention import drop_old_audio
 from .client_validation import parse_client_event
 from .limits import ServerLimits
 from .session_guard import Snapshot, failed, session_expired
+from .streamed_work import Captions
 from .tokens import new_id
 
 
@@ -45,6 +46,8 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
         self.audio.configure(self.turn_detection)
         self.active: ResponseRun | None = None
         self.next_user_item_id = new_id('item')
+        self.captions = Captions()  # transcription deltas sent while the user spoke (streamed_work)
+        self.hearing = None  # set by a transport whose agent decodes while the user speaks
         self.closed = False
         self.now = now  # the latest time the transport told us: for timers armed while releasing actions
         self.idle = IdleTimer(self.outbox)
@@ -111,7 +114,7 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
                                 error={'type': 'server_error', 'code': ErrorCode.SERVER_ERROR.value,
                                        'message': error, 'param': None}), now)
             else:
-                for piece in words(item.text):
+                for piece in words(self.captions.remainder(item_id, item.text)):
                     self.send(event(ServerEvent.INPUT_TRANSCRIPTION_DELTA, item_id=item_id, content_index=0,
                                     delta=piece), now)
                 self.send(event(ServerEvent.INPUT_TRANSCRIPTION_COMPLETED, item_id=item_id, content_index=0,
@@ -152,6 +155,7 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
         while self.outbox.pop_one(math.inf) is not None:
             pass
         self.active = None
+        self.hearing = None  # it holds the transport: no cycle outlives the session
         self.conversation = Conversation()
         self.audio = InputAudio()
 
@@ -191,6 +195,8 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
     def on_append(self, client_event: dict, now: float) -> None:
         pcm = decoder(self.input_format())(client_event['audio'])  # base64 was decoded once, by client_validation
         self.audio.make_room(len(pcm), self.limits.max_input_buffer_bytes)
+        if self.hearing is not None:
+            self.hearing(self.next_user_item_id, pcm)
         for vad_event in self.audio.append(pcm):
             if vad_event.kind == 'started':
                 self.idle.disarm()
@@ -225,6 +231,7 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
 
     def on_clear(self, client_event: dict, now: float) -> None:
         self.audio.clear()
+        self.next_user_item_id = new_id('item')  # what was heard of the cleared audio belongs to no item
         self.send(event(ServerEvent.INPUT_AUDIO_CLEARED), now)
 
     def on_response_create(self, client_event: dict, now: float) -> None:

@@ -27,6 +27,7 @@ from .limits import ServerLimits
 from .server_agent import Agent
 from .server_config import LocalRealtimeConfig
 from .session_guard import failed
+from .streamed_work import CheckAgent, agent_seat, hearing_for, perform_streamed
 from .tokens import Grant, TokenStore, bearer
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,9 @@ async def realtime_websocket(websocket: WebSocket, config: LocalRealtimeConfig, 
                             'Incorrect or expired API key or client secret provided.')
     if (refusal := sessions.refusal(grant)) is not None:
         return await reject(websocket, session_log, ErrorCode.RATE_LIMIT_EXCEEDED, CLOSE_TRY_AGAIN, refusal)
-    with sessions.holding(grant):
+    with sessions.holding(grant), agent_seat(config.agent) as seat_refusal:
+        if seat_refusal is not None:  # offline speech at capacity: refuse rather than slow everyone down
+            return await reject(websocket, session_log, ErrorCode.RATE_LIMIT_EXCEEDED, CLOSE_TRY_AGAIN, seat_refusal)
         session = {**grant.session, 'id': grant.take_session_id()}
         session_log.session_id = session['id']
         engine = RealtimeEngine(session, time.monotonic(), config.engine, config.faults, config.limits)
@@ -118,8 +121,10 @@ class Connection:
         self.drained = asyncio.Event()
         self.work: set[asyncio.Task] = set()
         self.sleeping_until = math.inf  # when the pump's timer fires (inf: no timer, or the pump is busy)
+        engine.hearing = hearing_for(agent, engine, self.start_work)
 
     async def run(self) -> None:
+        self.start_work(CheckAgent())  # models that fail to load are reported to the client, not just logged
         reader = asyncio.create_task(self.read())
         pump = asyncio.create_task(self.pump())
         try:
@@ -173,9 +178,7 @@ class Connection:
                 elif isinstance(action, Close):
                     return await self.close(action)
                 else:
-                    task = asyncio.create_task(self.perform(action))
-                    self.work.add(task)
-                    task.add_done_callback(self.work.discard)
+                    self.start_work(action)
             self.drained.set()
             due = self.engine.next_due()
             # A timer that sets the event, not `wait_for` (a task and a timer per wake-up, 20 per second per
@@ -188,9 +191,16 @@ class Connection:
                 if timer is not None:
                     timer.cancel()
 
+    def start_work(self, action) -> None:
+        task = asyncio.create_task(self.perform(action))
+        self.work.add(task)
+        task.add_done_callback(self.work.discard)
+
     async def perform(self, work: Transcribe | Respond) -> None:
         """Run agent work off the pump; the engine hears back with the result or the error message."""
         try:
+            if await perform_streamed(self.agent, self.engine, work, self.wake):  # live captions, spoken sentences
+                return
             if isinstance(work, Transcribe):
                 text = await self.agent.transcribe(work.audio, work.language, work.prompt)
                 self.engine.transcription_ready(work.item_id, text, None, time.monotonic())

@@ -61,12 +61,9 @@ export default {
     token_failed(message) {
       this.voice.tokens.failed(message);
     },
-    // Client events from Python (e.g. the tool loop's function_call_output + response.create).
+    // Client events from Python's tool loop: items at once, a response.create only between turns (tool-calls.js).
     send_events(events) {
-      const socket = this.voice.socket;
-      for (const event of Array.isArray(events) ? events : []) {
-        if (socket && event && typeof event === 'object' && typeof event.type === 'string') socket.send(event);
-      }
+      this.voice.toolReplies.send(events);
     },
     getStats() {
       return this.voice.getStats();

@@ -62,3 +62,36 @@ def test_a_spoken_request_runs_a_tool_and_the_spoken_answer_carries_its_result(v
     answer = page.locator('.vu-turn-assistant .vu-text').all_inner_texts()[-1]
     assert '10 minutes' in answer, answer
     assert not [line for line in voice.console if line.startswith('pageerror')], voice.console
+
+
+TOOL_REPLIES_JS = '''async () => {
+  const { ToolReplies } = await import('voice-ui/tool-calls.js');
+  const sent = [], asked = [];
+  const socket = { isOpen: true, send: (e) => { sent.push(e.type); return true; } };
+  const session = { socket, status: 'listening', capturing: true, replies: { active: false },
+    askForReply: (turn, e) => { asked.push([turn, e.type]); session.status = 'thinking'; } };
+  const tools = new ToolReplies(session);
+  const output = { type: 'conversation.item.create', item: { type: 'function_call_output', call_id: 'c', output: '' } };
+  tools.send([output, output, { type: 'response.create' }, null, 'x', { type: 1 }]);
+  const whileTalking = [sent.slice(), asked.slice()];
+  session.capturing = false; session.status = 'idle'; tools.release();
+  const betweenTurns = asked.slice();
+  session.status = 'speaking'; session.replies.active = true;
+  tools.send([{ type: 'response.create' }]);
+  tools.drop();  // the person's turn asked for its own reply
+  session.status = 'idle'; session.replies.active = false; tools.release();
+  const dropped = asked.length;
+  session.status = 'thinking';  // the person's turn is being answered
+  tools.send([{ type: 'response.create' }]);
+  session.socket = { isOpen: true, send: () => true };  // a new connection before it could go
+  session.status = 'idle'; tools.release();
+  return { whileTalking, betweenTurns, dropped, afterReconnect: asked.length };
+}'''
+
+
+def test_tool_replies_wait_for_the_turn_and_never_double(voice):
+    result = voice.page.evaluate(TOOL_REPLIES_JS)
+    assert result['whileTalking'] == [['conversation.item.create'] * 2, []]  # items at once, the create held
+    assert result['betweenTurns'] == [[None, 'response.create']]  # one reply of its own once idle
+    assert result['dropped'] == 1  # dropped when the turn's own reply answers it
+    assert result['afterReconnect'] == 1  # a create for an old connection's outputs never goes out

@@ -1,9 +1,7 @@
-"""Entry point: `python main.py [--host H] [--port P] [--native] [--local]` (see `--help`)."""
-from nicegui.helpers import is_pytest
+"""Entry point of a clone: `python main.py [--host H] [--port P] [--native] [--local]` (see `--help`).
+An installed package runs the same app with `python -m voice_ui`."""
+from voice_ui.__main__ import main
 
-from voice_ui.app import run
-from voice_ui.config import parse_args
-
+# '__mp_main__': NiceGUI's native window process re-imports this file and needs run()'s native setup.
 if __name__ in {'__main__', '__mp_main__'}:
-    # Under NiceGUI's test fixtures (User or Screen) argv belongs to pytest, not to us.
-    run(parse_args([] if is_pytest() else None))
+    main()

@@ -17,10 +17,8 @@ import asyncio
 import base64
 import json
 import os
-import socket
 import sys
 import time
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +29,7 @@ import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 import websockets  # noqa: E402
 
+from tests.support import free_port, read_wav  # noqa: E402  (the tests' WAV reader and port picker)
 from voice_ui.config import Settings  # noqa: E402
 from voice_ui.local_realtime.server_agent import EchoAgent  # noqa: E402
 from voice_ui.local_realtime.server_config import EngineOptions, LocalRealtimeConfig, Pacing  # noqa: E402
@@ -78,7 +77,7 @@ async def main() -> None:
         turns = []
         for round_ in range(args.rounds):
             for entry in manifest:
-                turn = await run_turn(base, entry, read_pcm16(testdata / entry['reference_24k']))
+                turn = await run_turn(base, entry, read_wav(testdata / entry['reference_24k'], 24_000))
                 if round_ == args.rounds - 1:  # earlier rounds warm caches up
                     turns.append(turn)
         print_table(turns)
@@ -175,17 +174,6 @@ def print_table(turns: list[Turn]) -> None:
         print(f'{t.name:<10} {t.speech_s:>6.2f}s {ms(t.to_transcript_delta_s):>17} {ms(t.to_audio_delta_s):>12} '
               f'{ms(t.to_done_s):>9} {t.cpu_s / t.speech_s:>13.2f} {t.wer:>5.2f}  {t.heard!r} / {t.said!r} '
               f'({t.reply_audio_s:.1f} s of reply audio)')
-
-
-def read_pcm16(path: Path) -> bytes:
-    with wave.open(str(path)) as wav:
-        return wav.readframes(wav.getnframes())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 if __name__ == '__main__':

@@ -1,4 +1,8 @@
-"""Settings: environment, an optional `.env` file, then command-line flags. The API key is never printed."""
+"""Settings: environment, then an optional `.env` file, then command-line flags. The API key is never printed.
+
+Every variable (these settings and the speech/chat ones read in `voice_ui.speech`) is read through
+`environment()`: a real environment variable wins over the same name in `.env` (python-dotenv's rule).
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from dotenv import dotenv_values
 
 from .tools import ToolLoadError, Toolbox
 
@@ -40,6 +46,12 @@ class Settings:
     mints_per_minute: int = 10   # per person (or per client address when anonymous)
     max_sessions: int = 3        # voice sessions open at once, per person (or client address)
     public: bool = False         # serve an OpenAI key beyond loopback without authentication, knowingly
+    # Replicas (README "Scaling out"): shared state in Redis, one signing secret, metrics for the operator
+    redis_url: str = field(default='', repr=False)  # NICEGUI_REDIS_URL: NiceGUI's storage and access state
+    secret: str = field(default='', repr=False)     # signs cookies; the same on every replica
+    metrics_token: str = field(default='', repr=False)  # /metrics beyond loopback needs `Bearer <token>`
+    replica: str = ''            # this replica's name in /healthz and metrics (default: the host name)
+    browser_realtime_url: str = ''  # where browsers open the Realtime socket, when not OPENAI_BASE_URL's (balancer)
     tools: Toolbox = field(default_factory=Toolbox, compare=False)  # what the agent may call (`--tools`)
 
     def __post_init__(self) -> None:
@@ -80,6 +92,11 @@ ENV_FIELDS = {  # environment variable -> (field, type)
     'VOICE_UI_SESSION_HOURS': ('session_hours', int),
     'VOICE_UI_MINTS_PER_MINUTE': ('mints_per_minute', int),
     'VOICE_UI_MAX_SESSIONS': ('max_sessions', int),
+    'NICEGUI_REDIS_URL': ('redis_url', str),
+    'VOICE_UI_SECRET': ('secret', str),
+    'VOICE_UI_METRICS_TOKEN': ('metrics_token', str),
+    'VOICE_UI_REPLICA': ('replica', str),
+    'VOICE_UI_BROWSER_REALTIME_URL': ('browser_realtime_url', str),
 }
 LIMITS = {  # integer settings and the range each must lie in
     'VOICE_UI_TOKEN_TTL': ('token_ttl_s', 10, 7200),
@@ -89,26 +106,27 @@ LIMITS = {  # integer settings and the range each must lie in
 }
 
 
+DOTENV = Path('.env')  # in the working directory, as python-dotenv and most tools look for it
+
+
 def read_dotenv(path: Path) -> dict[str, str]:
-    """Minimal `.env` reader: KEY=VALUE lines, `#` comments, optional quotes and `export `."""
+    """The KEY=VALUE entries of a `.env` file (python-dotenv's syntax: comments, quotes, `export `, ${VAR})."""
     if not path.is_file():
         return {}
-    values = {}
-    for line in path.read_text(encoding='utf-8').splitlines():
-        line = line.strip()
-        if not line or line.startswith('#') or '=' not in line:
-            continue
-        key, value = line.removeprefix('export ').split('=', 1)
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in '"\'':
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
+    try:
+        values = dotenv_values(path, encoding='utf-8')
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SystemExit(f'cannot read {path}: {exc}. Fix or remove the file.') from exc
+    return {key: value for key, value in values.items() if value is not None}  # a bare `KEY` line sets nothing
 
 
-def settings_from_env(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path('.env')) -> Settings:
-    """Real environment variables win over `.env` entries, as with python-dotenv's default."""
-    merged = {**(read_dotenv(dotenv) if dotenv else {}), **(os.environ if environ is None else environ)}
+def environment(environ: Mapping[str, str] | None = None, dotenv: Path | None = DOTENV) -> dict[str, str]:
+    """The variables voice-ui reads: `environ` (default: the process environment) over the `.env` entries."""
+    return {**(read_dotenv(dotenv) if dotenv else {}), **(os.environ if environ is None else environ)}
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None, dotenv: Path | None = DOTENV) -> Settings:
+    merged = environment(environ, dotenv)
     values = {}
     for name, (attr, kind) in ENV_FIELDS.items():
         raw = merged.get(name, '').strip()

@@ -5,10 +5,12 @@ runs twice: in the server process (before `ui.run`) and in the window process, w
 """
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import logging
 import multiprocessing
 import os
+import sys
 import threading
 import time
 
@@ -19,6 +21,7 @@ WINDOW_SIZE = (520, 760)  # fits a 768 px high laptop screen with its panel
 MIN_SIZE = (380, 520)
 PARENT_GONE_GRACE_S = 5.0
 PARENT_POLL_S = 0.5
+HEADLESS_QPA = {'offscreen', 'minimal', 'vnc', 'eglfs', 'linuxfb'}  # Qt platforms that need no DISPLAY
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,47 @@ def configure() -> None:
         _close_window_when_parent_dies()
     else:
         _require_qt_webview()
+        _require_display()
+        _allow_running_as_root()
         app.on_shutdown(_close_window)
+        app.on_startup(_exit_non_zero_if_the_window_fails)
+
+
+def _require_display() -> None:
+    """Without a display Qt aborts in the window process and the app would end with rc 0 and a misleading hint."""
+    if not sys.platform.startswith('linux') or os.environ.get('QT_QPA_PLATFORM', '').split(':')[0] in HEADLESS_QPA:
+        return
+    if not (os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY')):
+        raise SystemExit('--native needs a graphical display, and there is none (DISPLAY and WAYLAND_DISPLAY are '
+                         'not set). Start it from a desktop session, under a virtual display '
+                         '(xvfb-run -a python main.py --native), or without --native and open the URL in a browser.')
+
+
+def _allow_running_as_root() -> None:
+    """Chromium (inside QtWebEngine) refuses to start its sandbox as root, which containers and CI often are."""
+    if not hasattr(os, 'geteuid') or os.geteuid() != 0 or 'QTWEBENGINE_DISABLE_SANDBOX' in os.environ:
+        return
+    if '--no-sandbox' in os.environ.get('QTWEBENGINE_CHROMIUM_FLAGS', ''):
+        return
+    os.environ['QTWEBENGINE_DISABLE_SANDBOX'] = '1'  # inherited by the window process spawned in ui.run
+    log.warning('running as root: QtWebEngine cannot use its sandbox as root, so the window runs without it '
+                '(QTWEBENGINE_DISABLE_SANDBOX=1). Run voice-ui as a normal user to keep the sandbox.')
+
+
+def _exit_non_zero_if_the_window_fails() -> None:
+    """NiceGUI ends the app with rc 0 when the window process ends, however it ended; a crashed window
+    (Qt could not start, a missing library) must fail the command instead, after its messages."""
+    # At start-up the window (spawned in ui.run, before the server starts) is this process's only child.
+    window = next(iter(multiprocessing.active_children()), None)
+
+    def exit_code() -> None:  # atexit runs inside NiceGUI's stop_and_exit, just before its os._exit(0)
+        if window is not None and window.exitcode not in (0, None):
+            log.error('the native window failed (exit code %s); see its messages above', window.exitcode)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1)
+
+    atexit.register(exit_code)
 
 
 def _require_qt_webview() -> None:

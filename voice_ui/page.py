@@ -15,6 +15,7 @@ from .access.login import account_row
 from .access.page_tokens import PageTokens
 from .config import Settings
 from .conversation import Conversation
+from .metrics import counted
 from .protocol import Status
 from .realtime_session import ASSETS, RealtimeSession, StatusEventArguments, TokenWantedEventArguments
 from .session_config import session_update
@@ -98,8 +99,9 @@ class VoicePage:
     def _wire(self, session: RealtimeSession) -> None:
         conv = self.conversation
         session.on_status(self._on_status)
-        session.on_server_event(lambda e: (conv.apply(e.event), self.tools.on_server_event(e.event)))
-        session.on_transcript(lambda e: conv.transcript(e.item_id, e.role, e.delta, replace=e.replace, final=e.final))
+        session.on_server_event(counted(lambda e: (conv.apply(e.event), self.tools.on_server_event(e.event))))
+        session.on_transcript(counted(lambda e: conv.transcript(e.item_id, e.role, e.delta, replace=e.replace,
+                                                                final=e.final)))
         session.on_error(lambda e: conv.show_error(e.source, e.code, e.message))
         session.on_notice(lambda e: setattr(conv, 'notice', e.message))
         session.on_token_wanted(self._on_token_wanted)

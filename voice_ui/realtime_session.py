@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from nicegui import ui
@@ -23,7 +22,7 @@ from nicegui.helpers import expects_arguments
 
 from .protocol import ErrorSource, NoticeKind, Role, Status, TokenReason, UiEvent
 
-ASSETS = Path(__file__).resolve().parent.parent / 'assets'
+from . import ASSETS  # the same folder in a checkout and in an installed wheel
 
 # Serve assets/ as the ES module prefix `voice-ui/`. The URL is hashed from the newest file in the folder,
 # so an edited worklet is never shadowed by a year-cached copy (NiceGUI would hash the folder's own mtime).

@@ -1,11 +1,9 @@
 """Browser fixtures. Without Chromium (or Playwright) the e2e tests skip with the install hint; under CI they fail."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.support import OUTPUT, TESTDATA
+from tests.support import OUTPUT, TESTDATA, unavailable
 
 from .harness import Traffic, chromium_args, chromium_path
 from .driver import VoicePage
@@ -26,21 +24,11 @@ TRACK_STREAMS_JS = """
 """
 
 
-def in_ci() -> bool:
-    return os.environ.get('CI', '').strip().lower() not in ('', '0', 'false', 'no')
-
-
-def missing(reason: str) -> None:
-    if in_ci():
-        pytest.fail(f'CI requires the browser tests: {reason}')
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope='session')
 def chromium() -> str:
     path = chromium_path()
     if not path:
-        missing(INSTALL_HINT)
+        unavailable(INSTALL_HINT)
     return path
 
 
@@ -49,7 +37,7 @@ def playwright(chromium):
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        missing('playwright not installed: pip install -e ".[test]" '
+        unavailable('playwright not installed: pip install -e ".[test]" '
                 '(never `playwright install`: Debian\'s chromium is used)')
     with sync_playwright() as instance:
         yield instance

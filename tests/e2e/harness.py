@@ -1,4 +1,4 @@
-"""Real-browser end-to-end plumbing: app/server subprocesses, Debian's Chromium with a fake mic, traffic capture.
+"""Real-browser end-to-end plumbing: Debian's Chromium with a fake mic, traffic capture, the server's controls.
 
 Tests start the app exactly as a user does (`python main.py --port P`) and drive the page with Playwright.
 """
@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from tests.support import OUTPUT, REPO, app_env
+from tests.support import AppProcess as ServerProcess  # noqa: F401  (the one subprocess harness, re-exported)
 
 REALTIME_PATH = '/v1/realtime'
 
@@ -29,47 +27,6 @@ def chromium_args(mic_wav: Path) -> list[str]:
             '--disable-component-update', '--disable-sync', '--use-fake-ui-for-media-stream',
             '--use-fake-device-for-media-stream', f'--use-file-for-fake-audio-capture={mic_wav}%noloop',
             '--autoplay-policy=no-user-gesture-required']
-
-
-class ServerProcess:
-    """A `python ...` subprocess from the repo root, ready once `ready_path` answers over HTTP."""
-
-    def __init__(self, name: str, args: list[str], port: int, env: dict[str, str] | None = None,
-                 ready_path: str = '/') -> None:
-        self.name, self.port, self.ready_path = name, port, ready_path
-        self.url = f'http://127.0.0.1:{port}'
-        OUTPUT.mkdir(exist_ok=True)
-        self.log_path = OUTPUT / f'e2e-{name}.log'  # the latest run's log, for a failure's post-mortem
-        self._log = self.log_path.open('w')
-        self.process = subprocess.Popen([sys.executable, *args], cwd=REPO, env=app_env(**(env or {})),
-                                        stdout=self._log, stderr=subprocess.STDOUT)
-
-    def wait_ready(self, timeout: float = 60) -> ServerProcess:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f'{self.name} exited with {self.process.returncode}:\n{self.log_tail()}')
-            try:
-                if httpx.get(self.url + self.ready_path, timeout=2).status_code < 500:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f'{self.name} not ready after {timeout} s:\n{self.log_tail()}')
-
-    def log_tail(self, lines: int = 40) -> str:
-        self._log.flush()
-        return '\n'.join(self.log_path.read_text(errors='replace').splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-        self._log.close()
 
 
 class LocalServerControl:

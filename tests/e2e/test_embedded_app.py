@@ -5,11 +5,10 @@ turn on the same socket, a too-short turn, Close Session and a restart, then a s
 """
 from __future__ import annotations
 
-import os
 
 import pytest
 
-from tests.support import free_port, manifest
+from tests.support import free_port, in_ci, manifest
 from voice_ui.protocol import BYTES_PER_MS, ClientEvent
 
 from .checks import (append_sizes, assert_appends_small, assert_ga_client_events, assert_played_fully,
@@ -48,7 +47,7 @@ def voice(playwright, chromium, app):
 def uses_speech_models() -> bool:
     """CI installs the speech extra: there a missing recognizer must fail, not quietly weaken the test."""
     from voice_ui.speech import missing_speech_modules, speech_available
-    if os.environ.get('CI') and not speech_available():
+    if in_ci() and not speech_available():
         pytest.fail(f'speech extra missing in CI: {missing_speech_modules()}')
     return speech_available()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import wave
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -12,7 +11,7 @@ import httpx
 import websockets
 
 from tests.protocol_validation import validate_client_event, validate_client_secret, validate_server_event
-from tests.support import TESTDATA, serve_in_thread
+from tests.support import TESTDATA, read_wav, serve_in_thread
 from voice_ui.local_realtime.server_config import LocalRealtimeConfig
 from voice_ui.local_realtime.server import LocalRealtimeServer, create_app
 from voice_ui.local_realtime.uvicorn_guards import server_options
@@ -48,9 +47,7 @@ def mint(base_url: str, session: dict | None = None, key: str = API_KEY, **body)
 
 
 def pcm_of(name: str) -> bytes:
-    with wave.open(str(TESTDATA / f'{name}.24k.wav')) as wav:
-        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (24000, 1, 2)
-        return wav.readframes(wav.getnframes())
+    return read_wav(TESTDATA / f'{name}.24k.wav', 24_000)
 
 
 def silence(ms: int) -> bytes:

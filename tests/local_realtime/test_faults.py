@@ -9,6 +9,7 @@ import httpx
 import pytest
 import websockets
 
+from tests.support import wait_until
 from voice_ui.local_realtime.server_config import LocalRealtimeConfig
 from voice_ui.protocol import ServerEvent
 
@@ -74,8 +75,11 @@ async def test_session_log_records_what_the_server_received_without_secrets(base
     await client.send({'type': 'input_audio_buffer.commit', 'event_id': 'commit-1'})
     await client.until(ServerEvent.INPUT_AUDIO_COMMITTED)
     await connection.close()
-    time.sleep(0.2)
-    response = httpx.get(f'{base_url}/_local/sessions')
+
+    def closed_log() -> httpx.Response | None:
+        response = httpx.get(f'{base_url}/_local/sessions')
+        return response if [log['outcome'] for log in response.json()] == ['closed'] else None
+    response = wait_until(closed_log, 5, 'the session log recording the close')
     assert token not in response.text and API_KEY not in response.text
     [log] = response.json()
     assert log['subprotocols'] == ['realtime'] and log['token_subprotocol_present'] is True

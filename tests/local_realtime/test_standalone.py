@@ -1,15 +1,11 @@
 """The two ways the server runs for real: `python -m voice_ui.local_realtime`, and mounted into NiceGUI's app."""
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 
-from tests.support import REPO as ROOT
-from tests.support import app_env, free_port
+from tests.support import AppProcess, free_port, run_python
 from voice_ui.protocol import ServerEvent
 
 from .serving import RealtimeClient, connect, mint
@@ -17,29 +13,9 @@ from .serving import RealtimeClient, connect, mint
 KEY = 'sk-standalone-test'
 
 
-def start(args: list[str], port: int, ready_path: str):
-    # Without pytest's variables: NiceGUI's ui.run would otherwise take itself for a test run.
-    env = app_env(VOICE_UI_ALLOW_FAULTS=None)
-    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read()
-        try:
-            httpx.get(f'http://127.0.0.1:{port}{ready_path}', timeout=1)
-            return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    pytest.fail(f'server did not start: {process.stdout.read()}')
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+def start(args: list[str], port: int, ready_path: str) -> AppProcess:
+    # VOICE_UI_ALLOW_FAULTS unset: the fault endpoints must depend on the flag alone.
+    return AppProcess(f'standalone-{port}', args, port, {'VOICE_UI_ALLOW_FAULTS': None}, ready_path).wait_ready(90)
 
 
 async def assert_serves_realtime(base_url: str) -> None:
@@ -65,13 +41,11 @@ async def test_python_m_standalone_server(allow_faults):
         status = httpx.get(f'{base_url}/_local/sessions').status_code
         assert status == (200 if allow_faults else 404)
     finally:
-        stop(process)
+        process.stop()
 
 
 def test_standalone_refuses_to_start_without_a_key():
-    env = app_env(OPENAI_API_KEY=None)
-    result = subprocess.run([sys.executable, '-m', 'voice_ui.local_realtime'], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=30)
+    result = run_python('-m', 'voice_ui.local_realtime', timeout=30, OPENAI_API_KEY=None)
     assert result.returncode == 2 and 'API key is required' in result.stderr
 
 
@@ -85,4 +59,4 @@ async def test_mounted_into_nicegui_app_next_to_a_catch_all_page():
         assert page.status_code == 200 and 'voice-ui host page' in page.text
         assert 'catch-all page for elsewhere' in httpx.get(f'http://127.0.0.1:{port}/elsewhere').text
     finally:
-        stop(process)
+        process.stop()

@@ -12,6 +12,8 @@ import time
 import httpx
 from websockets.sync.client import ClientConnection, connect
 
+from tests.support import wait_until
+
 
 class CdpError(RuntimeError):
     pass
@@ -24,17 +26,15 @@ def page_targets(debug_port: int) -> list[dict]:
 
 def wait_for_page(debug_port: int, url_prefix: str, timeout: float) -> dict:
     """The page target once the window has loaded `url_prefix` (the DevTools port opens before the page)."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
+    def loaded_page() -> dict | None:
         try:
-            for target in page_targets(debug_port):
-                if target.get('url', '').startswith(url_prefix):
-                    return target
-        except httpx.HTTPError as error:
-            last_error = error
-        time.sleep(0.25)
-    raise TimeoutError(f'no page at {url_prefix} on DevTools port {debug_port} within {timeout} s ({last_error})')
+            return next((t for t in page_targets(debug_port) if t.get('url', '').startswith(url_prefix)), None)
+        except httpx.HTTPError:
+            return None
+    try:
+        return wait_until(loaded_page, timeout, f'a page at {url_prefix} on DevTools port {debug_port}', 0.25)
+    except TimeoutError as error:
+        raise TimeoutError(str(error)) from None
 
 
 class Page:
@@ -76,14 +76,7 @@ class Page:
 
     def wait_for(self, expression: str, timeout: float, poll: float = 0.2):
         """Poll until `expression` is truthy; returns its value."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = self.evaluate(expression)
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise TimeoutError(f'still falsy after {timeout} s: {expression}')
-            time.sleep(poll)
+        return wait_until(lambda: self.evaluate(expression), timeout, f'truthy {expression}', poll)
 
     def click_button(self, label: str) -> None:
         """Click the enabled button whose text contains `label` with real mouse input, so the page gets a user

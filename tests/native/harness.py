@@ -15,10 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from tests.native import cdp
-from tests.support import OUTPUT, REPO, app_env, free_port
+from tests.support import OUTPUT, REPO, AppProcess, free_port, unavailable, wait_until
 
 QT_PROBE = 'import webview, qtpy; from qtpy.QtWebEngineWidgets import QWebEngineView; print(qtpy.API_NAME)'
 
@@ -38,12 +37,10 @@ def native_problem() -> str | None:
 
 
 def require_native() -> None:
-    """Skip with the reason outside CI; with CI=true a machine that cannot run the window is a failure."""
+    """Skip with the reason outside CI; in CI a machine that cannot run the window is a failure."""
     problem = native_problem()
     if problem:
-        if os.environ.get('CI', '').lower() == 'true':
-            pytest.fail(f'native window test cannot run in CI: {problem}')
-        pytest.skip(problem)
+        unavailable(f'native window test cannot run: {problem}')
 
 
 class Xvfb:
@@ -75,20 +72,21 @@ class NativeApp:
         self.display = display
         self.port, self.debug_port = free_port(), free_port()
         self.url = f'http://127.0.0.1:{self.port}'
-        flags = ['--no-sandbox', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream']
+        flags = ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream']
         if mic_wav is not None:
             flags.append(f'--use-file-for-fake-audio-capture={mic_wav}%noloop')  # once, then silence
-        # No key: the embedded server answers. No PYWEBVIEW_GUI: the app must force Qt by itself.
-        env = app_env(DISPLAY=display, QT_QPA_PLATFORM='xcb', QTWEBENGINE_DISABLE_SANDBOX='1',
-                      QTWEBENGINE_CHROMIUM_FLAGS=' '.join(flags), QTWEBENGINE_REMOTE_DEBUGGING=str(self.debug_port),
-                      VOICE_UI_ALLOW_FAULTS='1', OPENAI_API_KEY=None, OPENAI_BASE_URL=None, PYWEBVIEW_GUI=None)
-        OUTPUT.mkdir(exist_ok=True)
-        self.log_path = OUTPUT / f'native-{self.port}.log'
-        self._log = self.log_path.open('w')
-        # cwd: a .env in the repo must not switch the app to OpenAI; main.py is given by absolute path.
-        self.process = subprocess.Popen([sys.executable, str(REPO / 'main.py'), '--native', '--port', str(self.port),
-                                         '--no-browser'], cwd=OUTPUT, env=env, stdout=self._log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        # No key: the embedded server answers. No PYWEBVIEW_GUI: the app must force Qt by itself. As root the app
+        # must turn Chromium's sandbox off by itself too (a user's container); as a user the sandbox may lack the
+        # kernel features it needs here, so the test turns it off.
+        sandbox = {'QTWEBENGINE_DISABLE_SANDBOX': None if os.geteuid() == 0 else '1'}
+        env = dict(DISPLAY=display, QT_QPA_PLATFORM='xcb', QTWEBENGINE_CHROMIUM_FLAGS=' '.join(flags),
+                   QTWEBENGINE_REMOTE_DEBUGGING=str(self.debug_port), VOICE_UI_ALLOW_FAULTS='1', OPENAI_API_KEY=None,
+                   OPENAI_BASE_URL=None, PYWEBVIEW_GUI=None, WAYLAND_DISPLAY=None, **sandbox)
+        # cwd: a .env in the repo must not switch the app to OpenAI; main.py is given by absolute path. Its own
+        # session, so every process it spawns can be found and ended.
+        self.app = AppProcess(f'native-{self.port}', [str(REPO / 'main.py'), '--native', '--port', str(self.port),
+                                                      '--no-browser'], self.port, env, cwd=OUTPUT, new_session=True)
+        self.process, self.log_path, self.log_tail = self.app.process, self.app.log_path, self.app.log_tail
         self.session_id = self.process.pid
 
     def wait_for_window(self, timeout: float) -> dict:
@@ -102,25 +100,21 @@ class NativeApp:
                     raise
         raise RuntimeError(f'the app exited with {self.process.returncode} before its window loaded')
 
-    def log_tail(self, lines: int = 40) -> str:
-        self._log.flush()
-        return '\n'.join(self.log_path.read_text(errors='replace').splitlines()[-lines:])
-
     def live_processes(self) -> list[str]:
         """Processes of the app's session that are still running (zombies excluded), as 'pid name'."""
         return [f'{pid} {name}' for pid, name, state in _session_processes(self.session_id) if state != 'Z']
 
     def wait_until_gone(self, timeout: float) -> list[str]:
         """Wait for every process of the session to end; returns those still alive at the deadline."""
-        deadline = time.monotonic() + timeout
-        while (alive := self.live_processes()) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if not alive:
-            try:
-                self.process.wait(timeout=1)
-            except subprocess.TimeoutExpired:
-                pass
-        return alive
+        try:
+            wait_until(lambda: not self.live_processes(), timeout, 'every process of the app ending', interval=0.2)
+        except TimeoutError:
+            return self.live_processes()
+        try:
+            self.process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            pass
+        return []
 
     def kill_all(self) -> None:
         """Cleanup whatever the test outcome: end the whole session, then close the log."""
@@ -131,11 +125,7 @@ class NativeApp:
                         os.kill(pid, signal.SIGKILL)
                     except ProcessLookupError:
                         pass
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-        self._log.close()
+        self.app.stop()  # reaps the child and closes the log
 
 
 def _session_processes(session_id: int) -> list[tuple[int, str, str]]:

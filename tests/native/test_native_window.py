@@ -15,7 +15,7 @@ import pytest
 
 from tests.native import cdp
 from tests.native.harness import NativeApp, Xvfb, require_native
-from tests.support import TESTDATA, manifest, port_is_free
+from tests.support import TESTDATA, manifest, port_is_free, wait_until
 from tests.native.x11 import close_window
 from voice_ui.native import WINDOW_SIZE, WINDOW_TITLE
 from voice_ui.protocol import BYTES_PER_MS, ClientEvent
@@ -87,7 +87,8 @@ def test_native_window_hears_the_microphone_and_exits_when_closed(launch):
         page.click_button('Start Speaking')
         page.wait_for(LISTENING, timeout=20)
         listening_at = time.monotonic()
-        time.sleep(utterance_s + 0.4)  # the whole utterance, then a little of the silence after it
+        # Stop once the server holds the whole utterance (its trailing silence included), as a person would.
+        wait_until(lambda: appended_seconds(native_app) >= utterance_s, utterance_s + 20, 'the utterance arriving')
         page.click_button('Stop Speaking')
         spoken_s = time.monotonic() - listening_at
 
@@ -101,8 +102,7 @@ def test_native_window_hears_the_microphone_and_exits_when_closed(launch):
     sessions = httpx.get(f'{native_app.url}/v1/_local/sessions').json()
     assert len(sessions) == 1, sessions
     received = sessions[0]['client_events']
-    appended_bytes = sum(e['audio_bytes'] for e in received if e['type'] == ClientEvent.INPUT_AUDIO_APPEND)
-    appended_s = appended_bytes / (BYTES_PER_MS * 1000)
+    appended_s = appended_seconds(native_app)
     assert appended_s >= MIN_AUDIO_SHARE * spoken_s, f'{appended_s:.2f} s of audio arrived for {spoken_s:.2f} s spoken'
     assert appended_s <= spoken_s + 0.5, f'{appended_s:.2f} s of audio arrived for {spoken_s:.2f} s spoken'
     kinds = [e['type'] for e in received]
@@ -117,6 +117,14 @@ def test_native_window_hears_the_microphone_and_exits_when_closed(launch):
 
     assert close_window(native_app.display, WINDOW_TITLE) == 1
     assert_everything_ends(native_app, 'closing the window')
+
+
+def appended_seconds(native_app: NativeApp) -> float:
+    """Seconds of microphone audio the embedded server has received so far (all sessions)."""
+    sessions = httpx.get(f'{native_app.url}/v1/_local/sessions', timeout=5).json()
+    appended = sum(e['audio_bytes'] for session in sessions for e in session['client_events']
+                   if e['type'] == ClientEvent.INPUT_AUDIO_APPEND)
+    return appended / (BYTES_PER_MS * 1000)
 
 
 @pytest.mark.parametrize('how', ['ctrl-c', 'sigterm', 'sigkill'])

@@ -1,22 +1,17 @@
 """Shared fixtures for the speech tests: the test utterances and a ready SpeechAgent.
 
-Tests that need the speech extra skip with the reason when it is missing, except under CI=true, where
-CI installs the extra and a missing piece is a failure.
+Tests that need the speech extra skip with the reason when it is missing, except in CI (tests.support.in_ci),
+which installs the extra: there a missing piece is a failure.
 """
 from __future__ import annotations
 
 import json
-import os
-import wave
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from tests.support import TESTDATA
+from tests.support import TESTDATA, read_wav, unavailable
 from voice_ui.speech import SPEECH_HINT, missing_speech_modules
-
-
 
 @dataclass(frozen=True)
 class Utterance:
@@ -26,19 +21,6 @@ class Utterance:
     pcm24: bytes  # 24 kHz PCM16 mono
 
 
-def unavailable(reason: str) -> None:
-    """Skip, or fail under CI=true: CI promises the extra and the test data, so their absence is a bug there."""
-    if os.environ.get('CI', '').lower() == 'true':
-        pytest.fail(f'{reason} (CI=true: the speech tests must run)')
-    pytest.skip(reason)
-
-
-def read_pcm16(path: Path) -> bytes:
-    with wave.open(str(path)) as wav:
-        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 24_000), path
-        return wav.readframes(wav.getnframes())
-
-
 @pytest.fixture(scope='session')
 def utterances() -> list[Utterance]:
     manifest = TESTDATA / 'manifest.json'
@@ -46,7 +28,7 @@ def utterances() -> list[Utterance]:
         unavailable(f'no speech test data at {manifest.parent}')
     entries = json.loads(manifest.read_text(encoding='utf-8'))
     return [Utterance(entry['name'], entry['text'], entry['speech_seconds'],
-                      read_pcm16(manifest.parent / entry['reference_24k'])) for entry in entries]
+                      read_wav(manifest.parent / entry['reference_24k'], 24_000)) for entry in entries]
 
 
 @pytest.fixture(scope='session')

@@ -1,12 +1,11 @@
 """default_agent() and model sources: the speech extra is optional, cheap to import, and configurable."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support import run_python
 from voice_ui.local_realtime.server_agent import EchoAgent, Message
 from voice_ui.speech import SPEECH_HINT, default_agent, speech_available, speech_hint
 from voice_ui.speech.brains import EchoBrain
@@ -15,24 +14,23 @@ from voice_ui.speech.wer import word_error_rate
 
 from .test_speech_models import MAX_WER, assert_plausible_speech
 
-REPO = Path(__file__).resolve().parents[2]
 HEAVY = ('faster_whisper', 'piper', 'ctranslate2', 'onnxruntime')
 
 
-def run_python(code: str) -> str:
-    done = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True, text=True, timeout=120)
+def python_c(code: str) -> str:
+    done = run_python('-c', code)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
 
 def test_importing_the_package_loads_no_speech_library():
-    loaded = run_python(f'import sys, voice_ui.speech; print([m for m in {HEAVY!r} if m in sys.modules])')
+    loaded = python_c(f'import sys, voice_ui.speech; print([m for m in {HEAVY!r} if m in sys.modules])')
     assert loaded == '[]'
 
 
 def test_without_the_libraries_the_factory_falls_back_to_the_echo_agent():
     """`sys.modules[name] = None` makes `import name` raise ImportError, as if the package were absent."""
-    out = run_python(
+    out = python_c(
         "import sys; sys.modules['piper'] = None\n"
         "import voice_ui.speech as speech\n"
         "agent = speech.default_agent()\n"

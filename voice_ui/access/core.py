@@ -10,14 +10,14 @@ from nicegui import Client
 
 from ..config import Settings
 from .hosts import HostPolicy, Proxies
-from .limits import SessionCounter, SlidingWindow
-from .sessions import COOKIE, SessionStore
+from .sessions import COOKIE
+from .store import LOGIN_ATTEMPTS as LOGIN_ATTEMPTS  # noqa: F401  (re-exported: the limit tests read it)
+from .store import Stores, open_stores
 from .users_file import PasswordBook
 
 HEADER_NAME = re.compile(r'[A-Za-z0-9-]{1,64}')
 PRINTABLE = re.compile(r'[^\x21-\x7e]')
 SCOPE_KEY = 'voice_ui.identity'  # where the middleware leaves the identity for pages and the socket guard
-LOGIN_ATTEMPTS, LOGIN_WINDOW_S = 10, 300  # failed sign-ins per client address
 
 
 @dataclass(frozen=True)
@@ -41,17 +41,16 @@ class Identity:
 
 
 class Access:
-    def __init__(self, settings: Settings, book: PasswordBook | None) -> None:
+    def __init__(self, settings: Settings, book: PasswordBook | None, stores: Stores | None = None) -> None:
         self.hosts = HostPolicy(settings.allowed_hosts, settings.host)
         self.proxies = Proxies(settings.trusted_proxies)
         self.book = book
         self.header = settings.auth_header.strip().lower()
         if self.header and not HEADER_NAME.fullmatch(self.header):
             raise SystemExit(f'VOICE_UI_AUTH_HEADER: {settings.auth_header!r} is not a header name')
-        self.sessions = SessionStore(settings.session_hours * 3600)
-        self.mints = SlidingWindow(settings.mints_per_minute, 60.0)
-        self.open_sessions = SessionCounter(settings.max_sessions)
-        self.failed_logins = SlidingWindow(LOGIN_ATTEMPTS, LOGIN_WINDOW_S)
+        stores = stores or open_stores(settings)  # in memory, or in Redis shared with the other replicas
+        self.sessions, self.mints, self.failed_logins = stores.sign_ins, stores.mints, stores.failed_logins
+        self.open_sessions, self.shared_state = stores.open_sessions, stores
         self.password_checks = asyncio.Semaphore(2)  # scrypt takes ~32 MiB and a core: a flood of attempts queues
         self.pages: dict[str, Identity | str] = {}  # client id -> whom the page was rendered for (or 'public')
 

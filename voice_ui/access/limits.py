@@ -29,6 +29,13 @@ class SlidingWindow:
             return 0.0
         return max(0.1, events[0] + self.window_s - self.clock())
 
+    def take(self, key: str) -> float:
+        """Record an event if one is allowed now (0.0), else the seconds until one is (nothing recorded)."""
+        wait = self.retry_after(key)
+        if not wait:
+            self.record(key)
+        return wait
+
     def record(self, key: str) -> None:
         self._recent(key).append(self.clock())
         if len(self._events) > MAX_KEYS:
@@ -68,6 +75,13 @@ class SessionCounter:
 
     def may_open(self, key: str, page: str) -> bool:
         return page in self._open.get(key, {}) or self.count(key) < self.limit
+
+    def try_reserve(self, key: str, page: str) -> bool:
+        """Reserve a start for `page` if the person has room (or the page holds one already)."""
+        if not self.may_open(key, page):
+            return False
+        self.reserve(key, page)
+        return True
 
     def reserve(self, key: str, page: str) -> None:
         pages = self._open.setdefault(key, {})

@@ -13,6 +13,7 @@ from nicegui import Client, app, ui
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from ..metrics import METRICS
 from .core import SCOPE_KEY, Access, Identity
 from .limits import seconds
 from .middleware import LOGIN_PATH, LOGOUT_PATH, SIGNIN_PATH
@@ -101,9 +102,11 @@ async def attempt(access: Access, address: str, name: str, password: str, generi
         async with access.password_checks:
             who = await asyncio.to_thread(book.check, name, password)
     if who is None:
+        METRICS.count('voice_ui_sign_ins_total', outcome='failed')
         access.failed_logins.record(key)
         await asyncio.sleep(max(0.0, started + FAILURE_DELAY_S - time.monotonic()))
         return generic
+    METRICS.count('voice_ui_sign_ins_total', outcome='ok')
     return access.sessions.create(who, 'users' if who else 'password')
 
 

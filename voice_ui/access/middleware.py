@@ -11,6 +11,7 @@ from urllib.parse import quote
 from nicegui import __version__ as NICEGUI_VERSION
 from starlette.responses import PlainTextResponse, RedirectResponse
 
+from ..metrics import METRICS
 from .core import SCOPE_KEY, Access, header_map
 
 log = logging.getLogger('voice_ui.access')
@@ -21,7 +22,9 @@ SOCKET_PREFIX = '/_nicegui_ws/'
 # Open without a sign-in: the login page and what it loads (NiceGUI's versioned static code, no data), the socket
 # (its handshake is checked by socket_guard), and the embedded server's routes, which check a key or token themselves.
 PUBLIC_PREFIXES = (f'/_nicegui/{NICEGUI_VERSION}/', SOCKET_PREFIX)
-PUBLIC_PATHS = {LOGIN_PATH, SIGNIN_PATH, LOGOUT_PATH, '/favicon.ico', '/v1/realtime', '/v1/realtime/client_secrets'}
+# Health, readiness and metrics (voice_ui/ops.py) answer the balancer without a sign-in; /metrics checks its own.
+PUBLIC_PATHS = {LOGIN_PATH, SIGNIN_PATH, LOGOUT_PATH, '/favicon.ico', '/v1/realtime', '/v1/realtime/client_secrets',
+                '/healthz', '/readyz', '/metrics'}
 SAFE_METHODS = {'GET', 'HEAD', 'OPTIONS'}
 
 
@@ -44,6 +47,7 @@ class AccessMiddleware:
             return
         if not self.access.hosts.allows(host):
             log.info('refused a request for a host name that is not allowed (see VOICE_UI_ALLOWED_HOSTS)')
+            METRICS.count('voice_ui_refusals_total', reason='host')
             await refuse(scope, receive, send, 421, 'Misdirected Request: this server does not answer to that host '
                                                     'name. Its operator can add it to VOICE_UI_ALLOWED_HOSTS.')
             return
@@ -51,10 +55,18 @@ class AccessMiddleware:
             scope.get('method') not in SAFE_METHODS
         if checks_origin and not self.access.hosts.same_origin(origin, host):
             log.info('refused a request from a foreign Origin')
+            METRICS.count('voice_ui_refusals_total', reason='origin')
             await refuse(scope, receive, send, 403, 'Forbidden: cross-origin request.')
             return
-        identity = self.access.identify(scope)
+        try:
+            identity = self.access.identify(scope)
+        except self.access.shared_state.errors as error:  # replicas' shared state (Redis) unreachable: fail closed
+            log.warning('access state unavailable: %s', type(error).__name__)
+            METRICS.count('voice_ui_refusals_total', reason='state_unavailable')
+            await refuse(scope, receive, send, 503, 'Service Unavailable: try again in a moment.')
+            return
         if identity is None and not is_public(path):
+            METRICS.count('voice_ui_refusals_total', reason='unauthorized')
             await self.sign_in_first(scope, receive, send, path)
             return
         scope[SCOPE_KEY] = identity

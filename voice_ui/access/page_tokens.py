@@ -10,9 +10,10 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from ..metrics import METRICS
 from ..token_service import EphemeralToken, TokenError, TokenService
 from .core import Access, Identity
-from .limits import seconds
+from .limits import OPEN_STATUSES, seconds
 
 
 class PageTokens:
@@ -25,6 +26,13 @@ class PageTokens:
 
     async def get(self, reason: str = 'start') -> EphemeralToken:
         """A token valid for at least EXPIRY_MARGIN_S more seconds, or TokenError with words for the person."""
+        try:
+            return await self._get(reason)
+        except TokenError as error:
+            METRICS.count('voice_ui_refusals_total', reason=error.kind)
+            raise
+
+    async def _get(self, reason: str) -> EphemeralToken:
         if not self._connected():
             raise TokenError('no_socket', 'The page lost its connection to the server. Reload the page.')
         if not self._access.still_valid(self.identity):
@@ -32,11 +40,10 @@ class PageTokens:
         sessions, key = self._access.open_sessions, self.identity.key
         held = sessions.holds(key, self._page)
         if reason == 'start':
-            if not sessions.may_open(key, self._page):
+            if not sessions.try_reserve(key, self._page):  # before the mint: two tabs cannot both pass
                 raise TokenError('session_limit', f'You already have {sessions.limit} voice session'
                                  f'{"s" if sessions.limit != 1 else ""} open (the limit). Close one in another tab '
                                  'or window (Close Session), then press Start Speaking again.')
-            sessions.reserve(key, self._page)  # before the mint: two tabs starting at once cannot both pass
         try:
             async with self._lock:
                 if not self._token.usable(self._clock()):
@@ -49,12 +56,17 @@ class PageTokens:
 
     async def _mint(self) -> EphemeralToken:
         mints = self._access.mints
-        wait = mints.retry_after(self.identity.key)
+        wait = mints.take(self.identity.key)  # a failed mint counts too: it still reached the key's owner
         if wait:
             raise TokenError('mint_limit', f'Too many sessions were started {self._whose()} in the last minute '
                              f'(the limit is {mints.limit} a minute). Try again in {seconds(wait)} s.')
-        mints.record(self.identity.key)  # a failed mint counts too: it still reached the key's owner
-        return await self._service.mint()
+        try:
+            token = await self._service.mint()
+        except TokenError:
+            METRICS.count('voice_ui_mints_total', outcome='error')
+            raise
+        METRICS.count('voice_ui_mints_total', outcome='ok')
+        return token
 
     def _whose(self) -> str:
         return 'from this address' if self.identity.key.startswith('ip:') else f'as {self.identity.name}'
@@ -62,7 +74,9 @@ class PageTokens:
     def status(self, status: str) -> None:
         """The page's mirrored status: connecting/listening/thinking/speaking hold a session open."""
         self._access.open_sessions.status(self.identity.key, self._page, status)
+        METRICS.session(self._page, status in OPEN_STATUSES)
 
     def close(self) -> None:
         """The page went away: its session, if any, is closed."""
         self._access.open_sessions.release(self.identity.key, self._page)
+        METRICS.session(self._page, False)

@@ -1,9 +1,10 @@
 """Sign-ins: a server-side table of sessions, named to the browser by a signed cookie.
 
-The cookie holds only a signed random session id (itsdangerous, a key made at start), so a forged or
-tampered cookie fails the signature and a logged-out one finds no session. Sessions live in this process:
-a restart signs everyone out. A successful password check yields a one-time ticket that the browser trades for
-the cookie with a plain GET, because the check itself runs over NiceGUI's socket, which cannot set cookies.
+The cookie holds only a signed random session id (itsdangerous; the key is VOICE_UI_SECRET, else one made at
+start), so a forged or tampered cookie fails the signature and a logged-out one finds no session. Sessions live in
+this process (a restart signs everyone out) or, for replicas, in Redis (`redis_store`). A successful password
+check yields a one-time ticket that the browser trades for the cookie with a plain GET, because the check itself
+runs over NiceGUI's socket, which cannot set cookies.
 """
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ MAX_SESSIONS = 10_000   # memory stays bounded: the oldest sign-in goes first
 MAX_TICKETS = 1_000
 
 
+def cookie_serializer(secret: bytes) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt='voice-ui-session')
+
+
 @dataclass
 class SignIn:
     id: str
@@ -34,9 +39,9 @@ class SignIn:
 
 
 class SessionStore:
-    def __init__(self, lifetime_s: float, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, lifetime_s: float, clock: Callable[[], float] = time.time, secret: bytes | None = None) -> None:
         self.lifetime_s, self.clock = lifetime_s, clock
-        self._serializer = URLSafeTimedSerializer(secrets.token_bytes(32), salt='voice-ui-session')
+        self._serializer = cookie_serializer(secret or secrets.token_bytes(32))
         self._sessions: OrderedDict[str, SignIn] = OrderedDict()
         self._tickets: OrderedDict[str, tuple[str, str, float]] = OrderedDict()  # -> (session id, address, expiry)
 

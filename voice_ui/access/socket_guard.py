@@ -22,6 +22,7 @@ from .core import SCOPE_KEY, Access, Identity
 log = logging.getLogger('voice_ui.access')
 PUBLIC = 'public'
 ROUTED_EVENTS = ('event', 'javascript_response', 'ack', 'log')
+RELOAD = 'Implicit handshake failed'  # nicegui.js: connect_error with this message -> window.location.reload()
 _originals: dict[str, Any] = {}
 _access: Access | None = None
 
@@ -48,7 +49,9 @@ def _origin_allowed(origin: str | None, environ: dict) -> bool:
 async def _connect(sid: str, environ: dict, auth: Any = None) -> Any:
     query = {k: v[0] for k, v in urllib.parse.parse_qs(environ.get('QUERY_STRING', '')).items()}
     if query.get('implicit_handshake', '') == 'true' and not may_bind(environ, query.get('client_id', '')):
-        raise socketio.exceptions.ConnectionRefusedError('not signed in for this page')
+        # NiceGUI's page reloads on exactly these words. That matters behind a balancer: when a replica dies, its
+        # pages reconnect to another that never rendered them, and the reload (through the gate) renders them anew.
+        raise socketio.exceptions.ConnectionRefusedError(RELOAD)
     return await _originals['connect'](sid, environ, auth)
 
 

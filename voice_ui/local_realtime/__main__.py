@@ -1,11 +1,20 @@
 """Standalone embedded server: `python -m voice_ui.local_realtime --port 8765 --api-key KEY`.
 
 Then `OPENAI_BASE_URL=http://127.0.0.1:8765/v1 OPENAI_API_KEY=KEY python main.py` runs the production path.
+`--workers N` serves from N processes on one port (SO_REUSEPORT: the kernel spreads connections over them);
+a token minted by any of them opens sessions on every other, as it does on other hosts sharing
+`VOICE_UI_TOKEN_SECRET` (tokens.py). Per-process bounds (`--max-sessions`, sessions per token) hold per worker.
 """
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import multiprocessing.connection
 import os
+import secrets
+import signal
+import socket
+import sys
 
 import uvicorn
 
@@ -15,6 +24,7 @@ from .server_config import EngineOptions, LocalRealtimeConfig, Pacing
 from .faults import ALLOW_FAULTS_ENV
 from .limits import ServerLimits
 from .server import create_app
+from .tokens import TOKEN_SECRET_ENV, token_secret
 from .uvicorn_guards import server_options
 
 
@@ -36,25 +46,76 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='open sessions this process admits (default: %(default)s)')
     parser.add_argument('--allow-faults', action='store_true',
                         help=f'enable the /v1/_local/ fault and introspection endpoints (or {ALLOW_FAULTS_ENV}=1)')
+    parser.add_argument('--workers', type=int, default=1, metavar='N',
+                        help=f'serve from N processes sharing the port; tokens are signed with ${TOKEN_SECRET_ENV} '
+                             '(a random secret shared by the workers when unset) (default: %(default)s)')
     args = parser.parse_args(argv)
     if not args.api_key:
         parser.error('an API key is required: --api-key KEY or OPENAI_API_KEY')
     if args.max_sessions < 1:
         parser.error('--max-sessions must be at least 1')
+    if not 1 <= args.workers <= 64:
+        parser.error('--workers must be between 1 and 64')
+    try:
+        token_secret()
+    except ValueError as error:
+        parser.error(str(error))
     return args
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.workers == 1:
+        return serve(args)
+    if not token_secret():  # the workers must agree on one secret: a random one, for this server's life
+        os.environ[TOKEN_SECRET_ENV] = secrets.token_urlsafe(32)
+    print(f'Embedded Realtime server: {args.workers} workers', flush=True)
+    context = multiprocessing.get_context('spawn')  # a fresh interpreter each: no event loop or lock inherited
+    # By its importable name: a spawned child cannot find functions of a `python -m` module's `__main__`.
+    from voice_ui.local_realtime import __main__ as entry
+    workers = [context.Process(target=entry.worker, args=(sys.argv[1:] if argv is None else argv,), daemon=True)
+               for _ in range(args.workers)]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        for process in workers:
+            process.start()
+        multiprocessing.connection.wait([process.sentinel for process in workers])  # one ended: stop them all
+        sys.exit(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            process.join(10)
+            if process.is_alive():
+                process.kill()
+
+
+def worker(argv: list[str]) -> None:
+    """One of `--workers N`: its own listening socket on the shared port."""
+    args = parse_args(argv)
+    family = socket.AF_INET6 if ':' in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((args.host, args.port))
+    serve(args, sock)
+
+
+def serve(args: argparse.Namespace, sock: socket.socket | None = None) -> None:
     agent = EchoAgent() if args.agent == 'echo' else default_agent()
+    if hasattr(agent, 'load'):
+        agent.load()  # a speech model that cannot load is said now, and the line below does not advertise it
     config = LocalRealtimeConfig(api_keys={args.api_key}, agent=agent,
                                  engine=EngineOptions(pacing=Pacing(args.pacing), session_limit_s=args.session_limit),
                                  limits=ServerLimits(max_sessions=args.max_sessions),
                                  allow_fault_endpoints=args.allow_faults)
     print(f'Embedded Realtime server: http://{args.host}:{args.port}/v1 ({args.pacing} pacing, '
-          f'{config.agent.description})', flush=True)
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level='warning',
-                **server_options(config.limits))
+          f'{config.agent.description}{f", pid {os.getpid()}" if sock else ""})', flush=True)
+    server = uvicorn.Server(uvicorn.Config(create_app(config), host=args.host, port=args.port, log_level='warning',
+                                           **server_options(config.limits)))
+    server.run(sockets=[sock] if sock else None)
 
 
 if __name__ == '__main__':

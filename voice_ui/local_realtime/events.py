@@ -1,6 +1,7 @@
 """Builders for server events: every dict here must validate against openai's `RealtimeServerEvent`."""
 from __future__ import annotations
 
+import itertools
 import math
 
 from ..protocol import ServerEvent
@@ -15,8 +16,14 @@ RATE_LIMITS = [{'name': 'requests', 'limit': 5000, 'remaining': 4999, 'reset_sec
                {'name': 'tokens', 'limit': 20000, 'remaining': 18000, 'reset_seconds': 5.4}]
 
 
+# Event ids are unique, not secret: a per-process random prefix and a counter, not a `secrets` call (a
+# system call) for each of the ~100 events of every turn.
+EVENT_ID_PREFIX = new_id('event')[:14]
+EVENT_IDS = (f'{EVENT_ID_PREFIX}{n:07x}' for n in itertools.count())
+
+
 def event(event_type: ServerEvent, **fields: object) -> dict:
-    return {'type': event_type.value, 'event_id': new_id('event'), **fields}
+    return {'type': event_type.value, 'event_id': next(EVENT_IDS), **fields}
 
 
 def error_event(fields: dict, client_event_id: str | None) -> dict:

@@ -101,6 +101,7 @@ class ResponseRun:
         chunks = [audio[i:i + chunk_bytes] for i in range(0, len(audio), chunk_bytes)]
         wire = self.encode(audio) if audio else b''
         wire_chunk = len(wire) * chunk_bytes // len(audio) if audio else 0
+        deltas = base64_pieces(wire, wire_chunk, len(chunks))
         pieces = words(reply.text)
         due = start
         for slot, chunk_time in enumerate(self.chunk_times(start, len(chunks), len(pieces))):
@@ -109,8 +110,7 @@ class ResponseRun:
                                 self.words_before(slot + 1, len(chunks), len(pieces))]:
                 self.outbox.push(self.transcript_delta(item, index, piece), due, self.id)
             if slot < len(chunks):
-                encoded = wire[slot * wire_chunk:(slot + 1) * wire_chunk if slot + 1 < len(chunks) else None]
-                self.outbox.push(self.audio_delta(item, index, chunks[slot], encoded), due, self.id)
+                self.outbox.push(self.audio_delta(item, index, chunks[slot], deltas[slot]), due, self.id)
         self.schedule_close(item, index, due)
         return due
 
@@ -144,6 +144,8 @@ class ResponseRun:
 
     def close_item(self, item: Item, index: int) -> list[Action]:
         self.open_item = None
+        if isinstance(item.audio, bytearray):
+            item.audio = bytes(item.audio)
         previous_id = self.conversation.previous_id(item) if self.in_conversation else None
         return [Send(e) for e in closing_events(self.id, item, index, previous_id, self.in_conversation)]
 
@@ -174,12 +176,14 @@ class ResponseRun:
             return [Send(event(kind, **ids(self.id, item, index), delta=piece))]
         return make
 
-    def audio_delta(self, item: Item, index: int, chunk: bytes, encoded: bytes):
+    def audio_delta(self, item: Item, index: int, chunk: bytes, delta: str):
         def make() -> list[Action]:
+            if not isinstance(item.audio, bytearray):  # grown in place while streaming: not re-copied per chunk
+                item.audio = bytearray(item.audio)
             item.audio += chunk
             self.audio_deltas_sent += 1
             actions: list[Action] = [Send(event(ServerEvent.OUTPUT_AUDIO_DELTA, **ids(self.id, item, index),
-                                                delta=base64.b64encode(encoded).decode('ascii')))]
+                                                delta=delta))]
             if self.faults.drop_after_audio_deltas is not None \
                     and self.audio_deltas_sent >= self.faults.drop_after_audio_deltas:
                 actions.append(Close(1006, 'injected connection drop', abort=True))
@@ -231,3 +235,15 @@ def within_limit(reply: Reply, limit: object, audio_mode: bool) -> tuple[Reply, 
     pieces = words(reply.text)
     kept_audio = reply.audio[:int(len(reply.audio) * share) // 2 * 2]
     return Reply(''.join(pieces[:int(len(pieces) * share)]), kept_audio, (), reply.word_ends_ms), True
+
+
+def base64_pieces(wire: bytes, piece: int, count: int) -> list[str]:
+    """The base64 `delta` of each of `count` pieces of `wire` (`piece` bytes each, the last takes the rest).
+    With pieces a multiple of 3 bytes, base64 of the whole is the pieces' base64 joined: encode once, slice."""
+    if not count:
+        return []
+    if piece % 3 == 0:
+        whole, step = base64.b64encode(wire).decode('ascii'), piece // 3 * 4
+        return [whole[i * step:(i + 1) * step if i + 1 < count else None] for i in range(count)]
+    return [base64.b64encode(wire[i * piece:(i + 1) * piece if i + 1 < count else None]).decode('ascii')
+            for i in range(count)]

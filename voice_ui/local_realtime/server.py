@@ -22,14 +22,15 @@ from .introspection import SessionLogs
 from .limits import ServerLimits
 from .safe_json import loads
 from .session_schema import RequestError
-from .tokens import TokenStore, bearer
+from .tokens import TokenStore, bearer, token_secret
 from .transport import OpenSessions, realtime_websocket
 
 
 class LocalRealtimeServer:
     def __init__(self, config: LocalRealtimeConfig) -> None:
         self.config = config
-        self.tokens = TokenStore(frozenset(config.api_keys), clock=time.time, faults=config.faults)
+        self.tokens = TokenStore(frozenset(config.api_keys), clock=time.time, faults=config.faults,
+                                 secret=token_secret())
         self.logs = SessionLogs(config.limits, enabled=config.fault_endpoints_enabled)
         self.sessions = OpenSessions(config.limits)
 

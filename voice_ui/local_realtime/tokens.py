@@ -1,18 +1,34 @@
 """Ephemeral client secrets: `POST /v1/realtime/client_secrets` without the HTTP, plus the token store.
 
 A token binds a session configuration. Its expiry only limits *opening* sessions; one token may open several.
+Tokens are signed and stateless (`ek_` + itsdangerous-signed, HMAC-SHA256, compact JSON of the expiry, the
+promised session id and the requested configuration, zlib-compressed when that is shorter), so any process
+holding the same secret (`VOICE_UI_TOKEN_SECRET`) verifies them: `--workers N`, or hosts behind a load balancer.
+Without the variable each process signs with its own random secret. What a process counts per token (open
+sessions, the promised first session id) it counts for itself: those limits hold per worker.
 """
 from __future__ import annotations
 
+import hashlib
+import os
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+
+from itsdangerous import BadData, URLSafeSerializer
 
 from ..protocol import ErrorCode, error_body
 from .faults import Faults
 from .session_schema import RequestError, default_session, merge_session, validate_session
 from .value_rules import expect_enum, expect_int, expect_object, type_name
 
+TOKEN_SECRET_ENV = 'VOICE_UI_TOKEN_SECRET'
+MIN_SECRET_CHARS = 32
+TOKEN_PREFIX = 'ek_'
+# A signed token rides in the `Sec-WebSocket-Protocol` header (limits.max_subprotocol_header_bytes, 4 KiB):
+# a configuration too large to sign within this gets an opaque token only the minting process knows.
+MAX_SIGNED_TOKEN_CHARS = 3072
+SIGNING_SALT = 'voice-ui.local-realtime.client-secret.v1'
 DEFAULT_TTL_S = 600
 MIN_TTL_S, MAX_TTL_S = 10, 7200
 MINT_FIELDS = {'session', 'expires_after'}
@@ -41,12 +57,30 @@ class Grant:
         return session_id
 
 
+def token_secret(environ: dict[str, str] | os._Environ = os.environ) -> str | None:
+    """The shared signing secret from the environment, or None (a random one per process). Refused when set
+    but too short to be a secret."""
+    value = environ.get(TOKEN_SECRET_ENV)
+    if value is None or value == '':
+        return None
+    if len(value.strip()) < MIN_SECRET_CHARS:
+        raise ValueError(f'{TOKEN_SECRET_ENV} must be at least {MIN_SECRET_CHARS} characters '
+                         '(e.g. python -c "import secrets; print(secrets.token_urlsafe(32))")')
+    return value.strip()
+
+
 @dataclass
 class TokenStore:
     api_keys: frozenset[str]
     clock: Callable[[], float]  # epoch seconds
     faults: Faults = field(default_factory=Faults)
-    grants: dict[str, Grant] = field(default_factory=dict)
+    grants: dict[str, Grant] = field(default_factory=dict)  # tokens this process minted or has verified
+    secret: str | None = None   # shared by every process that must accept these tokens; None: random
+    signer: URLSafeSerializer = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.signer = URLSafeSerializer(self.secret or secrets.token_urlsafe(32), salt=SIGNING_SALT,
+                                        signer_kwargs={'digest_method': hashlib.sha256})
 
     def mint(self, authorization: str | None, body: object) -> tuple[int, dict]:
         """HTTP status and JSON body of a mint request."""
@@ -61,8 +95,8 @@ class TokenStore:
         self.prune()
         now = self.clock()
         session = merge_session(default_session(requested.get('model') or default_session()['model']), requested)
-        value = new_id('ek')
         grant = Grant(session, now + ttl, first_session_id=new_id('sess'))
+        value = self.sign(grant, requested)
         self.grants[value] = grant
         expires_at = int(now + ttl)
         return 200, {'value': value, 'expires_at': expires_at,
@@ -74,9 +108,39 @@ class TokenStore:
             return None
         if self.is_api_key(secret):
             return Grant(default_session(model) if model else default_session(), None)
-        grant = self.grants.get(secret)
+        grant = self.grants.get(secret) or self.verify(secret)
         if grant is None or grant.expires_at is None or grant.expires_at <= self.clock():
             return None
+        return grant
+
+    def sign(self, grant: Grant, requested: dict) -> str:
+        """The token of a grant: signed (any process with the secret accepts it) when it fits the bound."""
+        payload = {'e': grant.expires_at, 'i': grant.first_session_id, 'r': requested}
+        value = TOKEN_PREFIX + self.signer.dumps(payload)
+        return value if len(value) <= MAX_SIGNED_TOKEN_CHARS else new_id('ek')
+
+    def verify(self, value: str) -> Grant | None:
+        """A grant from a signed token minted by any process sharing the secret; None when it is not one, was
+        altered, or has expired. Verified once: the grant is then kept (until it expires) and counted here."""
+        if not value.startswith(TOKEN_PREFIX) or len(value) > MAX_SIGNED_TOKEN_CHARS:
+            return None
+        try:
+            payload = self.signer.loads(value[len(TOKEN_PREFIX):])
+            expires_at, session_id, requested = payload['e'], payload['i'], payload['r']
+        except (BadData, TypeError, KeyError, ValueError):
+            return None
+        if TOKEN_PREFIX + self.signer.dumps(payload) != value:  # base64's spare bits: one spelling per token
+            return None
+        if not isinstance(expires_at, (int, float)) or expires_at <= self.clock() \
+                or not isinstance(session_id, str) or not isinstance(requested, dict):
+            return None
+        try:
+            model = requested.get('model') or default_session()['model']
+            session = merge_session(default_session(model), validate_session(requested))
+        except RequestError:
+            return None
+        self.prune()
+        grant = self.grants[value] = Grant(session, float(expires_at), first_session_id=session_id)
         return grant
 
     def is_api_key(self, secret: str | None) -> bool:

@@ -124,6 +124,10 @@ def guarded_ws() -> type | None:
         return None
 
     class GuardedWebSocketsProtocol(WebSocketsSansIOProtocol):
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self.transport = CoalescingTransport(self.transport)
+
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
             refused = getattr(self.conn, 'handshake_exc', None)
@@ -132,3 +136,33 @@ def guarded_ws() -> type | None:
                 self.transport.close()
 
     return GuardedWebSocketsProtocol
+
+
+class CoalescingTransport:
+    """The connection's transport, with every write of one event-loop turn sent as one: a session releases
+    several events at once (a reply's first audio, `response.done` with its rate limits), each its own frame
+    and, without this, its own `send` system call. Closing or aborting sends what is pending first."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport, self._pending = transport, bytearray()
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending += data
+
+    def _flush(self) -> None:
+        if self._pending and not self._transport.is_closing():
+            self._transport.write(bytes(self._pending))
+        self._pending.clear()
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._flush()
+        self._transport.abort()
+
+    def __getattr__(self, name: str):
+        return getattr(self._transport, name)

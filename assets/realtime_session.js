@@ -74,12 +74,9 @@ export default {
     token_failed(message) {
       this.voice.tokens.failed(message);
     },
-    // Client events from Python (e.g. the tool loop's function_call_output + response.create).
+    // Client events from Python's tool loop: items at once, a response.create only between turns (tool-calls.js).
     send_events(events) {
-      const socket = this.voice.socket;
-      for (const event of Array.isArray(events) ? events : []) {
-        if (socket && event && typeof event === 'object' && typeof event.type === 'string') socket.send(event);
-      }
+      this.voice.toolReplies.send(events);
     },
     // The Events drawer: `live` while it is open (full redacted entries), then the entries it shows.
     event_log(live, filter, after) {

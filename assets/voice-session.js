@@ -1,9 +1,8 @@
 // One voice conversation in the browser, and the one owner of the turn state (Python only mirrors `status`):
-//   idle/closed/error --start--> connecting --(token, mic, socket)--> listening --stop--> stopping
-//   stopping --(flushed, committed)--> thinking --(first audio)--> speaking --(played out)--> idle
-// start() and stop() run synchronously inside the user's gesture; every await in connect() is followed by a
-// generation check, so Close (or a newer Start) cancels a connect at any point. Audio never leaves this tab except
-// to the Realtime socket; small JSON events go to Python through PythonLink.
+//   idle/closed/error --start--> connecting --(token, mic, socket)--> listening --stop--> stopping --(committed)-->
+//   thinking --(first audio)--> speaking --(played out)--> idle --(tool outputs from Python: ToolReplies)--> thinking
+// start()/stop() run inside the user's gesture; every await in connect() is followed by a generation check, so Close
+// (or a newer Start) cancels a connect at any point. Audio goes only to the Realtime socket; JSON events to Python.
 import {
   AUDIO_BLOCKED_MESSAGE, COMMIT_STALLED_MESSAGE, ClientEvent, ErrorCode, ErrorSource, MIN_COMMIT_MS, NoticeKind,
   REPLY_STALLED_MESSAGE, SAMPLE_RATE, ServerEvent, Status, TOO_SHORT_MESSAGE, UiEvent,
@@ -22,6 +21,7 @@ import { SessionStats } from './session-stats.js';
 import { TokenHolder } from './token-holder.js';
 import { TypedTurns } from './typed-turn.js';
 import { TurnLatency } from './turn-latency.js';
+import { ToolReplies } from './tool-calls.js';
 
 const samplesToMs = (samples) => (samples * 1000) / SAMPLE_RATE;
 const RESUME_TIMEOUT_MS = 1500;
@@ -58,6 +58,7 @@ export class VoiceSession {
       onStalled: () => this.problem(ErrorSource.SERVER, 'commit_timeout', COMMIT_STALLED_MESSAGE),
     });
     this.typed = new TypedTurns(this), this.handsFree = new HandsFree(this, turnDetection);  // typing, hands-free
+    this.toolReplies = new ToolReplies(this);  // Python's tool outputs; their response.create only between turns
     this.tokens.prefetch();
     this.unlockAudio();
   }
@@ -152,11 +153,9 @@ export class VoiceSession {
   }
 
   onMicChunk(turn, pcm) {
-    if (!this.socket || !this.socket.send({ type: ClientEvent.INPUT_AUDIO_APPEND, audio: pcm16ToBase64(pcm) })) {
-      this.stats.dropped(pcm.length);
-      return;
-    }
-    this.stats.sent(turn, pcm.length);
+    const sent = !!this.socket && this.socket.send({ type: ClientEvent.INPUT_AUDIO_APPEND, audio: pcm16ToBase64(pcm) });
+    if (sent) this.stats.sent(turn, pcm.length);
+    else this.stats.dropped(pcm.length);
   }
 
   // The capture worklet goes on until the audio of this moment has reached it (the measured input latency), then
@@ -200,11 +199,12 @@ export class VoiceSession {
     if (ownsStatus) this.settle();
   }
 
-  // The commit was confirmed: now ask for the reply (unless the person already talks on: the next commit gets it).
-  askForReply(turn) {
-    if (this.newerTurnStarted(turn)) return;
-    this.pendingCreate = eventId('create');
-    this.socket.send({ type: ClientEvent.RESPONSE_CREATE, event_id: this.pendingCreate });
+  // The commit was confirmed: ask for the reply (unless the person talks on), which answers held tool outputs too.
+  askForReply(turn, event = { type: ClientEvent.RESPONSE_CREATE }) {
+    if (turn !== null && this.newerTurnStarted(turn)) return;
+    this.toolReplies.drop();
+    this.pendingCreate = event.event_id = typeof event.event_id === 'string' ? event.event_id : eventId('create');
+    this.socket.send(event);
     this.replies.expect();
     this.setStatus(Status.THINKING);
   }
@@ -295,5 +295,6 @@ export class VoiceSession {
     this.status = status;
     this.stats.status(status);
     this.link.now(UiEvent.STATUS, { status, turn: this.turn });
+    this.toolReplies.release();
   }
 }

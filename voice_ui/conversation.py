@@ -23,6 +23,7 @@ from .latency import TurnLatency, summary_text
 from .protocol import ErrorCode, ErrorSource, ResponseStatus, Role, ServerEvent as S, Status
 
 USER, AGENT = Role.USER.value, Role.AGENT.value
+TOOL = 'tool'  # a function_call item: the view shows a tool card, bound to the tool runner's record
 # A cancel that raced the reply's natural end (barge-in just as it finished) is nothing to alarm anyone about.
 BENIGN_ERRORS = {ErrorCode.CANCEL_NOT_ACTIVE}
 ENDED_BADLY = {ResponseStatus.CANCELLED, ResponseStatus.INCOMPLETE, ResponseStatus.FAILED}
@@ -115,6 +116,10 @@ class Conversation:
                 turn = self._place(_id(item.get('id')), role, _id(event.get('previous_item_id')))
                 if turn is not None:
                     self._fill_from_item(turn, item)
+            elif item.get('type') == 'function_call':
+                self._place(_id(item.get('id')), TOOL, _id(event.get('previous_item_id')))
+        elif kind == S.OUTPUT_ITEM_DONE and _dict(event.get('item')).get('type') == 'function_call':
+            self._place(_id(_dict(event.get('item')).get('id')), TOOL, None)  # if the item events were missed
         elif kind == S.INPUT_AUDIO_COMMITTED:
             self._place(_id(event.get('item_id')), USER, _id(event.get('previous_item_id')))
         elif kind == S.OUTPUT_ITEM_ADDED:

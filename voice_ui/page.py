@@ -22,6 +22,8 @@ from .protocol import MAX_TYPED_CHARS, Status
 from .realtime_session import ASSETS, RealtimeSession, StatusEventArguments, TokenWantedEventArguments
 from .session_config import hands_free_turn_detection, session_update
 from .token_service import TokenError, TokenService
+from .tools import ToolRunner
+from .tools.loop import ToolLoop
 from .transcript_view import TranscriptView
 from .usage_view import usage_line
 
@@ -51,8 +53,11 @@ class VoicePage:
         # Tokens only on the browser's request (token_wanted), never while rendering: a bare GET mints nothing.
         self.tokens = PageTokens(backend.tokens, access, identity, client.id,
                                  connected=lambda: client.has_socket_connection)
+        self.runner = ToolRunner(backend.settings.tools)  # this tab's tool calls, their records and timers
         self._build()
+        self.tools = ToolLoop(self.runner, self.session.send_events)  # Python runs tools; the browser sends
         client.on_delete(self.tokens.close)
+        client.on_delete(self.tools.close)
 
     def _build(self) -> None:
         ui.add_css((ASSETS / 'style.css').read_text(encoding='utf-8'))
@@ -95,7 +100,7 @@ class VoicePage:
                     .bind_visibility_from(conv, 'status', lambda s: s == Status.SPEAKING)
                 self.status_label = ui.label().classes('vu-status').props('role=status aria-live=polite') \
                     .bind_text_from(conv, 'status', self._status_text)
-            self.transcript = TranscriptView(conv)
+            self.transcript = TranscriptView(conv, self.runner)
             self.transcript.container.props('role=log aria-live=polite aria-label=Conversation')
             usage_line(conv, settings.model)
             export_controls(conv, settings.model)
@@ -131,7 +136,7 @@ class VoicePage:
     def _wire(self, session: RealtimeSession) -> None:
         conv = self.conversation
         session.on_status(self._on_status)
-        session.on_server_event(counted(lambda e: conv.apply(e.event)))  # counted: /metrics' event rates
+        session.on_server_event(counted(lambda e: (conv.apply(e.event), self.tools.on_server_event(e.event))))
         session.on_transcript(counted(lambda e: conv.transcript(e.item_id, e.role, e.delta, replace=e.replace,
                                                                 final=e.final)))
         session.on_error(lambda e: conv.show_error(e.source, e.code, e.message))
@@ -142,6 +147,7 @@ class VoicePage:
     def _on_status(self, e: StatusEventArguments) -> None:
         self.tokens.status(e.status)  # open sessions per person are counted from what the page reports
         self.conversation.set_status(e.status)
+        self.tools.on_status(e.status)  # a barge-in cancels running calls; announcements wait for idle
 
     async def _on_token_wanted(self, e: TokenWantedEventArguments) -> None:
         try:
@@ -151,9 +157,10 @@ class VoicePage:
             return
         self.session.provide_token(token.value, token.expires_at)
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self.session.close()
         self.conversation.reset()
+        await self.tools.reset()  # running calls, pending replies and timers end with the session
 
 
 def register_pages(backend: Backend, access: Access) -> None:

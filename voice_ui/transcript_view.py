@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from .conversation import AGENT, Conversation, Turn
+from .conversation import AGENT, TOOL, Conversation, Turn
+from .tools.card import ToolCard
+from .tools.runner import ToolRunner
 
 ROLE_LABELS = {AGENT: 'Agent'}
 PLACEHOLDER = 'Press Start Speaking (or hold Space), talk, then Stop Speaking.'
 
 
 class TranscriptView:
-    def __init__(self, conversation: Conversation) -> None:
+    def __init__(self, conversation: Conversation, tools: ToolRunner | None = None) -> None:
+        self.tools = tools  # the page's runner: a function_call turn becomes its call's tool card
         self.cards: dict[str, ui.card] = {}
         with ui.column().classes('vu-transcript w-full gap-3') as self.container:
             self.placeholder = ui.label(PLACEHOLDER).classes('vu-placeholder')
@@ -34,6 +37,13 @@ class TranscriptView:
         self.placeholder.set_visibility(not self.cards)
 
     def _add_card(self, turn: Turn) -> ui.card:
+        if turn.role == TOOL:
+            if self.tools is None:  # a page without tools: a call the model should not have made
+                turn.text, turn.done = 'Tool call (no tools on this page)', True
+            else:
+                with self.container:
+                    card = self.cards[turn.item_id] = ToolCard.for_item(self.tools, turn.item_id)
+                return card
         with self.container:
             with ui.card().classes(f'vu-turn vu-turn-{turn.role}').props('flat bordered') as card:
                 with ui.row().classes('vu-turn-head items-center gap-2'):

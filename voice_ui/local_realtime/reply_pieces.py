@@ -6,6 +6,8 @@ A `max_output_tokens` response is gathered whole first, so its cut works exactly
 """
 from __future__ import annotations
 
+import base64
+
 from ..protocol import BYTES_PER_MS, ResponseStatus
 from .function_calls import vetted_calls
 from .server_agent import Reply
@@ -87,8 +89,8 @@ class PieceStream:
                               run.words_before(slot + 1, len(chunks), len(texts))]:
                 run.outbox.push(run.transcript_delta(self.item, self.index, text), due, run.id)
             if slot < len(chunks):
-                run.outbox.push(run.audio_delta(self.item, self.index, chunks[slot], run.encode(chunks[slot])),
-                                due, run.id)
+                delta = base64.b64encode(run.encode(chunks[slot])).decode('ascii')  # wire format, then base64
+                run.outbox.push(run.audio_delta(self.item, self.index, chunks[slot], delta), due, run.id)
         self.cursor, self.chunks = due, self.chunks + len(chunks)
         self.timing(piece, texts, len(audio))
 

@@ -1,6 +1,7 @@
 """The GA Realtime protocol as the Python side spells it: the one home of event names and codes.
 
-Reference: the GA Realtime API as typed in openai-python (`openai.types.realtime`). Only GA names live here; the beta API's names and flat sessions are bugs.
+Reference: the GA Realtime API as typed in openai-python (`openai.types.realtime`). Only GA names live here;
+the beta API's names and flat sessions are bugs.
 """
 from enum import StrEnum
 

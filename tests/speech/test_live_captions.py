@@ -38,7 +38,7 @@ class CountingRecognizer:
 
 
 def agent_with(recognizer) -> SpeechAgent:
-    agent = SpeechAgent(brain=EchoBrain(), models=ModelCache(), environ={})
+    agent = SpeechAgent(brain=EchoBrain(), models=ModelCache(), environ={'VOICE_UI_SPEECH_LIVE': '1'})
     agent._models._models[('whisper', agent.whisper_source.value)] = recognizer
     return agent
 
@@ -88,7 +88,7 @@ async def test_items_never_committed_age_out():
 
 @pytest.fixture(scope='module')
 def live_server(speech_ready):
-    agent = SpeechAgent(brain=EchoBrain())
+    agent = SpeechAgent(brain=EchoBrain(), environ={'VOICE_UI_SPEECH_LIVE': '1'})
     with serve(LocalRealtimeConfig(api_keys={API_KEY}, agent=agent,
                                    engine=EngineOptions(pacing=Pacing.BURST))) as served:
         yield served

@@ -17,7 +17,7 @@ from .models import (MODELS, LoadFailure, ModelCache, ModelSource, load_failure,
 from .sentences import SentenceBuffer
 
 log = logging.getLogger(__name__)
-LIVE_ENV = 'VOICE_UI_SPEECH_LIVE'  # '0': decode each turn whole at commit (one decode per turn, least CPU)
+LIVE_ENV = 'VOICE_UI_SPEECH_LIVE'  # '1': decode while the user speaks (opt-in: pieces cost WER and CPU today)
 
 
 class SpeechUnavailable(RuntimeError):
@@ -42,7 +42,7 @@ class SpeechAgent:
         self._environ = environ
         self.problems: dict[str, LoadFailure] = {}  # 'whisper'/'piper' -> why it could not load
         self.hearing = LiveHearing()
-        self.live = (os.environ if environ is None else environ).get(LIVE_ENV, '1').strip() != '0'
+        self.live = (os.environ if environ is None else environ).get(LIVE_ENV, '0').strip() == '1'
         self.seats = SpeechSeats(capacity_from_env(environ))
 
     @property

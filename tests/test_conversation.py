@@ -177,6 +177,18 @@ def test_coalesced_deltas_a_final_text_and_a_runaway_transcript():
     assert len(conv.turn('u9').text) <= MAX_TURN_CHARS + 1
 
 
+def test_a_done_text_split_in_parts_replaces_the_card_at_once_never_shrinking_it():
+    conv = Conversation()
+    conv.transcript('a1', AGENT, 'one two three four')
+    conv.transcript('a1', AGENT, 'One, ', replace=True)
+    assert texts(conv) == [(AGENT, 'one two three four')], 'the first part alone is not shown'
+    conv.transcript('a1', AGENT, 'two, ')
+    conv.transcript('a1', AGENT, 'three, four.', final=True)
+    assert texts(conv) == [(AGENT, 'One, two, three, four.')] and conv.turns[0].done
+    conv.transcript('a1', AGENT, ' more')  # a later delta appends to the replaced text again
+    assert texts(conv) == [(AGENT, 'One, two, three, four. more')]
+
+
 def test_ids_that_are_not_strings_are_never_stored():
     conv = Conversation()
     conv.apply({'type': S.INPUT_AUDIO_COMMITTED, 'item_id': {'evil': 1}, 'previous_item_id': None})

@@ -60,6 +60,7 @@ class Turn:
     at: float = field(default_factory=time.time)  # Unix seconds when the turn first appeared here
     latency: TurnLatency | None = None            # agent turns: the browser's figures for the turn it answers
     latency_label: str = ''
+    replacing: str | None = field(default=None, repr=False)  # a done event's full text, while its parts arrive
 
     def set_text(self, text: str) -> None:
         self.text = text if len(text) <= MAX_TURN_CHARS else text[:MAX_TURN_CHARS] + '…'
@@ -147,9 +148,15 @@ class Conversation:
             return
         delta = _text(delta)
         if replace and delta:
-            turn.set_text(delta)
+            turn.replacing = delta  # shown once complete: the card never shrinks to the first part
+        elif delta and turn.replacing is not None:
+            if len(turn.replacing) < MAX_TURN_CHARS:
+                turn.replacing += delta
         elif delta and len(turn.text) < MAX_TURN_CHARS:
             turn.set_text(turn.text + delta)
+        if final and turn.replacing is not None:
+            turn.set_text(turn.replacing)
+            turn.replacing = None
         if final:
             turn.done = True
             if turn.role == USER and not turn.text.strip() and not turn.note:

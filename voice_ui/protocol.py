@@ -140,6 +140,7 @@ class ErrorSource(StrEnum):
 
 class NoticeKind(StrEnum):
     TOO_SHORT = 'too_short'
+    AUDIO_RECORDING = 'audio_recording'  # the audio download: nothing recorded yet, or the cap was reached
 
 
 class TokenReason(StrEnum):

@@ -96,15 +96,19 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
     :param model: the model query parameter of the socket URL
     :param session: the GA `session.update` body sent when the socket opens
     :param turn_detection: the GA `turn_detection` of hands-free mode (`None`: server_vad with its defaults)
+    :param record_audio_seconds: how much of the conversation's audio the browser keeps for `download_audio`
+        (the newest; `0`: none)
     """
 
-    def __init__(self, *, ws_url: str | None, model: str, session: dict, turn_detection: dict | None = None) -> None:
+    def __init__(self, *, ws_url: str | None, model: str, session: dict, turn_detection: dict | None = None,
+                 record_audio_seconds: float = 30 * 60) -> None:
         super().__init__()
         self.ignores_events_when_hidden = False
         self._props['wsUrl'] = ws_url
         self._props['model'] = model
         self._props['session'] = session
         self._props['turnDetection'] = turn_detection
+        self._props['recordAudioSeconds'] = max(0.0, float(record_audio_seconds))
         self.status = Status.IDLE  # the last status the browser reported (read-only mirror)
         self._handlers: dict[UiEvent, list[tuple[Callable, bool]]] = {name: [] for name in UiEvent}
         self.on(UiEvent.STATUS, self._status)
@@ -171,6 +175,11 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
     def set_hands_free(self, on: bool) -> None:
         """What the Hands-free switch does in the browser (for callers without a gesture)."""
         self.run_method('set_hands_free', on)
+
+    def download_audio(self) -> None:
+        """What Download audio does: the browser saves the conversation's audio it recorded as a WAV (user left, agent
+        right). The file is made and saved in the browser; no audio comes here."""
+        self.run_method('download_audio')
 
     def js_call(self, method: str, *arguments: str) -> str:
         """JS that calls a component method directly inside a browser event handler (a user gesture);

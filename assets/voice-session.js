@@ -154,7 +154,7 @@ export class VoiceSession {
 
   onMicChunk(turn, pcm) {
     const sent = !!this.socket && this.socket.send({ type: ClientEvent.INPUT_AUDIO_APPEND, audio: pcm16ToBase64(pcm) });
-    if (sent) this.stats.sent(turn, pcm.length), this.options.recorder?.sent(turn, pcm);  // exactly what was sent
+    if (sent) this.stats.sent(turn, pcm.length), this.options.recorder?.sent(turn, pcm, this.stats.current);
     else this.stats.dropped(pcm.length);
   }
 

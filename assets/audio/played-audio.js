@@ -4,7 +4,9 @@
 // with its clock (`time`) about every 100 ms, when a reply drains and when it is flushed. A flush (barge-in, a
 // failed reply, a dropped socket) throws away what was still queued: the samples pushed before that flush and not
 // played by then. So the queued samples map to the worklet's count as  pushed index = totalFrames + dropped.
-// Each report hands the newly played samples to the recorder, stamped with when the last of them played.
+// Each report hands the newly played samples to the recorder, stamped with when the last of them played, and
+// whether they followed the previous ones without a pause: playback only pauses at an underrun (counted by the
+// worklet) or between replies (after `drained`), so the recorder places by clock only there.
 //
 // Memory: what waits here is what the worklet holds too (the reply not yet played); past `maxPending` samples
 // only lengths are kept (a hostile server bursting hours of audio), and those samples are recorded as silence.
@@ -21,6 +23,8 @@ export class PlayedAudio {
     this.consumed = 0;    // samples ever taken from the queue (played or dropped)
     this.dropped = 0;     // samples ever dropped by flushes
     this.flushes = [];    // `pushed` at each flush posted and not yet reported
+    this.flowing = false; // playback has been going on since the last report (no drain since)
+    this.underruns = 0;   // the worklet's totalUnderruns at the last report
   }
 
   queued(pcm) {
@@ -39,8 +43,13 @@ export class PlayedAudio {
   report(message, endMs) {
     if (!this.recorder || typeof message.totalFrames !== 'number') return;
     const played = this.take(message.totalFrames + this.dropped - this.consumed);
-    if (played) this.recorder.heard(played, endMs);
-    if (message.type !== 'drained' || !message.flushed) return;
+    const underruns = message.totalUnderruns || 0;
+    if (played) this.recorder.heard(played, endMs, this.flowing && underruns === this.underruns);
+    if (played) this.flowing = true;
+    this.underruns = underruns;
+    if (message.type !== 'drained') return;
+    this.flowing = false;
+    if (!message.flushed) return;
     const mark = this.flushes.length ? this.flushes.shift() : this.pushed;
     const lost = Math.max(0, Math.min(mark - this.consumed, this.pending));
     this.skip(lost);

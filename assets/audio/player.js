@@ -71,7 +71,10 @@ export class Player {
     const { type, ...counters } = message;
     this.played.report(message, this.playedAt(message.time));
     Object.assign(this.counters, counters);
-    if (type === 'playing') this.counters.startedAt = performance.now();  // for the latency benchmark
+    if (type === 'playing') {
+      this.counters.startedAt = performance.now();  // for the latency benchmark
+      this.counters.playedAt = this.playedAt(counters.time);  // when it played (the recorder's clock)
+    }
     if (type !== 'drained') return;
     if (counters.flushed) this.settleFlush(counters);
     this.onDrained(counters);

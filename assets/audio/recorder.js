@@ -9,11 +9,13 @@
 // still mixes both for listening.
 //
 // The timeline
-//   Audio is placed by when it happened on one clock (performance.now() ms). A person's turn is placed by when its
-//   first chunk arrived, and its chunks follow each other sample by sample (the capture is continuous). A batch
-//   of reply audio is placed by when the player worklet played its last sample (from the worklet's own clock,
-//   not when the report reached the main thread); gaps in playback (underruns) of more than AGENT_SNAP_MS are
-//   kept as the silence that was heard, shorter ones are closed up.
+//   Audio is placed by when it happened on one clock (performance.now() ms). A person's turn starts when the turn
+//   began (the capture worklet starts on that message; the first chunk's arrival if that is not known), and its
+//   chunks follow each other sample by sample (the capture is continuous, however late a chunk arrives). A batch
+//   of reply audio follows the previous one sample by sample while playback flows; where it (re)starts (a reply's
+//   first sound, the end of an underrun) it is placed by when the player worklet played it, from the worklet's own
+//   clock, not when the report reached the main thread. So a gap heard in playback (an underrun) of more than
+//   AGENT_SNAP_MS is kept as the silence it was; shorter ones are closed up.
 //   Silence between turns is kept in real time up to `maxGapSeconds`; a longer pause (the person reading, the tab
 //   left open) is shortened to that, on both channels at once, so they stay in step.
 //
@@ -106,26 +108,29 @@ export class ConversationRecorder {
     this.capped = false;
   }
 
-  // A chunk of the person's audio that was just sent (so it ends about now).
-  sent(turn, pcm) {
+  // A chunk of the person's audio that was just sent; `record`: the turn's {turn, startedAt} (session-stats.js).
+  sent(turn, pcm, record = null) {
     if (!this.enabled || !pcm || !pcm.length) return;
     const newTurn = turn !== this.userTurn;
     this.userTurn = turn;
-    // Within a turn the capture is continuous: contiguous. A new turn starts where it was heard (not before the end).
-    this.place(this.user, pcm, this.now(), newTurn ? 0 : Infinity);
+    if (!newTurn) return this.place(this.user, pcm, null, Infinity);  // the capture is continuous: contiguous
+    const began = record && record.turn === turn && Number.isFinite(record.startedAt) ? record.startedAt : null;
+    this.place(this.user, pcm, began !== null ? began : this.now() - msOf(pcm.length), 0);
   }
 
-  // Reply audio that the player played; its last sample played at clock `endMs`.
-  heard(pcm, endMs) {
+  // Reply audio that the player played; its last sample played at clock `endMs`. `continuous`: it followed the
+  // previous batch without a pause (no underrun, no drain between them).
+  heard(pcm, endMs, continuous = false) {
     if (!this.enabled || !pcm || !pcm.length) return;
-    this.place(this.agent, pcm, endMs, framesOf(AGENT_SNAP_MS));
+    if (continuous && this.agent.frames) return this.place(this.agent, pcm, null, Infinity);
+    this.place(this.agent, pcm, endMs - msOf(pcm.length), framesOf(AGENT_SNAP_MS));
   }
 
-  // `pcm` ended at `endMs`; it goes there unless that is at most `snap` frames after the track's end (then it
+  // `pcm` began at `startMs`; it goes there unless that is at most `snap` frames after the track's end (then it
   // follows on without a gap). Never before the track's end: a side's audio never overlaps itself.
-  place(track, pcm, endMs, snap) {
-    if (this.origin === null) this.origin = endMs - msOf(pcm.length);
-    const wanted = framesOf(endMs - this.origin) - pcm.length;
+  place(track, pcm, startMs, snap) {
+    if (this.origin === null) this.origin = startMs;
+    const wanted = startMs === null ? track.end : framesOf(startMs - this.origin);
     let at = Math.max(wanted - track.end > snap ? wanted : track.end, this.start);
     const silence = at - this.end;
     if (silence > this.maxGap) {  // a long pause: shorten it on the shared clock, for both sides

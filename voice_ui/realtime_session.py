@@ -13,6 +13,7 @@ Hands-free switch sets `turn_detection` with `session.update`).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -85,6 +86,15 @@ def _enum(kind: type, value: Any, default: Any) -> Any:
         return default
 
 
+MAX_RECORD_AUDIO_SECONDS = 3 * 3600  # the browser holds it all in memory: about 1 GB of stereo PCM at most
+
+
+def _record_seconds(value: float) -> float:
+    """The audio download's cap, within what the browser can hold; not a number (or <= 0) records nothing."""
+    seconds = float(value)
+    return min(seconds, MAX_RECORD_AUDIO_SECONDS) if not math.isnan(seconds) and seconds > 0 else 0.0
+
+
 def _str(value: Any, limit: int = 100_000) -> str:
     return value[:limit] if isinstance(value, str) else ''
 
@@ -108,7 +118,7 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         self._props['model'] = model
         self._props['session'] = session
         self._props['turnDetection'] = turn_detection
-        self._props['recordAudioSeconds'] = max(0.0, float(record_audio_seconds))
+        self._props['recordAudioSeconds'] = _record_seconds(record_audio_seconds)
         self.status = Status.IDLE  # the last status the browser reported (read-only mirror)
         self._handlers: dict[UiEvent, list[tuple[Callable, bool]]] = {name: [] for name in UiEvent}
         self.on(UiEvent.STATUS, self._status)

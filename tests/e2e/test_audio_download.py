@@ -15,6 +15,8 @@ import wave
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.support import free_port, manifest
 from voice_ui.protocol import ClientEvent
@@ -187,6 +189,48 @@ def test_the_recorder_places_both_sides_on_one_bounded_timeline(voice):
     # frame 0 = 150 samples before 10 ms; a drain (the flush) or an underrun restarts the placement by the clock
     assert out['heardAt'] == [0, 150, round(90 * FRAMES_PER_MS + 100), 2260 + 50, round(690 * FRAMES_PER_MS + 140)]
     assert out['pending'] == 0
+
+
+RECORDER_INVARIANTS_JS = '''async (steps) => {
+  const { ConversationRecorder } = await import('voice-ui/audio/recorder.js');
+  let t = 0;
+  const notices = [];
+  const onNotice = (m) => notices.push(m);
+  const r = new ConversationRecorder({ maxSeconds: 2, maxGapSeconds: 0.5, now: () => t, onNotice });
+  const problems = [];
+  for (const [kind, turn, frames, dt, continuous] of steps) {
+    t += dt;
+    const pcm = new Int16Array(frames).fill(turn + 1);
+    if (kind === 'sent') r.sent(turn, pcm, { turn, startedAt: t - dt / 2 });
+    else r.heard(pcm, t, continuous);
+    for (const [name, track] of [['user', r.user], ['agent', r.agent]]) {
+      let end = r.start;
+      let kept = 0;
+      for (const c of track.chunks.slice(track.head)) {
+        if (c.at < end) problems.push(`${name}: a chunk at ${c.at} overlaps or precedes ${end}`);
+        end = c.at + c.pcm.length;
+        kept += c.pcm.length;
+      }
+      if (kept !== track.frames) problems.push(`${name}: counts ${track.frames} frames but holds ${kept}`);
+      if (kept > r.maxFrames) problems.push(`${name}: ${kept} frames over the cap`);
+    }
+    if (r.frames > r.maxFrames) problems.push(`timeline of ${r.frames} frames over the cap`);
+  }
+  const wav = r.wav();
+  const bytes = wav ? wav.byteLength : 0;
+  if (bytes !== (r.frames ? 44 + r.frames * 4 : 0)) problems.push(`a WAV of ${bytes} bytes for ${r.frames} frames`);
+  if (notices.length > (r.capped ? 1 : 0)) problems.push(`${notices.length} notices`);
+  return problems;
+}'''
+
+STEP = st.tuples(st.sampled_from(['sent', 'heard']), st.integers(0, 3), st.integers(1, 30_000),
+                 st.floats(0, 5000), st.booleans())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(STEP, max_size=40))
+def test_the_recording_stays_ordered_and_within_its_cap_whatever_comes(voice, steps):
+    assert voice.page.evaluate(RECORDER_INVARIANTS_JS, [list(step) for step in steps]) == []
 
 
 # --- a real conversation ---

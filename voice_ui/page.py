@@ -139,7 +139,8 @@ class VoicePage:
         session.on_server_event(counted(lambda e: (conv.apply(e.event), self.tools.on_server_event(e.event))))
         session.on_transcript(counted(lambda e: conv.transcript(e.item_id, e.role, e.delta, replace=e.replace,
                                                                 final=e.final)))
-        session.on_error(lambda e: conv.show_error(e.source, e.code, e.message))
+        session.on_error(lambda e: (conv.show_error(e.source, e.code, e.message),
+                                    e.source == ErrorSource.SERVER and self.tools.on_server_error()))
         session.on_notice(lambda e: setattr(conv, 'notice', e.message))
         session.on_token_wanted(self._on_token_wanted)
         session.on_latency(lambda e: conv.record_latency(e.item_id, e.latency))

@@ -12,7 +12,7 @@ import pytest
 from tests.support import manifest
 from voice_ui.protocol import BYTES_PER_MS, ClientEvent
 
-from .checks import (append_sizes, assert_appends_small, assert_gapless, assert_ga_client_events, assert_played_fully,
+from .checks import (append_sizes, assert_appends_small, assert_ga_client_events, assert_played_fully,
                      assert_socket_handshake, turns_on_server)
 from .conftest import running_app, running_realtime_server, voice_page
 from .harness import LocalServerControl
@@ -59,7 +59,7 @@ def test_burst_reply_plays_gaplessly_and_fully(voice, realtime_server):
     assert turn['audio_bytes'] / BYTES_PER_MS >= 0.95 * UTTERANCE_S * 1000
 
     played = assert_played_fully(stats)
-    assert_gapless(played)
+    assert played['underruns'] == 0, played  # the whole reply came in a burst: any gap is the client's fault
     # The echo agent speaks back exactly the committed audio: every sample of it came back and was played.
     assert stats['lastPlayback']['frames_played'] * 2 == turn['audio_bytes']
     print(f'\nburst reply: {played}')

@@ -93,6 +93,16 @@ class LatencyEventArguments(UiEventArguments):
 MAX_DEVICES = 33  # the system default and at most 32 inputs (assets/mic-devices.js)
 
 
+def devices_from(args: dict) -> tuple[list[InputDevice], str] | None:
+    """A `devices` event's list and selection, bounded; None unless it is a list of distinct ids, default first."""
+    listed = args.get('devices')
+    devices = [InputDevice(_str(d.get('device_id'), 256), _str(d.get('label'), 200) or 'Microphone')
+               for d in (listed[:MAX_DEVICES] if isinstance(listed, list) else []) if isinstance(d, dict)]
+    if not devices or devices[0].device_id != '' or len({d.device_id for d in devices}) != len(devices):
+        return None
+    return devices, _str(args.get('selected'), 256)
+
+
 def _enum(kind: type, value: Any, default: Any) -> Any:
     try:
         return kind(value)
@@ -262,13 +272,9 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
             self._emit(UiEvent.TOKEN_WANTED, TokenWantedEventArguments(sender=self, client=self.client, reason=reason))
 
     def _devices(self, e: GenericEventArguments) -> None:
-        args = self._args(e)
-        listed = args.get('devices')
-        devices = [InputDevice(_str(d.get('device_id'), 256), _str(d.get('label'), 200) or 'Microphone')
-                   for d in (listed[:MAX_DEVICES] if isinstance(listed, list) else []) if isinstance(d, dict)]
-        if devices and devices[0].device_id == '' and len({d.device_id for d in devices}) == len(devices):
-            self._emit(UiEvent.DEVICES, DevicesEventArguments(sender=self, client=self.client, devices=devices,
-                                                              selected=_str(args.get('selected'), 256)))
+        if (listed := devices_from(self._args(e))) is not None:
+            self._emit(UiEvent.DEVICES, DevicesEventArguments(sender=self, client=self.client, devices=listed[0],
+                                                              selected=listed[1]))
 
     def _latency(self, e: GenericEventArguments) -> None:
         args = self._args(e)

@@ -42,7 +42,7 @@ def remember(device_id: str, label: str) -> None:
 def level_meter(name: str, kind: str) -> ui.element:
     """A bar the browser fills (`--vu-level`, aria-valuenow); Python only renders it once."""
     meter = ui.element('div').classes(f'vu-meter vu-meter-{kind}').props(
-        f'role=meter aria-label="{name}" aria-valuemin=0 aria-valuemax=100 aria-valuenow=0')
+        f'role=meter aria-label="{name}" title="{name}" aria-valuemin=0 aria-valuemax=100 aria-valuenow=0')
     with meter:
         ui.element('div').classes('vu-meter-fill').props('aria-hidden=true')
     return meter

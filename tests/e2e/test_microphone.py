@@ -250,3 +250,51 @@ def test_an_unplugged_device_gives_way_to_the_default_and_is_used_again_when_bac
     voice.page.locator('.vu-notice').filter(has_text='is not connected').wait_for(timeout=10_000)
     voice.start_speaking()
     assert live_track(voice)['state'] == 'live' and 'deviceId' not in constraints(voice)[-1]['audio']
+
+
+LEVEL_AND_LIST_JS = """async () => {
+  const { loadWorklets } = await import('voice-ui/audio/worklets.js');
+  const { inputList, MAX_DEVICES } = await import('voice-ui/mic-devices.js');
+  const { levelPercent } = await import('voice-ui/level-meter.js');
+  const ctx = new AudioContext({ sampleRate: 48000 });
+  await loadWorklets(ctx);
+  const node = new AudioWorkletNode(ctx, 'capture-processor', { numberOfInputs: 1, numberOfOutputs: 0,
+    channelCount: 1, channelCountMode: 'explicit', processorOptions: { targetRate: 24000, chunkMs: 40, levelMs: 50 } });
+  const levels = [];
+  node.port.onmessage = (e) => { if (e.data.type === 'level') levels.push([ctx.currentTime, e.data.rms, e.data.peak]); };
+  const osc = new OscillatorNode(ctx, { frequency: 440 });
+  const gain = new GainNode(ctx, { gain: 0.5 });
+  osc.connect(gain).connect(node);
+  osc.start();
+  await new Promise((r) => setTimeout(r, 1000));
+  gain.gain.value = 0;  // silence: the level follows within one report
+  await new Promise((r) => setTimeout(r, 400));
+  await ctx.close();
+  const many = Array.from({ length: 50 }, (_, i) => ({ kind: 'audioinput', deviceId: `id${i}`, label: 'Same mic' }));
+  return {
+    levels, percents: [levelPercent(0), levelPercent(1e-4), levelPercent(0.1), levelPercent(1), levelPercent(NaN)],
+    list: inputList([
+      { kind: 'audioinput', deviceId: 'default', label: 'Default - Built-in Mic' },
+      { kind: 'audioinput', deviceId: 'a', label: 'USB Mic' }, { kind: 'audioinput', deviceId: 'b', label: 'USB Mic' },
+      { kind: 'audioinput', deviceId: 'c', label: '' }, { kind: 'audiooutput', deviceId: 'd', label: 'Speakers' },
+      { kind: 'audioinput', deviceId: '', label: '' }]),
+    unlabelled: inputList([{ kind: 'audioinput', deviceId: '', label: '' }]),
+    many: inputList(many).list.length, max: MAX_DEVICES,
+  };
+}"""
+
+
+def test_the_worklet_reports_the_level_twenty_times_a_second_and_the_list_names_each_device_once(voice):
+    result = voice.page.evaluate(LEVEL_AND_LIST_JS)
+    levels = result['levels']
+    tone = [(t, rms, peak) for t, rms, peak in levels if 0.2 <= t <= 0.9]
+    assert 11 <= len(tone) <= 17, f'about 20 reports a second, not per frame: {len(tone)} in 0.7 s'
+    assert all(abs(rms - 0.5 / 2 ** 0.5) < 0.01 and abs(peak - 0.5) < 0.01 for _, rms, peak in tone), tone
+    assert levels[-1][1] == 0 and levels[-1][2] == 0, 'silence reads zero'
+    assert result['percents'] == [0, 0, pytest.approx(100 * 40 / 60), 100, 0]
+
+    assert result['list'] == {'labelled': True, 'list': [
+        {'deviceId': '', 'label': 'System default (Built-in Mic)'}, {'deviceId': 'a', 'label': 'USB Mic'},
+        {'deviceId': 'b', 'label': 'USB Mic (2)'}, {'deviceId': 'c', 'label': 'Microphone 3'}]}
+    assert result['unlabelled'] == {'labelled': False, 'list': [{'deviceId': '', 'label': 'System default'}]}
+    assert result['many'] == result['max'] + 1, 'the default and at most MAX_DEVICES inputs'

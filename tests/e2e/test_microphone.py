@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import free_port
-
 from .checks import assert_played_fully, turns_on_server
 from .conftest import open_voice_page, screenshot
-from .harness import LocalServerControl, ServerProcess
 
 HOLD_S = 3.2
 INPUT_1, INPUT_2 = 'Fake Audio Input 1', 'Fake Audio Input 2'
@@ -62,24 +59,8 @@ RECORD_METERS_JS = """(() => {
 })()"""
 
 
-@pytest.fixture(scope='module')
-def app():
-    port = free_port()
-    app = ServerProcess('app', ['main.py', '--port', str(port), '--no-browser'], port,
-                        env={'OPENAI_API_KEY': '', 'OPENAI_BASE_URL': '', 'VOICE_UI_ALLOW_FAULTS': '1'})
-    try:
-        yield app.wait_ready()
-    finally:
-        app.stop()
-
-
-@pytest.fixture(scope='module')
-def control(app):
-    return LocalServerControl(app.url)
-
-
 @pytest.fixture
-def voice(playwright, chromium, app, control):
+def voice(playwright, chromium, app, control):  # conftest's keyless app with the embedded server's introspection
     control.clear_sessions()
     browser, voice = open_voice_page(playwright, chromium, 'weather', app.url)
     voice.page.add_init_script(UNPLUG_JS)
@@ -261,7 +242,9 @@ LEVEL_AND_LIST_JS = """async () => {
   const node = new AudioWorkletNode(ctx, 'capture-processor', { numberOfInputs: 1, numberOfOutputs: 0,
     channelCount: 1, channelCountMode: 'explicit', processorOptions: { targetRate: 24000, chunkMs: 40, levelMs: 50 } });
   const levels = [];
-  node.port.onmessage = (e) => { if (e.data.type === 'level') levels.push([ctx.currentTime, e.data.rms, e.data.peak]); };
+  node.port.onmessage = (e) => {
+    if (e.data.type === 'level') levels.push([ctx.currentTime, e.data.rms, e.data.peak]);
+  };
   const osc = new OscillatorNode(ctx, { frequency: 440 });
   const gain = new GainNode(ctx, { gain: 0.5 });
   osc.connect(gain).connect(node);

@@ -7,6 +7,8 @@ a test double of the operating system (UNPLUG_JS): an unplugged id is listed no 
 refuses a missing id: OverconstrainedError) and its live track ends."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from .checks import assert_played_fully, turns_on_server
@@ -151,8 +153,10 @@ def test_a_switch_within_a_turn_continues_that_turn_without_a_gap(voice, control
     voice.start_speaking()
     voice.page.wait_for_timeout(900)
     wanted = device_id(voice, INPUT_1)
+    clicked = voice.page.evaluate('performance.now()')
     choose(voice, INPUT_1)
     wait_on_device(voice, wanted)
+    switched_ms = voice.page.evaluate('performance.now()') - clicked
     voice.page.wait_for_timeout(1500)
     assert voice.stats()['status'] == 'listening' and voice.stats()['turn'] == 1, 'the same turn goes on'
     voice.stop_speaking()
@@ -168,6 +172,9 @@ def test_a_switch_within_a_turn_continues_that_turn_without_a_gap(voice, control
     assert turn['type'] == 'input_audio_buffer.commit' and turn['audio_bytes'] == round(sent * 48), turn
     assert_played_fully(stats)
     assert len(voice.traffic.realtime_sockets()) == 1
+    print(f'\nswitch within a turn: on the new device {switched_ms:.0f} ms after the click (incl. opening the '
+          f'option list); sent {sent:.1f} ms of {held:.1f} ms held (+{sent - held:.1f} ms input latency), '
+          f'load {os.getloadavg()[0]:.1f}')
 
 
 def test_the_meters_move_with_the_sound_rest_in_silence_and_send_nothing_to_python(voice):
@@ -190,6 +197,8 @@ def test_the_meters_move_with_the_sound_rest_in_silence_and_send_nothing_to_pyth
     quiet = [v for t, v in mic if t >= t1 - 1200]  # the last 1.2 s: well after the utterance ended
     current = voice.page.get_by_role('meter', name='Microphone level').get_attribute('aria-valuenow')
     assert int(current) <= 3 and all(v <= 5 for v in quiet), (current, quiet)
+    print(f'\nmicrophone meter: {len(during)} changes in {(t1 - t0) / 1000:.1f} s, peak {max(during)}, '
+          f'{current} in silence, 0 events to Python; load {os.getloadavg()[0]:.1f}')
 
     voice.stop_speaking()
     voice.wait_reply()

@@ -32,6 +32,8 @@ class SpeechAgent:
     load is not retried: its problem stays in `problems` (and `description`) and every turn says so.
     """
 
+    listens = True  # the server picks its neural voice activity detector for agents that really hear
+
     def __init__(self, brain: Brain | None = None, whisper: ModelSource | None = None,
                  piper: ModelSource | None = None, models: ModelCache = MODELS,
                  environ: Mapping[str, str] | None = None) -> None:

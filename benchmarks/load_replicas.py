@@ -1,15 +1,18 @@
 """Load test on locust: talking sessions per core, and how throughput grows from 1 to 2 app replicas behind nginx.
 
     pip install -e '.[redis,load]'; apt-get install nginx redis-server
-    python benchmarks/load_replicas.py [--sessions 40 80] [--seconds 30]
+    python benchmarks/load_replicas.py [--sessions 40 80] [--seconds 30] [--repeats 3]
 
-For each size and 1, then 2 replicas: redis-server, the replicas (`python main.py`, state in Redis) and nginx with
+For each size, `--repeats` rounds of 1 then 2 replicas (interleaved, so a change in the machine's other load hits
+both alike): redis-server, the replicas (`python main.py`, state in Redis) and nginx with
 deploy/nginx.conf start in a temp dir; locust (benchmarks/load_talking.py, headless, its own process) opens that
 many talking sessions through nginx. Once all talk, the replicas' CPU time (from /proc) over the window gives
 sessions per core, and the events the replicas count in their own /metrics give the throughput; locust gives the
 "transcript -> card" latency. Tokens are minted by the embedded server standing in for OpenAI. The load generator
 runs on the same 2 cores as the replicas (and other people's jobs may too): the load average is printed with each
-figure.
+figure,
+and the summary gives each figure's median with its spread (min-max over the rounds) and the median of the
+per-round 2-vs-1 ratios.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ import argparse
 import csv
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,8 +66,10 @@ def measure(replicas: int, sessions: int, seconds: float, upstream: str, workdir
         time.sleep(ramp)  # everyone has started and talks
         pids = [app.process.pid for app in cluster.apps.values()]
         cpu0, events0, t0 = sum(map(cpu_seconds, pids)), scrape_events(cluster), time.monotonic()
+        gen0 = cpu_seconds(load.pid)
         time.sleep(seconds)
         cpu1, events1, t1 = sum(map(cpu_seconds, pids)), scrape_events(cluster), time.monotonic()
+        gen1 = cpu_seconds(load.pid)
         loadavg = os.getloadavg()
         load.wait(ramp + seconds + 60)
         rows = {row['Name']: row for row in csv.DictReader((workdir / 'locust_stats.csv').open())}
@@ -73,7 +79,8 @@ def measure(replicas: int, sessions: int, seconds: float, upstream: str, workdir
         return {'replicas': replicas, 'sessions': sessions, 'talking': talking, 'cores_used': cores,
                 'events_per_s': (events1 - events0) / (t1 - t0), 'sessions_per_core': talking / cores if cores else 0,
                 'turns': int(turns.get('Request Count', 0)), 'failed_turns': int(turns.get('Failure Count', 0)),
-                'p50_ms': float(turns.get('50%', 0) or 0), 'p95_ms': float(turns.get('95%', 0) or 0), 'load': loadavg}
+                'p50_ms': float(turns.get('50%', 0) or 0), 'p95_ms': float(turns.get('95%', 0) or 0), 'load': loadavg,
+                'generator_cores': (gen1 - gen0) / (t1 - t0)}
     finally:
         cluster.stop()
 
@@ -82,30 +89,54 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--sessions', type=int, nargs='+', default=[40, 80])
     parser.add_argument('--seconds', type=float, default=30.0)
+    parser.add_argument('--repeats', type=int, default=3, help='rounds of 1 then 2 replicas per size')
     args = parser.parse_args()
     port = free_port()  # the OpenAI stand-in: the embedded server's own token endpoint, in its own process
     command = ['-m', 'voice_ui.local_realtime', '--port', str(port), '--api-key', 'bench-key', '--agent', 'echo']
     upstream = ServerProcess('load-upstream', command, port, ready_path='/v1/realtime/client_secrets')
     upstream.wait_ready()
-    print(f'{os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f} (machine shared with other jobs)')
-    print('replicas sessions talking  events/s  cores-used  sessions/core  turn p50/p95 ms  failed  load(1m)')
+    print(f'{os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f} (machine shared with other jobs; '
+          'locust runs on the same cores)')
+    print('round replicas sessions talking  events/s  cores-used  sessions/core  turn p50/p95 ms  failed  '
+          'locust-cores  load(1m)')
     try:
         results = []
         for sessions in args.sessions:
-            for replicas in (1, 2):
-                with tempfile.TemporaryDirectory() as workdir:
-                    r = measure(replicas, sessions, args.seconds, f'http://127.0.0.1:{port}/v1', Path(workdir))
-                results.append(r)
-                print(f"{r['replicas']:>8} {r['sessions']:>8} {r['talking']:>7} {r['events_per_s']:>9.1f} "
-                      f"{r['cores_used']:>11.2f} {r['sessions_per_core']:>14.1f} "
-                      f"{r['p50_ms']:>8.0f}/{r['p95_ms']:<7.0f} {r['failed_turns']:>6}/{r['turns']:<4} "
-                      f"{r['load'][0]:>6.2f}", flush=True)
-        for sessions in args.sessions:
-            one, two = (next(r for r in results if r['sessions'] == sessions and r['replicas'] == n) for n in (1, 2))
-            print(f'{sessions} sessions: 2 replicas carry {two["events_per_s"] / max(one["events_per_s"], 1e-9):.2f}x '
-                  f'the events of 1 (turn p95 {one["p95_ms"]:.0f} -> {two["p95_ms"]:.0f} ms)')
+            for round_ in range(1, args.repeats + 1):
+                for replicas in (1, 2):
+                    with tempfile.TemporaryDirectory() as workdir:
+                        r = measure(replicas, sessions, args.seconds, f'http://127.0.0.1:{port}/v1', Path(workdir))
+                    r['round'] = round_
+                    results.append(r)
+                    print(f"{round_:>5} {r['replicas']:>8} {r['sessions']:>8} {r['talking']:>7} "
+                          f"{r['events_per_s']:>9.1f} {r['cores_used']:>11.2f} {r['sessions_per_core']:>14.1f} "
+                          f"{r['p50_ms']:>8.0f}/{r['p95_ms']:<7.0f} {r['failed_turns']:>6}/{r['turns']:<4} "
+                          f"{r['generator_cores']:>12.2f} {r['load'][0]:>9.2f}", flush=True)
+        summarize(results, args.sessions)
     finally:
         upstream.stop()
+
+
+def spread(values: list[float], digits: int = 1) -> str:
+    """Median (min-max): one figure and how far the rounds scattered around it."""
+    return f'{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})'
+
+
+def summarize(results: list[dict], sizes: list[int]) -> None:
+    print('\nmedian (min-max) over rounds')
+    print('sessions replicas events/s            cores-used          sessions/core        turn p95 ms        load(1m)')
+    for sessions in sizes:
+        for replicas in (1, 2):
+            rows = [r for r in results if r['sessions'] == sessions and r['replicas'] == replicas]
+            print(f'{sessions:>8} {replicas:>8} {spread([r["events_per_s"] for r in rows]):<19} '
+                  f'{spread([r["cores_used"] for r in rows], 3):<19} '
+                  f'{spread([r["sessions_per_core"] for r in rows], 0):<20} '
+                  f'{spread([r["p95_ms"] for r in rows], 0):<18} {spread([r["load"][0] for r in rows])}')
+        ratios = [two['events_per_s'] / max(one['events_per_s'], 1e-9)
+                  for one in results for two in results
+                  if one['sessions'] == two['sessions'] == sessions and one['round'] == two['round']
+                  and (one['replicas'], two['replicas']) == (1, 2)]
+        print(f'{sessions} sessions: 2 replicas carry {spread(ratios, 2)}x the events of 1 (per-round ratios)')
 
 
 if __name__ == '__main__':

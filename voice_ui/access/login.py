@@ -113,6 +113,7 @@ async def attempt(access: Access, address: str, name: str, password: str, generi
 def end_sign_in(access: Access, identity: Identity) -> None:
     """End the sign-in everywhere: its other open pages go to the login page too."""
     signed_in = access.sessions.end(identity.session_id)
+    access.shared_state.transcripts.forget(identity.session_id)  # its tabs' kept conversations go with it
     for client_id in signed_in.clients if signed_in else ():
         client = Client.instances.get(client_id)
         if client is not None and client.has_socket_connection:

@@ -23,6 +23,7 @@ import redis
 from itsdangerous import BadSignature
 
 from ..config import Settings
+from ..conversation_store import RedisTranscripts
 from .limits import OPEN_STATUSES, RESERVATION_S
 from .sessions import TICKET_TTL_S, SignIn, cookie_serializer
 from .store import LOGIN_ATTEMPTS, LOGIN_WINDOW_S, Stores
@@ -234,4 +235,5 @@ def open_redis_stores(settings: Settings, secret: bytes) -> Stores:
                   RedisWindow(client, 'mints', settings.mints_per_minute, 60.0),
                   RedisOpenSessions(client, settings.max_sessions, f'{replica}-{secrets.token_hex(4)}'),
                   RedisWindow(client, 'failed_logins', LOGIN_ATTEMPTS, LOGIN_WINDOW_S),
-                  ready=RedisHealth(client), kind='redis', errors=(redis.RedisError,))
+                  ready=RedisHealth(client), kind='redis', errors=(redis.RedisError,),
+                  transcripts=RedisTranscripts(client))

@@ -6,6 +6,7 @@ its people to the other, where NiceGUI's page reloads and they are still signed 
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 
@@ -16,7 +17,7 @@ from voice_ui.access.sessions import cookie_serializer
 from voice_ui.access.users_file import hash_password
 
 from .cluster import Cluster, start_cluster
-from .visitor import Visitor
+from .visitor import Visitor, wait_for
 
 KEY = 'sk-replica-test-key'
 PASSWORD = 'correct horse battery'
@@ -152,6 +153,9 @@ async def test_a_replica_killed_mid_conversation_sends_its_people_to_the_other(c
         await visitor.start_speaking(page)
         assert page.tokens(), page.received
         await visitor.report_status(page, 'listening')  # mid-conversation
+        await visitor.say(page, 'item_u1', 'user', 'is it raining in Lisbon')
+        await visitor.say(page, 'item_a1', 'assistant', 'no it is sunny in Lisbon today')
+        await asyncio.sleep(2.5)  # the keeper's coalesced write (one per second) has gone to Redis
         cluster.apps[victim].process.send_signal(signal.SIGKILL)
         cluster.apps[victim].process.wait(10)
         assert cluster.replica_for(route) == survivor  # nginx re-hashes the dead replica's route cookies
@@ -164,8 +168,22 @@ async def test_a_replica_killed_mid_conversation_sends_its_people_to_the_other(c
         assert 'Signed in as dee' in response.text
         await visitor.join(reloaded)
         assert not reloaded.refused
+        # ... with the conversation so far: the survivor restores the tab's kept transcript once its socket binds
+        await wait_for(lambda: 'no it is sunny in Lisbon today' in reloaded.text(), 10)
+        assert 'is it raining in Lisbon' in reloaded.text() and 'was restored' in reloaded.text()
         await visitor.start_speaking(reloaded)
         assert reloaded.tokens(), reloaded.received
+        # another tab of the same person (another tab id) does not get it, nor does another person on that tab id
+        stranger = Visitor(cluster.url, route)
+        try:
+            await stranger.sign_in('cy', PASSWORD)
+            stranger.tab_id = visitor.tab_id
+            _, theirs = await stranger.open('/')
+            await stranger.join(theirs)
+            await asyncio.sleep(2)
+            assert not theirs.refused and 'Lisbon' not in theirs.text()
+        finally:
+            await stranger.close()
     finally:
         await visitor.close()
 

@@ -105,7 +105,12 @@ def main() -> None:
             for round_ in range(1, args.repeats + 1):
                 for replicas in (1, 2):
                     with tempfile.TemporaryDirectory() as workdir:
-                        r = measure(replicas, sessions, args.seconds, f'http://127.0.0.1:{port}/v1', Path(workdir))
+                        try:
+                            r = measure(replicas, sessions, args.seconds, f'http://127.0.0.1:{port}/v1', Path(workdir))
+                        except (TimeoutError, OSError, httpx.HTTPError) as error:  # a starved machine: say so, go on
+                            print(f'{round_:>5} {replicas:>8} {sessions:>8}  round failed: {str(error)[:80]} '
+                                  f'(load {os.getloadavg()[0]:.2f})', flush=True)
+                            continue
                     r['round'] = round_
                     results.append(r)
                     print(f"{round_:>5} {r['replicas']:>8} {r['sessions']:>8} {r['talking']:>7} "
@@ -128,6 +133,8 @@ def summarize(results: list[dict], sizes: list[int]) -> None:
     for sessions in sizes:
         for replicas in (1, 2):
             rows = [r for r in results if r['sessions'] == sessions and r['replicas'] == replicas]
+            if not rows:
+                continue
             print(f'{sessions:>8} {replicas:>8} {spread([r["events_per_s"] for r in rows]):<19} '
                   f'{spread([r["cores_used"] for r in rows], 3):<19} '
                   f'{spread([r["sessions_per_core"] for r in rows], 0):<20} '
@@ -136,7 +143,8 @@ def summarize(results: list[dict], sizes: list[int]) -> None:
                   for one in results for two in results
                   if one['sessions'] == two['sessions'] == sessions and one['round'] == two['round']
                   and (one['replicas'], two['replicas']) == (1, 2)]
-        print(f'{sessions} sessions: 2 replicas carry {spread(ratios, 2)}x the events of 1 (per-round ratios)')
+        if ratios:
+            print(f'{sessions} sessions: 2 replicas carry {spread(ratios, 2)}x the events of 1 (per-round ratios)')
 
 
 if __name__ == '__main__':

@@ -97,10 +97,17 @@ async def close_sockets(client_id: str) -> None:
         await core.sio.disconnect(sid)
 
 
-def revoke_user(settings, name: str) -> int:
-    """End every sign-in of `name` in the replicas' shared state and tell the replicas (for `voice_ui.users`).
-    Without Redis there is nothing shared to end: each replica drops the name when it re-reads the users file."""
+def revoke_user(settings, name: str) -> str:
+    """End every sign-in of `name` in the replicas' shared state and tell them (for `python -m voice_ui.users remove`):
+    what happened, in words. Without Redis there is nothing shared to end: each running replica drops the name
+    when it sees the users file change (within a second)."""
     if not settings.redis_url:
-        return 0
+        return 'running replicas drop the name as soon as they see the file change'
+    from redis import RedisError
+
     from .redis_store import open_client, revoke_name
-    return revoke_name(open_client(settings.redis_url), name)
+    try:
+        ended = revoke_name(open_client(settings.redis_url), name)
+    except RedisError as error:
+        return f'warning: could not reach Redis ({type(error).__name__}): {name}\'s open sign-ins end when they expire'
+    return f'ended {ended} open sign-in{"s" if ended != 1 else ""} of {name} on every replica'

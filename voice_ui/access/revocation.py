@@ -27,7 +27,7 @@ from .core import Access, Identity
 log = logging.getLogger('voice_ui.access')
 REVOKED = 'revoked'     # access.pages value of a page whose sign-in ended
 SWEEP_S = 5.0
-CLOSE_AFTER_S = 1.0     # the navigation goes out first; then the socket closes
+CLOSE_AFTER_S = 2.0     # the navigation goes out first; then the socket closes
 
 
 def digest(session_id: str) -> str:

@@ -20,6 +20,7 @@ import argparse
 import csv
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -36,6 +37,7 @@ from tests.support import free_port  # noqa: E402
 
 LOCUSTFILE = Path(__file__).with_name('load_talking.py')
 SPAWN_RATE, TURN_S = 8, 8.0
+MAX_WAIT_S = 120.0
 
 
 def cpu_seconds(pid: int) -> float:
@@ -43,12 +45,25 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
-def scrape_events(cluster) -> int:
+def scrape(cluster, metric: str) -> int:
     total = 0
     for app in cluster.apps.values():
         text = httpx.get(app.url + '/metrics', timeout=60).text  # a starved replica answers late
-        total += int(float(re.search(r'^voice_ui_realtime_events_total (\S+)', text, re.M).group(1)))
+        total += int(float(re.search(rf'^{metric} (\S+)', text, re.M).group(1)))
     return total
+
+
+def scrape_events(cluster) -> int:
+    return scrape(cluster, 'voice_ui_realtime_events_total')
+
+
+def wait_for_talking(cluster, sessions: int) -> float:
+    """Seconds waited until the replicas hold every session open (at most MAX_WAIT_S): the window then measures
+    the same load whatever the machine's state, and the table says how long the ramp overran."""
+    started = time.monotonic()
+    while time.monotonic() - started < MAX_WAIT_S and scrape(cluster, 'voice_ui_voice_sessions') < sessions:
+        time.sleep(2)
+    return time.monotonic() - started
 
 
 def measure(replicas: int, sessions: int, seconds: float, upstream: str, workdir: Path) -> dict:
@@ -60,27 +75,30 @@ def measure(replicas: int, sessions: int, seconds: float, upstream: str, workdir
     prefix = workdir / 'locust'
     try:
         load = subprocess.Popen([sys.executable, '-m', 'locust', '-f', str(LOCUSTFILE), '--headless', '-u',
-                                 str(sessions), '-r', str(SPAWN_RATE), '-t', f'{int(ramp + seconds + 5)}s',
+                                 str(sessions), '-r', str(SPAWN_RATE), '-t', f'{int(ramp + MAX_WAIT_S + seconds + 5)}s',
                                  '--host', cluster.url, '--csv', str(prefix), '--only-summary', '--stop-timeout', '5'],
                                 stdout=subprocess.DEVNULL, stderr=(workdir / 'locust.log').open('w'))
-        time.sleep(ramp)  # everyone has started and talks
+        time.sleep(ramp)  # everyone has started and talks ...
+        waited = wait_for_talking(cluster, sessions)  # ... or, on a starved machine, once they do (or enough waiting)
         pids = [app.process.pid for app in cluster.apps.values()]
         cpu0, events0, t0 = sum(map(cpu_seconds, pids)), scrape_events(cluster), time.monotonic()
         gen0 = cpu_seconds(load.pid)
         time.sleep(seconds)
         cpu1, events1, t1 = sum(map(cpu_seconds, pids)), scrape_events(cluster), time.monotonic()
         gen1 = cpu_seconds(load.pid)
-        loadavg = os.getloadavg()
-        load.wait(ramp + seconds + 60)
+        loadavg, open_sessions = os.getloadavg(), scrape(cluster, 'voice_ui_voice_sessions')
+        load.send_signal(signal.SIGTERM)  # locust writes its summary and quits
+        load.wait(120)
         rows = {row['Name']: row for row in csv.DictReader((workdir / 'locust_stats.csv').open())}
         token, turns = rows.get('token', {}), rows.get('transcript -> card', {})
         talking = int(token.get('Request Count', 0)) - int(token.get('Failure Count', 0))
         cores = (cpu1 - cpu0) / (t1 - t0)
         return {'replicas': replicas, 'sessions': sessions, 'talking': talking, 'cores_used': cores,
-                'events_per_s': (events1 - events0) / (t1 - t0), 'sessions_per_core': talking / cores if cores else 0,
+                'events_per_s': (events1 - events0) / (t1 - t0),
+                'sessions_per_core': open_sessions / cores if cores else 0,
                 'turns': int(turns.get('Request Count', 0)), 'failed_turns': int(turns.get('Failure Count', 0)),
                 'p50_ms': float(turns.get('50%', 0) or 0), 'p95_ms': float(turns.get('95%', 0) or 0), 'load': loadavg,
-                'generator_cores': (gen1 - gen0) / (t1 - t0)}
+                'generator_cores': (gen1 - gen0) / (t1 - t0), 'waited_s': waited, 'open_sessions': open_sessions}
     finally:
         cluster.stop()
 
@@ -98,7 +116,7 @@ def main() -> None:
     print(f'{os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f} (machine shared with other jobs; '
           'locust runs on the same cores)')
     print('round replicas sessions talking  events/s  cores-used  sessions/core  turn p50/p95 ms  failed  '
-          'locust-cores  load(1m)')
+          'locust-cores  load(1m)  open-at-end  ramp-overran-s')
     try:
         results = []
         for sessions in args.sessions:
@@ -116,7 +134,8 @@ def main() -> None:
                     print(f"{round_:>5} {r['replicas']:>8} {r['sessions']:>8} {r['talking']:>7} "
                           f"{r['events_per_s']:>9.1f} {r['cores_used']:>11.2f} {r['sessions_per_core']:>14.1f} "
                           f"{r['p50_ms']:>8.0f}/{r['p95_ms']:<7.0f} {r['failed_turns']:>6}/{r['turns']:<4} "
-                          f"{r['generator_cores']:>12.2f} {r['load'][0]:>9.2f}", flush=True)
+                          f"{r['generator_cores']:>12.2f} {r['load'][0]:>9.2f} {r['open_sessions']:>12} "
+                          f"{r['waited_s']:>15.0f}", flush=True)
         summarize(results, args.sessions)
     finally:
         upstream.stop()

@@ -20,6 +20,7 @@ export default {
     replyTimeoutMs: { type: Number, default: 30000 },
     tokenTimeoutMs: { type: Number, default: 15000 },
     turnDetection: { type: Object, default: null },  // hands-free mode's GA turn_detection
+    renewal: { type: Object, default: () => ({}) },   // {maxConversationMs, replayTurns, replayChars}
   },
   mounted() {
     this.events = new EventLog();  // the Events drawer's ring buffer (read on demand by event_log)
@@ -27,6 +28,7 @@ export default {
       eventLog: this.events,
       wsUrl: this.wsUrl, model: this.model, session: JSON.parse(JSON.stringify(this.$props.session || {})), replyTimeoutMs: this.replyTimeoutMs,
       tokenTimeoutMs: this.tokenTimeoutMs, turnDetection: this.turnDetection ? { ...this.turnDetection } : null,
+      renewal: { ...(this.renewal || {}) },
     });
     this.spaceHeld = false;
     this.onKeyDown = (event) => {

@@ -19,6 +19,7 @@ from .events_view import EventsDrawer
 from .export_view import export_controls
 from .metrics import counted
 from .protocol import MAX_TYPED_CHARS, Status
+from .renewal import show_notice
 from .realtime_session import ASSETS, RealtimeSession, StatusEventArguments, TokenWantedEventArguments
 from .session_config import hands_free_turn_detection, session_update
 from .token_service import TokenError, TokenService
@@ -79,7 +80,7 @@ class VoicePage:
             ui.label().classes('vu-notice').bind_text_from(conv, 'notice').bind_visibility_from(conv, 'notice')
             self.session = RealtimeSession(ws_url=self.backend.browser_ws_url, model=settings.model,
                                            session=session_update(settings),
-                                           turn_detection=hands_free_turn_detection(settings))
+                                           turn_detection=hands_free_turn_detection(settings), renewal=settings.renewal)
             self._wire(self.session)
             with ui.row().classes('vu-controls w-full items-center gap-2'):
                 # The gestures act in the browser at once (and unlock audio there); Python hears of them as status.
@@ -140,7 +141,7 @@ class VoicePage:
         session.on_transcript(counted(lambda e: conv.transcript(e.item_id, e.role, e.delta, replace=e.replace,
                                                                 final=e.final)))
         session.on_error(lambda e: conv.show_error(e.source, e.code, e.message))
-        session.on_notice(lambda e: setattr(conv, 'notice', e.message))
+        session.on_notice(lambda e: show_notice(conv, e.kind, e.message))  # renewal.py: 'reconnected' notes the card
         session.on_token_wanted(self._on_token_wanted)
         session.on_latency(lambda e: conv.record_latency(e.item_id, e.latency))
 

@@ -140,6 +140,8 @@ class ErrorSource(StrEnum):
 
 class NoticeKind(StrEnum):
     TOO_SHORT = 'too_short'
+    RECONNECTED = 'reconnected'                # a new session carries the conversation on (session-renewal.js)
+    CONVERSATION_LIMIT = 'conversation_limit'  # the conversation reached its maximum length and ended
 
 
 class TokenReason(StrEnum):

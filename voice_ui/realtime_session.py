@@ -96,15 +96,19 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
     :param model: the model query parameter of the socket URL
     :param session: the GA `session.update` body sent when the socket opens
     :param turn_detection: the GA `turn_detection` of hands-free mode (`None`: server_vad with its defaults)
+    :param renewal: how the browser renews the session before its cap or after a drop (`Settings.renewal`):
+        `maxConversationMs`, `replayTurns`, `replayChars`; `None`: the component's defaults
     """
 
-    def __init__(self, *, ws_url: str | None, model: str, session: dict, turn_detection: dict | None = None) -> None:
+    def __init__(self, *, ws_url: str | None, model: str, session: dict, turn_detection: dict | None = None,
+                 renewal: dict | None = None) -> None:
         super().__init__()
         self.ignores_events_when_hidden = False
         self._props['wsUrl'] = ws_url
         self._props['model'] = model
         self._props['session'] = session
         self._props['turnDetection'] = turn_detection
+        self._props['renewal'] = renewal or {}
         self.status = Status.IDLE  # the last status the browser reported (read-only mirror)
         self._handlers: dict[UiEvent, list[tuple[Callable, bool]]] = {name: [] for name in UiEvent}
         self.on(UiEvent.STATUS, self._status)

@@ -52,10 +52,11 @@ export function reconnectedMessage(reason, replayed, kept, lost) {
 }
 
 export class SessionRenewal {
-  constructor(session, { maxConversationMs = 0, replayTurns, replayChars } = {}) {
+  constructor(session, { maxConversationMs = 0, replayTurns, replayChars, delay = backoffDelay } = {}) {
     this.session = session;  // the VoiceSession: socket, status, generation, connect(), teardownConnection(), ...
+    this.delay = delay;      // (attempt) => ms before that reconnect attempt
     this.memory = new TurnMemory({ maxTurns: replayTurns, maxChars: replayChars });
-    this.maxConversationMs = maxConversationMs > 0 ? maxConversationMs : Infinity;
+    this.maxConversationMs = Number(maxConversationMs) > 0 ? Number(maxConversationMs) : Infinity;
     this.renewals = 0;       // sessions that carried a conversation on (for tests and the stats)
     this.forget();
   }
@@ -169,8 +170,8 @@ export class SessionRenewal {
       return false;
     }
     this.attempts++;
-    this.reason = this.reason === 'planned' || this.reason === 'expired' ? this.reason : 'dropped';
-    this.reconnect(backoffDelay(this.attempts));
+    if (wasSetUp) this.reason = 'dropped';  // else a renewal attempt failed: its reason stands
+    this.reconnect(this.delay(this.attempts));
     return true;
   }
 

@@ -72,11 +72,15 @@ export class SessionRenewal {
     this.attempts = 0;
     this.reason = null;      // planned | expired | dropped
     this.replayed = new Set();  // ids replayed into the current session: their echoes are no news for Python
+    this.lastReplayed = null;
   }
 
   // Every server event of the current socket. True: the session handled it (Python is not told).
   onEvent(event) {
     this.memory.seen(event);
+    // The first new item of a renewed session follows the last replayed one; on the page it follows whatever is last
+    // (a reply cut by a drop was not replayed, and its card stays before the new turn).
+    if (event.previous_item_id && event.previous_item_id === this.lastReplayed) event.previous_item_id = null;
     if (this.due) this.soon();
     if (event.type === ServerEvent.SESSION_CREATED) {
       this.plan(event.session && event.session.expires_at);
@@ -196,6 +200,7 @@ export class SessionRenewal {
     this.memory.dropUnfinished();
     const events = this.memory.replayEvents();
     this.replayed = new Set(events.map((event) => event.item.id));
+    this.lastReplayed = events.length ? events[events.length - 1].item.id : null;
     for (const event of events) socket.send(event);
     const message = reconnectedMessage(renewing ? this.reason : null, events.length, this.memory.finished(),
       renewing && this.lost);

@@ -131,11 +131,12 @@ export class SessionRenewal {
   whenQuiet() {
     clearTimeout(this.pollTimer);
     if (!this.due) return;
-    if (!this.quiet()) {
+    if (this.session.socket && !this.quiet()) {
       this.pollTimer = setTimeout(() => this.whenQuiet(), QUIET_POLL_MS);
       return;
     }
     this.due = false;
+    if (!this.session.socket) return;  // no session now (an error; a drop being renewed): the next one plans anew
     if (this.overLimit()) return this.end();
     this.reason = 'planned';
     this.reconnect(0);
@@ -182,6 +183,7 @@ export class SessionRenewal {
   reconnect(delayMs) {
     const s = this.session;
     this.renewing = true;
+    this.reconnectAt = performance.now();
     s.generation++;  // a connect still under way gives up
     s.teardownConnection();
     this.memory.dropUnfinished();
@@ -211,6 +213,7 @@ export class SessionRenewal {
     }
     this.renewing = this.lost = s.stopPending = false;
     this.renewals++;
+    this.lastGapMs = Math.round(performance.now() - this.reconnectAt);  // old session left → new one set up
     const typed = s.typed.afterConnect();  // typed while reconnecting: after the replay, in order
     if (s.handsFree.on) s.beginTurn();
     else if (!typed) s.setStatus(Status.IDLE);
@@ -233,6 +236,6 @@ export class SessionRenewal {
 
   snapshot() {
     return { renewals: this.renewals, attempts: this.attempts, due: this.due, renewing: this.renewing,
-      remembered: this.memory.size, reason: this.reason };
+      remembered: this.memory.size, reason: this.reason, lastGapMs: this.lastGapMs ?? null };
   }
 }

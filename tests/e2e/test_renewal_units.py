@@ -7,8 +7,7 @@ import pytest
 
 from tests.protocol_validation import validate_client_event
 
-from .conftest import open_voice_page
-from .test_hostile_server import app  # noqa: F401 (the module's app fixture)
+from .conftest import voice_page
 
 MEMORY_JS = '''async () => {
   const { TurnMemory } = await import('voice-ui/turn-memory.js');
@@ -136,10 +135,9 @@ RENEWAL_JS = '''async (scenario) => {
 
 
 @pytest.fixture(scope='module')
-def page(playwright, chromium, app):  # noqa: F811
-    browser, voice = open_voice_page(playwright, chromium, 'weather', app.url)
-    yield voice.page
-    browser.close()
+def page(playwright, chromium, app):  # conftest's keyless app
+    with voice_page(playwright, chromium, 'weather', app.url) as voice:
+        yield voice.page
 
 
 def test_turn_memory_keeps_the_conversation_order_and_its_bounds(page):

@@ -25,7 +25,9 @@ const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 10_000;
 const STABLE_MS = 30_000;       // a session that lived this long starts the attempt count afresh
 const MIN_EXPIRED_MS = 1000;    // an "expiry" sooner than this is treated as a drop: no reconnect loop at full speed
-const QUIET_POLL_MS = 500;      // while a rollover is due: how often to look for the quiet moment
+const QUIET_POLL_MS = 500;
+const RENEWAL_WINDOW_MS = 10 * 60_000;  // a service that keeps ending sessions early is not followed for ever:
+const MAX_RENEWALS_PER_WINDOW = 20;     // past this many renewals in the window, the page reports the close instead      // while a rollover is due: how often to look for the quiet moment
 const CLOSE_GOING_AWAY = 1001;
 
 // Equal jitter: at least half the exponential step, so tabs that dropped together do not return together.
@@ -58,6 +60,7 @@ export class SessionRenewal {
     this.memory = new TurnMemory({ maxTurns: replayTurns, maxChars: replayChars });
     this.maxConversationMs = Number(maxConversationMs) > 0 ? Number(maxConversationMs) : Infinity;
     this.renewals = 0;       // sessions that carried a conversation on (for tests and the stats)
+    this.recent = [];        // performance.now() of the renewals of the last RENEWAL_WINDOW_MS
     this.forget();
   }
 
@@ -136,7 +139,8 @@ export class SessionRenewal {
       return;
     }
     this.due = false;
-    if (!this.session.socket) return;  // no session now (an error; a drop being renewed): the next one plans anew
+    if (!this.session.socket || this.tooMany()) return;  // no session now (an error; a drop being renewed), or a
+    // service that ends its sessions far too early: the next session plans anew, or the close is reported
     if (this.overLimit()) return this.end();
     this.reason = 'planned';
     this.reconnect(0);
@@ -160,7 +164,7 @@ export class SessionRenewal {
     if (!wasSetUp && !this.renewing) return s.fail(ErrorSource.SOCKET, String(info.code), info.reason || '');
     this.lost = this.lost || s.capturing || s.flushingTurn !== null || !!s.commits.pending || s.replies.active;
     if (this.overLimit()) return this.end();
-    if (expired) {
+    if (expired && !this.tooMany()) {
       this.reason = 'expired';
       return this.reconnect(0);
     }
@@ -170,7 +174,8 @@ export class SessionRenewal {
   // A connection failed (a renewal attempt, or a session that was set up): true if another attempt is scheduled.
   retry(source, wasSetUp = false) {
     if (!this.renewing && !wasSetUp) return false;
-    if ((source !== ErrorSource.SOCKET && source !== ErrorSource.TOKEN) || this.attempts >= MAX_ATTEMPTS) {
+    if ((source !== ErrorSource.SOCKET && source !== ErrorSource.TOKEN) || this.attempts >= MAX_ATTEMPTS
+        || this.tooMany()) {
       this.renewing = false;  // the page shows the error; the next Start still replays what was said
       return false;
     }
@@ -180,8 +185,15 @@ export class SessionRenewal {
     return true;
   }
 
+  tooMany() {
+    const now = performance.now();
+    this.recent = this.recent.filter((at) => now - at < RENEWAL_WINDOW_MS);
+    return this.recent.length >= MAX_RENEWALS_PER_WINDOW;
+  }
+
   reconnect(delayMs) {
     const s = this.session;
+    this.recent.push(performance.now());
     this.renewing = true;
     this.reconnectAt = performance.now();
     s.generation++;  // a connect still under way gives up

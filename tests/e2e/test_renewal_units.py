@@ -126,6 +126,15 @@ RENEWAL_JS = '''async (scenario) => {
     return { handled, connects: s.connects, attempts: s.renewal.attempts, errors: s.errors, notices: s.notices,
       reason: s.renewal.reason };
   }
+  if (scenario === 'too many') {  // a service that keeps ending sessions early: after 20 in 10 minutes, reported
+    const first = s.socket;
+    created(3600);
+    await sleep(1100);
+    s.renewal.recent = Array(20).fill(performance.now());
+    s.renewal.socketClosed(first, { opened: true, code: 1001 });
+    await sleep(100);
+    return { connects: s.connects, errors: s.errors };
+  }
   if (scenario === 'limit') {  // the conversation's maximum length: ended at a quiet moment, not renewed
     created(3600);
     await sleep(700);
@@ -203,3 +212,7 @@ def test_the_maximum_conversation_length_ends_it_honestly(page):
     assert r['connects'] == 0 and r['statuses'][-1] == 'closed' and r['remembered'] == 0
     [notice] = r['notices']
     assert notice['kind'] == 'conversation_limit' and 'maximum length' in notice['message']
+
+
+def test_a_service_that_keeps_ending_sessions_early_is_not_followed_for_ever(page):
+    assert page.evaluate(RENEWAL_JS, 'too many') == {'connects': 0, 'errors': ['1001']}

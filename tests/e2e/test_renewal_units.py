@@ -104,6 +104,16 @@ RENEWAL_JS = '''async (scenario) => {
     return { whileSpeaking, after: s.connects, statuses: s.statuses, notices: s.notices, echo,
       replay: s.socket.sent, reason: s.renewal.reason };
   }
+  if (scenario === 'hands-free') {  // due while the person speaks: renewed once the VAD is waiting, streaming resumed
+    created(2);
+    Object.assign(s.handsFree, { on: true, streaming: true, phase: 'speech' });
+    s.status = 'listening';
+    await sleep(1500);
+    const whileSpeaking = s.connects;
+    s.handsFree.phase = 'waiting';
+    await sleep(700);  // found by the poll, no status change needed
+    return { whileSpeaking, after: s.connects, statuses: s.statuses };
+  }
   if (scenario === 'drops') {  // a session that was set up drops; every attempt fails: bounded, then the error
     const first = s.socket;
     created(3600);
@@ -190,6 +200,12 @@ def test_a_due_rollover_waits_for_the_reply_then_replays(page):
     [notice] = r['notices']
     assert notice['name'] == 'notice' and notice['kind'] == 'reconnected'
     assert '1 earlier turn replayed' in notice['message']
+
+
+def test_hands_free_renews_between_utterances_and_streams_on(page):
+    r = page.evaluate(RENEWAL_JS, 'hands-free')
+    assert r['whileSpeaking'] == 0 and r['after'] == 1
+    assert r['statuses'][-2:] == ['connecting', 'turn']  # the mic streams again for the server's VAD
 
 
 def test_drops_are_retried_a_bounded_number_of_times_then_reported(page):

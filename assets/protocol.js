@@ -86,6 +86,7 @@ export const UiEvent = Object.freeze({
   NOTICE: 'notice',
   TOKEN_WANTED: 'token_wanted',
   LATENCY: 'latency',
+  DEVICES: 'devices',
 });
 
 export const ErrorSource = Object.freeze({
@@ -101,6 +102,7 @@ export const NoticeKind = Object.freeze({
   TOO_SHORT: 'too_short',
   RECONNECTED: 'reconnected',
   CONVERSATION_LIMIT: 'conversation_limit',
+  MICROPHONE: 'microphone',
 });
 
 export const TokenReason = Object.freeze({

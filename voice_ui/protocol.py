@@ -127,6 +127,7 @@ class UiEvent(StrEnum):
     NOTICE = 'notice'                # {kind, message}: a hint, not an error
     TOKEN_WANTED = 'token_wanted'    # {reason}
     LATENCY = 'latency'              # {turn, item_id, response_id, commit_ms, transcript_ms, audio_ms, done_ms}
+    DEVICES = 'devices'              # {devices: [{device_id, label}], selected}: the audio inputs, when changed
 
 
 class ErrorSource(StrEnum):
@@ -142,6 +143,7 @@ class NoticeKind(StrEnum):
     TOO_SHORT = 'too_short'
     RECONNECTED = 'reconnected'                # a new session carries the conversation on (session-renewal.js)
     CONVERSATION_LIMIT = 'conversation_limit'  # the conversation reached its maximum length and ended
+    MICROPHONE = 'microphone'  # the chosen input device is missing or gone: the default is used
 
 
 class TokenReason(StrEnum):

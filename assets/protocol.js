@@ -49,6 +49,7 @@ export const ServerEvent = Object.freeze({
 export const ErrorCode = Object.freeze({
   COMMIT_EMPTY: 'input_audio_buffer_commit_empty',
   ACTIVE_RESPONSE: 'conversation_already_has_active_response',
+  SESSION_EXPIRED: 'session_expired',
 });
 
 // How the session detects turns in hands-free mode (GA `audio.input.turn_detection.type`).
@@ -99,6 +100,8 @@ export const ErrorSource = Object.freeze({
 
 export const NoticeKind = Object.freeze({
   TOO_SHORT: 'too_short',
+  RECONNECTED: 'reconnected',
+  CONVERSATION_LIMIT: 'conversation_limit',
   MICROPHONE: 'microphone',
   // The audio download: nothing recorded yet, or the recording's cap was reached.
   AUDIO_RECORDING: 'audio_recording',

@@ -24,6 +24,7 @@ export default {
     tokenTimeoutMs: { type: Number, default: 15000 },
     turnDetection: { type: Object, default: null },  // hands-free mode's GA turn_detection
     recordAudioSeconds: { type: Number, default: 1800 },  // the audio download's cap (0: no recording)
+    renewal: { type: Object, default: () => ({}) },   // {maxConversationMs, replayTurns, replayChars}
     microphone: { type: Object, default: null },     // {deviceId, label} remembered, {meters} the meters' DOM ids
   },
   mounted() {
@@ -34,6 +35,7 @@ export default {
       eventLog: this.events, recorder: this.recorder,
       wsUrl: this.wsUrl, model: this.model, session: JSON.parse(JSON.stringify(this.$props.session || {})), replyTimeoutMs: this.replyTimeoutMs,
       tokenTimeoutMs: this.tokenTimeoutMs, turnDetection: this.turnDetection ? { ...this.turnDetection } : null,
+      renewal: { ...(this.renewal || {}) },
       microphone: this.microphone ? JSON.parse(JSON.stringify(this.microphone)) : null,
     });
     this.spaceHeld = false;

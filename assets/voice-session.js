@@ -17,6 +17,7 @@ import { PythonLink } from './python-link.js';
 import { ReplyTracker } from './reply.js';
 import { RealtimeSocket, sameOriginUrl } from './realtime-socket.js';
 import { errorOf } from './server-events.js';
+import { SessionRenewal } from './session-renewal.js';
 import { SessionStats } from './session-stats.js';
 import { TokenHolder } from './token-holder.js';
 import { TypedTurns } from './typed-turn.js';
@@ -28,7 +29,7 @@ const RESUME_TIMEOUT_MS = 1500;
 const quietly = (promise) => { promise.catch(() => {}); return promise; };  // awaited later, or abandoned
 
 export class VoiceSession {
-  constructor(emit, { wsUrl = null, model = 'gpt-realtime', session = {}, replyTimeoutMs = 30000,
+  constructor(emit, { wsUrl = null, model = 'gpt-realtime', session = {}, replyTimeoutMs = 30000, renewal = {},
     tokenTimeoutMs = 15000, turnDetection = null, eventLog = null, microphone = null, recorder = null } = {}) {
     this.options = { wsUrl, model, session, replyTimeoutMs, tokenTimeoutMs, eventLog, recorder };
     this.link = new PythonLink(emit);
@@ -60,6 +61,7 @@ export class VoiceSession {
     this.typed = new TypedTurns(this), this.handsFree = new HandsFree(this, turnDetection);  // typing, hands-free
     this.toolReplies = new ToolReplies(this);  // Python's tool outputs; their response.create only between turns
     this.microphone = new Microphone(this, microphone || {});  // device choice and list, fallback, level meters
+    this.renewal = new SessionRenewal(this, renewal);  // a new session before the cap or after a drop, history replayed
     this.tokens.prefetch();
     this.unlockAudio();
   }
@@ -86,14 +88,14 @@ export class VoiceSession {
     this.beginTurn();
   }
 
-  async connect(generation) {
+  async connect(generation, renewing = false) {  // renewing: the conversation goes on in a new session
     const stale = () => generation !== this.generation;
     this.teardownConnection();
     this.setStatus(Status.CONNECTING);
     // Everything at once: token, socket (as soon as the token is there), context, microphone, player.
     const token = quietly(this.tokens.take(this.options.tokenTimeoutMs));
     const socket = new RealtimeSocket({ onEvent: (event) => this.onServerEvent(socket, event),
-      onClose: (info) => this.onSocketClosed(socket, info), log: this.options.eventLog });
+      onClose: (info) => this.renewal.socketClosed(socket, info), log: this.options.eventLog });
     const opened = quietly(token.then((value) => {
       if (stale()) throw { code: 'stale' };
       this.socket = socket;
@@ -125,6 +127,7 @@ export class VoiceSession {
     }
     if (stale() || !socket.isOpen) return;
     socket.send({ type: ClientEvent.SESSION_UPDATE, session: this.handsFree.sessionBody(this.options.session) });
+    if (this.renewal.resume(socket, renewing)) return;  // the conversation so far replayed; a renewal settles here
     if (this.typed.afterConnect() && !this.handsFree.on) return;  // typed first: no push-to-talk turn
     if (!this.stopPending) return this.beginTurn();
     this.tooShort(false);
@@ -213,6 +216,7 @@ export class VoiceSession {
     if (socket !== this.socket) return;  // a late frame of a connection already replaced
     if (this.replies.onEvent(this.latency.seen(event))) return;  // audio: never to Python (latency only times it)
     this.handsFree.onEvent(event);
+    if (this.renewal.onEvent(event)) return;  // expiry (renewed, not an error), echoes of the replay
     if (event.type === ServerEvent.INPUT_AUDIO_COMMITTED) this.commits.committed();
     else if (event.type === ServerEvent.ERROR) this.onServerError(errorOf(event));
     this.link.serverEvent(event);
@@ -246,15 +250,10 @@ export class VoiceSession {
   // A problem that ends the connection (and any connect still under way).
   fail(source, code, message) {
     this.generation++;
-    this.link.now(UiEvent.ERROR, { source, code, message });
     this.teardownConnection();
+    if (this.renewal.retry(source)) return;  // a renewal attempt failed: the next one is scheduled (bounded)
+    this.link.now(UiEvent.ERROR, { source, code, message });
     this.setStatus(Status.ERROR);
-  }
-
-  onSocketClosed(socket, info) {
-    if (socket !== this.socket || !info.opened) return;  // replaced, closed by us, or reported by connect()
-    this.socket = null;
-    this.fail(ErrorSource.SOCKET, String(info.code), info.reason || '');
   }
 
   // Mic and in-flight reply go; the AudioContext and player stay so that the next Start is quick.
@@ -274,7 +273,7 @@ export class VoiceSession {
   close() {
     this.generation++;
     this.stopPending = false;
-    this.typed.reset();
+    this.typed.reset(), this.renewal.forget();  // a new conversation: nothing queued, nothing to replay
     this.tokens.cancelWaiters('closed');
     this.teardownConnection();
     if (this.player) this.player.close();
@@ -296,5 +295,6 @@ export class VoiceSession {
     this.stats.status(status);
     this.link.now(UiEvent.STATUS, { status, turn: this.turn });
     this.toolReplies.release();
+    this.renewal.onStatus();
   }
 }

@@ -33,6 +33,11 @@ class Settings:
     instructions: str = DEFAULT_INSTRUCTIONS
     turn_detection: TurnDetection = TurnDetection.SERVER_VAD  # what hands-free mode uses (server_vad | semantic_vad)
     token_ttl_s: int = 60
+    # Sessions that outlive their limit (assets/session-renewal.js): the browser renews the Realtime session before
+    # its cap and after a drop, replaying the newest turns (at most this many, this many characters) as text.
+    max_conversation_minutes: int = 240  # then the conversation ends (with a notice) instead of being renewed
+    replay_turns: int = 40
+    replay_chars: int = 16_000
     host: str = '127.0.0.1'
     port: int = 8080
     native: bool = False
@@ -70,6 +75,12 @@ class Settings:
         scheme, rest = self.base_url.rstrip('/').split('://', 1)
         return f"{'wss' if scheme == 'https' else 'ws'}://{rest}/realtime"
 
+    @property
+    def renewal(self) -> dict:
+        """The browser component's renewal options (camelCase: they are a JS object)."""
+        return {'maxConversationMs': self.max_conversation_minutes * 60_000, 'replayTurns': self.replay_turns,
+                'replayChars': self.replay_chars}
+
     def with_embedded_server(self, api_key: str) -> Settings:
         """The same settings pointed at the embedded server mounted on this app's own port."""
         host = '127.0.0.1' if self.host in {'0.0.0.0', '::', ''} else self.host
@@ -87,6 +98,9 @@ ENV_FIELDS = {  # environment variable -> (field, type)
     'VOICE_UI_INSTRUCTIONS': ('instructions', str),
     'VOICE_UI_TURN_DETECTION': ('turn_detection', TurnDetection),
     'VOICE_UI_TOKEN_TTL': ('token_ttl_s', int),
+    'VOICE_UI_MAX_CONVERSATION_MINUTES': ('max_conversation_minutes', int),
+    'VOICE_UI_REPLAY_TURNS': ('replay_turns', int),
+    'VOICE_UI_REPLAY_CHARS': ('replay_chars', int),
     'VOICE_UI_PASSWORD': ('password', str),
     'VOICE_UI_USERS_FILE': ('users_file', str),
     'VOICE_UI_AUTH_HEADER': ('auth_header', str),
@@ -103,6 +117,9 @@ ENV_FIELDS = {  # environment variable -> (field, type)
 }
 LIMITS = {  # integer settings and the range each must lie in
     'VOICE_UI_TOKEN_TTL': ('token_ttl_s', 10, 7200),
+    'VOICE_UI_MAX_CONVERSATION_MINUTES': ('max_conversation_minutes', 1, 7 * 24 * 60),
+    'VOICE_UI_REPLAY_TURNS': ('replay_turns', 0, 500),
+    'VOICE_UI_REPLAY_CHARS': ('replay_chars', 0, 200_000),
     'VOICE_UI_SESSION_HOURS': ('session_hours', 1, 24 * 90),
     'VOICE_UI_MINTS_PER_MINUTE': ('mints_per_minute', 1, 10_000),
     'VOICE_UI_MAX_SESSIONS': ('max_sessions', 1, 10_000),

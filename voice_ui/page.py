@@ -20,6 +20,7 @@ from .export_view import export_controls
 from .metrics import counted
 from .microphone_view import MicrophoneView
 from .protocol import MAX_TYPED_CHARS, ErrorSource, Status
+from .renewal import show_notice
 from .realtime_session import ASSETS, RealtimeSession, StatusEventArguments, TokenWantedEventArguments
 from .session_config import hands_free_turn_detection, session_update
 from .token_service import TokenError, TokenService
@@ -84,7 +85,7 @@ class VoicePage:
             ui.label().classes('vu-notice').bind_text_from(conv, 'notice').bind_visibility_from(conv, 'notice')
             self.session = RealtimeSession(ws_url=self.backend.browser_ws_url, model=settings.model,
                                            session=session_update(settings),
-                                           turn_detection=hands_free_turn_detection(settings))
+                                           turn_detection=hands_free_turn_detection(settings), renewal=settings.renewal)
             self._wire(self.session)
             with ui.row().classes('vu-controls w-full items-center gap-2'):
                 # The gestures act in the browser at once (and unlock audio there); Python hears of them as status.
@@ -147,7 +148,7 @@ class VoicePage:
                                                                 final=e.final)))
         session.on_error(lambda e: (conv.show_error(e.source, e.code, e.message),
                                     e.source == ErrorSource.SERVER and self.tools.on_server_error()))
-        session.on_notice(lambda e: setattr(conv, 'notice', e.message))
+        session.on_notice(lambda e: show_notice(conv, e.kind, e.message))  # renewal.py: 'reconnected' notes the card
         session.on_token_wanted(self._on_token_wanted)
         session.on_latency(lambda e: conv.record_latency(e.item_id, e.latency))
 

@@ -141,6 +141,8 @@ class ErrorSource(StrEnum):
 
 class NoticeKind(StrEnum):
     TOO_SHORT = 'too_short'
+    RECONNECTED = 'reconnected'                # a new session carries the conversation on (session-renewal.js)
+    CONVERSATION_LIMIT = 'conversation_limit'  # the conversation reached its maximum length and ended
     MICROPHONE = 'microphone'  # the chosen input device is missing or gone: the default is used
     AUDIO_RECORDING = 'audio_recording'  # the audio download: nothing recorded yet, or the cap was reached
 

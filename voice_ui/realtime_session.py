@@ -133,10 +133,12 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
     :param turn_detection: the GA `turn_detection` of hands-free mode (`None`: server_vad with its defaults)
     :param record_audio_seconds: how much of the conversation's audio the browser keeps for `download_audio`
         (the newest; `0`: none)
+    :param renewal: how the browser renews the session before its cap or after a drop (`Settings.renewal`):
+        `maxConversationMs`, `replayTurns`, `replayChars`; `None`: the component's defaults
     """
 
     def __init__(self, *, ws_url: str | None, model: str, session: dict, turn_detection: dict | None = None,
-                 record_audio_seconds: float = 30 * 60) -> None:
+                 record_audio_seconds: float = 30 * 60, renewal: dict | None = None) -> None:
         super().__init__()
         self.ignores_events_when_hidden = False
         self._props['wsUrl'] = ws_url
@@ -144,6 +146,7 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         self._props['session'] = session
         self._props['turnDetection'] = turn_detection
         self._props['recordAudioSeconds'] = _record_seconds(record_audio_seconds)
+        self._props['renewal'] = renewal or {}
         self.status = Status.IDLE  # the last status the browser reported (read-only mirror)
         self._handlers: dict[UiEvent, list[tuple[Callable, bool]]] = {name: [] for name in UiEvent}
         self.on(UiEvent.STATUS, self._status)

@@ -136,25 +136,27 @@ def test_close_session_closes_socket_and_mic_then_restarts(voice, control):
 
 
 def test_server_drop_mid_reply_leaves_no_stuck_speaking(voice, control):
+    renewals = f'getElement({voice.element_id}).voice.renewal.renewals'
+    before = voice.page.evaluate(renewals)
     control.set_faults(drop_after_audio_deltas=3)
     try:
         voice.start_speaking()
         voice.page.wait_for_timeout(1000)
         voice.stop_speaking()
-        stats = voice.wait_for('s.socketState === "closed" && s.status !== "speaking" && s.status !== "thinking" '
-                               '&& !s.playing')
+        # The drop is renewed (issue 14, assets/session-renewal.js): a new session after a backoff, no click.
+        voice.page.wait_for_function(f'{renewals} > {before}', timeout=30_000, polling=50)
+        stats = voice.wait_for('s.status === "idle" && s.socketState === "open" && !s.playing', timeout_ms=10_000)
     finally:
         control.set_faults()
-    assert stats['status'] in ('error', 'closed'), stats['status']
     assert stats['lastPlayback']['flushed'], 'the partial reply should have been dropped'
-    banner = voice.page.locator('.vu-error')
-    banner.wait_for(timeout=5000)
-    assert 'connection' in banner.inner_text().lower(), banner.inner_text()
+    notice = voice.page.locator('.vu-notice').inner_text()
+    assert 'connection dropped' in notice and 'lost' in notice, notice  # honest: the cut-off turn is gone
+    assert voice.page.locator('.vu-error').is_hidden(), 'a renewed drop is not an error'
     voice.page.wait_for_timeout(500)
     assert voice.stats()['status'] != 'speaking'
     assert voice.page.locator('.vu-speaking').is_hidden()
 
-    result = voice.turn(1.0)  # Start Speaking reconnects
+    result = voice.turn(1.0)  # the conversation goes on in the new session
     assert_played_fully(result.stats)
 
 

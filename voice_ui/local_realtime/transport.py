@@ -88,7 +88,9 @@ async def realtime_websocket(websocket: WebSocket, config: LocalRealtimeConfig, 
     with sessions.holding(grant), agent_seat(config.agent) as seat_refusal:
         if seat_refusal is not None:  # offline speech at capacity: refuse rather than slow everyone down
             return await reject(websocket, session_log, ErrorCode.RATE_LIMIT_EXCEEDED, CLOSE_TRY_AGAIN, seat_refusal)
-        session = {**grant.session, 'id': grant.take_session_id()}
+        # The GA session object says when the service will end it (Unix seconds): clients renew before then.
+        session = {**grant.session, 'id': grant.take_session_id(),
+                   'expires_at': math.floor(time.time() + config.engine.session_limit_s)}
         session_log.session_id = session['id']
         engine = RealtimeEngine(session, time.monotonic(), config.engine, config.faults, config.limits)
         await Connection(websocket, engine, config.agent, session_log, config.limits).run()

@@ -18,6 +18,7 @@ from .conversation import Conversation
 from .events_view import EventsDrawer
 from .export_view import export_controls
 from .metrics import counted
+from .microphone_view import MicrophoneView
 from .protocol import MAX_TYPED_CHARS, ErrorSource, Status
 from .realtime_session import ASSETS, RealtimeSession, StatusEventArguments, TokenWantedEventArguments
 from .session_config import hands_free_turn_detection, session_update
@@ -98,6 +99,7 @@ class VoicePage:
                 # The switch acts in the browser too (it opens the mic: a gesture); Python keeps its value.
                 self.hands_free_switch = ui.switch('Hands-free', on_change=self._on_hands_free).mark('hands-free') \
                     .on('update:model-value', js_handler=f'(on) => {self.session.js_call("set_hands_free", "on")}')
+            MicrophoneView(self.session)  # device select (remembered per user) and level meters
             self._typing_row()
             with ui.row().classes('vu-status-row items-center gap-2'):  # one status indicator (the dot: speaking)
                 ui.element('span').classes('vu-speaking').props('aria-hidden=true') \

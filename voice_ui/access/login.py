@@ -100,6 +100,7 @@ async def attempt(access: Access, address: str, name: str, password: str, generi
     book = access.book
     who = None
     if book is not None and 0 < len(password) <= MAX_PASSWORD and len(name) <= MAX_NAME:
+        await asyncio.to_thread(access.refresh_users)  # a name just removed from the users file signs in no more
         async with access.password_checks:
             who = await asyncio.to_thread(book.check, name, password)
     if who is None:

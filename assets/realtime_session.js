@@ -20,6 +20,7 @@ export default {
     replyTimeoutMs: { type: Number, default: 30000 },
     tokenTimeoutMs: { type: Number, default: 15000 },
     turnDetection: { type: Object, default: null },  // hands-free mode's GA turn_detection
+    handsFree: { type: Boolean, default: false },    // the Hands-free switch's state when the page opens
   },
   mounted() {
     this.events = new EventLog();  // the Events drawer's ring buffer (read on demand by event_log)
@@ -28,6 +29,7 @@ export default {
       wsUrl: this.wsUrl, model: this.model, session: JSON.parse(JSON.stringify(this.$props.session || {})), replyTimeoutMs: this.replyTimeoutMs,
       tokenTimeoutMs: this.tokenTimeoutMs, turnDetection: this.turnDetection ? { ...this.turnDetection } : null,
     });
+    this.voice.handsFree.preset(this.handsFree);
     this.spaceHeld = false;
     this.onKeyDown = (event) => {
       if (event.code !== 'Space' || event.repeat || isTyping(event.target)) return;
@@ -67,6 +69,10 @@ export default {
     // The Hands-free switch: on = the mic stays open and the server's VAD takes turns.
     set_hands_free(on) {
       this.voice.handsFree.set(on === true);
+    },
+    // Settings were saved (Python owns them): the next connect's body, what the open session takes now, turns.
+    update_session(session, live, turnDetection) {
+      this.voice.liveSettings.update(session, live, turnDetection);
     },
     provide_token(value, expiresAt) {
       this.voice.tokens.provide(value, expiresAt);

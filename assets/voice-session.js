@@ -13,6 +13,7 @@ import { pcm16ToBase64 } from './audio/pcm16.js';
 import { loadWorklets } from './audio/worklets.js';
 import { CommitGate, eventId } from './commit-gate.js';
 import { HandsFree } from './hands-free.js';
+import { LiveSettings } from './live-settings.js';
 import { PythonLink } from './python-link.js';
 import { ReplyTracker } from './reply.js';
 import { RealtimeSocket, sameOriginUrl } from './realtime-socket.js';
@@ -57,7 +58,7 @@ export class VoiceSession {
       onRefused: (turn) => { if (!this.newerTurnStarted(turn)) this.settle(); },
       onStalled: () => this.problem(ErrorSource.SERVER, 'commit_timeout', COMMIT_STALLED_MESSAGE),
     });
-    this.typed = new TypedTurns(this), this.handsFree = new HandsFree(this, turnDetection);  // typing, hands-free
+    this.typed = new TypedTurns(this), this.handsFree = new HandsFree(this, turnDetection), this.liveSettings = new LiveSettings(this);
     this.toolReplies = new ToolReplies(this);  // Python's tool outputs; their response.create only between turns
     this.tokens.prefetch();
     this.unlockAudio();
@@ -124,7 +125,7 @@ export class VoiceSession {
       return stale() || this.fail(ErrorSource.SOCKET, String(info.code), info.reason || 'Could not connect to the Realtime server.');
     }
     if (stale() || !socket.isOpen) return;
-    socket.send({ type: ClientEvent.SESSION_UPDATE, session: this.handsFree.sessionBody(this.options.session) });
+    this.liveSettings.connected(socket);  // session.update: the person's settings, turns of the current mode
     if (this.typed.afterConnect() && !this.handsFree.on) return;  // typed first: no push-to-talk turn
     if (!this.stopPending) return this.beginTurn();
     this.tooShort(false);
@@ -210,7 +211,7 @@ export class VoiceSession {
   }
 
   onServerEvent(socket, event) {
-    if (socket !== this.socket) return;  // a late frame of a connection already replaced
+    if (socket !== this.socket || this.liveSettings.seen(event)) return;  // a replaced connection's late frame
     if (this.replies.onEvent(this.latency.seen(event))) return;  // audio: never to Python (latency only times it)
     this.handsFree.onEvent(event);
     if (event.type === ServerEvent.INPUT_AUDIO_COMMITTED) this.commits.committed();
@@ -230,11 +231,10 @@ export class VoiceSession {
 
   // Nothing is in flight any more: the status follows what is still going on.
   settle() {
-    const streaming = this.handsFree.streaming;  // hands-free: the mic stays open, and the server ends turns
-    if ((this.capturing && !streaming) || this.status === Status.CONNECTING || this.status === Status.CLOSED) return;
+    if ((this.capturing && !this.handsFree.streaming) || this.status === Status.CONNECTING || this.status === Status.CLOSED) return;
     if (this.flushingTurn !== null || this.commits.pending) return this.setStatus(Status.STOPPING);
     if (this.replies.response && this.replies.response.audio) return this.setStatus(Status.SPEAKING);
-    this.setStatus(this.replies.active ? Status.THINKING : (streaming ? this.handsFree.restingStatus() : Status.IDLE));
+    this.setStatus(this.replies.active ? Status.THINKING : this.handsFree.restingStatus());  // hands-free: idle or not
   }
 
   // A problem the session survives (the socket stays open): say it, then settle.

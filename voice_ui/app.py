@@ -15,6 +15,7 @@ from .config import Settings
 from .local_realtime.limits import ServerLimits
 from .local_realtime.uvicorn_guards import server_options
 from .page import Backend, register_pages
+from .settings import storage_secret
 from .token_service import TokenService
 
 
@@ -87,5 +88,5 @@ def run(settings: Settings) -> None:
     ui.run(host=settings.host, port=settings.port, title=native.WINDOW_TITLE, reload=False, dark=None,
            native=settings.native, window_size=native.WINDOW_SIZE if settings.native else None,
            show=settings.open_browser and not settings.native, favicon='🎙️',
-           storage_secret=settings.secret or None,  # the same on every replica (NiceGUI's user storage in Redis)
+           storage_secret=storage_secret(settings),  # VOICE_UI_SECRET (the same on every replica) or a kept one
            **server_options(ServerLimits(), choose_ws=False))  # bad or idle handshakes are answered or dropped

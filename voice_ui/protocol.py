@@ -140,6 +140,7 @@ class ErrorSource(StrEnum):
 
 class NoticeKind(StrEnum):
     TOO_SHORT = 'too_short'
+    VOICE_NEXT_SESSION = 'voice_next_session'  # a saved voice waits: the model has spoken in this session
 
 
 class TokenReason(StrEnum):

@@ -17,8 +17,9 @@ FOCUS_JS = '''(() => {
   const target = document.getElementById('c%(target)d'), controls = %(controls)s;
   let tries = 0;
   const tick = () => {
-    const active = document.activeElement;
-    const lost = !active || active === document.body || active.disabled || controls.includes(active.id);
+    const active = document.activeElement, button = active && active.closest && active.closest('button');
+    const onControl = controls.some((id) => { const el = document.getElementById(id); return el && el.contains(active); });
+    const lost = !active || active === document.body || (button && button.disabled) || onControl;
     if (!lost || !target) return;
     if (!target.disabled && !target.classList.contains('disabled')) return target.focus();
     if (++tries < 40) setTimeout(tick, 50);

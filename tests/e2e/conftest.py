@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import OUTPUT, TESTDATA, unavailable
+from tests.support import OUTPUT, TESTDATA, free_port, unavailable
 
-from .harness import Traffic, chromium_args, chromium_path
+from .harness import LocalServerControl, ServerProcess, Traffic, chromium_args, chromium_path
 from .driver import VoicePage
 
 INSTALL_HINT = 'chromium not installed: apt-get install chromium chromium-driver'
@@ -43,6 +43,24 @@ def playwright(chromium):
                 '(never `playwright install`: Debian\'s chromium is used)')
     with sync_playwright() as instance:
         yield instance
+
+
+@pytest.fixture(scope='module')
+def embedded_app():
+    """`python main.py` without a key (the embedded server, its speech models if installed), fault endpoints on.
+    Loading the speech models on a loaded 2-core machine can take a while: up to 3 minutes."""
+    port = free_port()
+    app = ServerProcess('app', ['main.py', '--port', str(port), '--no-browser'], port,
+                        env={'OPENAI_API_KEY': '', 'OPENAI_BASE_URL': '', 'VOICE_UI_ALLOW_FAULTS': '1'})
+    try:
+        yield app.wait_ready(timeout=180)
+    finally:
+        app.stop()
+
+
+@pytest.fixture(scope='module')
+def embedded_control(embedded_app):
+    return LocalServerControl(embedded_app.url)
 
 
 def open_voice_page(playwright, chromium: str, mic: str | Path, url: str, init_scripts: tuple[str, ...] = (),

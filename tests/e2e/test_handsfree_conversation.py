@@ -15,7 +15,17 @@ from voice_ui.protocol import ClientEvent, ServerEvent
 
 from .checks import assert_played_fully
 from .conftest import open_voice_page, screenshot
-from .test_typing_handsfree import app, control  # noqa: F401  (that module's app: embedded server, faults on)
+
+
+@pytest.fixture(scope='module')
+def app(embedded_app):
+    return embedded_app
+
+
+@pytest.fixture(scope='module')
+def control(embedded_control):
+    return embedded_control
+
 
 MIC_RATE = 48_000
 
@@ -43,7 +53,7 @@ def mic_wav(name: str, *parts: np.ndarray) -> object:
     return path
 
 
-def server_log(control) -> dict:  # noqa: F811
+def server_log(control) -> dict:
     [log] = control.sessions()
     return log
 
@@ -53,7 +63,7 @@ def client_events(log: dict, kind: str) -> list[dict]:
 
 
 @pytest.fixture
-def open_page(playwright, chromium, app, control):  # noqa: F811
+def open_page(playwright, chromium, app, control):
     control.clear_sessions()
     browsers = []
 
@@ -66,7 +76,7 @@ def open_page(playwright, chromium, app, control):  # noqa: F811
         browser.close()
 
 
-def test_a_hands_free_conversation_of_two_turns_takes_no_clicks_but_the_switch(open_page, control):  # noqa: F811
+def test_a_hands_free_conversation_of_two_turns_takes_no_clicks_but_the_switch(open_page, control):
     # Speech, a pause long enough for the whole reply on a loaded machine (nobody talks over it), speech, a pause.
     voice = open_page(mic_wav('two-turns', silence(0.5), speech('weather'), silence(20.0), speech('lights'),
                               silence(4.0)))
@@ -88,7 +98,7 @@ def test_a_hands_free_conversation_of_two_turns_takes_no_clicks_but_the_switch(o
     screenshot(voice.page, 'e2e-hands-free-two-turns.png')
 
 
-def test_a_barge_in_by_voice_stops_playback_and_truncates_at_what_was_heard(open_page, control):  # noqa: F811
+def test_a_barge_in_by_voice_stops_playback_and_truncates_at_what_was_heard(open_page, control):
     """The second utterance must start while the reply plays, whatever the machine's speed: so this mic is scripted
     (the test says each utterance when the moment has come) instead of a WAV on a fixed timeline."""
     voice = open_page(mic_wav('silence', silence(1.0)), init_scripts=(SCRIPTED_MIC_JS,))

@@ -11,7 +11,17 @@ from tests.support import wait_until
 from voice_ui.protocol import ClientEvent, ServerEvent
 
 from .conftest import open_voice_page, screenshot
-from .test_typing_handsfree import app, control  # noqa: F401  (that module's app: embedded server, faults on)
+
+
+@pytest.fixture(scope='module')
+def app(embedded_app):
+    return embedded_app
+
+
+@pytest.fixture(scope='module')
+def control(embedded_control):
+    return embedded_control
+
 
 FIELDS = [('combobox', 'Voice'), ('textbox', 'Instructions'), ('textbox', 'Transcription language'),
           ('textbox', 'Transcription prompt'), ('combobox', 'Turn detection'), ('spinbutton', 'VAD threshold'),
@@ -20,7 +30,7 @@ FIELDS = [('combobox', 'Voice'), ('textbox', 'Instructions'), ('textbox', 'Trans
 
 
 @pytest.fixture
-def voice(playwright, chromium, app, control):  # noqa: F811
+def voice(playwright, chromium, app, control):
     control.clear_sessions()
     browser, voice = open_voice_page(playwright, chromium, 'weather', app.url)
     yield voice
@@ -47,7 +57,7 @@ def focused(locator) -> bool:
     return locator.evaluate('(el) => el === document.activeElement || el.contains(document.activeElement)')
 
 
-def test_settings_reach_the_server_at_connect_and_mid_session_and_the_voice_waits(voice, control):  # noqa: F811
+def test_settings_reach_the_server_at_connect_and_mid_session_and_the_voice_waits(voice, control):
     page = voice.page
     dialog = open_settings(page)
     for role, name in FIELDS:
@@ -129,7 +139,7 @@ def test_settings_reach_the_server_at_connect_and_mid_session_and_the_voice_wait
     ('light', {}), ('dark', {'color_scheme': 'dark'}),
     ('phone', {'viewport': {'width': 390, 'height': 844}, 'is_mobile': True, 'has_touch': True}),
 ])
-def test_the_page_and_dialog_fit_light_dark_and_a_phone(playwright, chromium, app, name, options):  # noqa: F811
+def test_the_page_and_dialog_fit_light_dark_and_a_phone(playwright, chromium, app, name, options):
     browser, voice = open_voice_page(playwright, chromium, 'weather', app.url, **options)
     try:
         page = voice.page

@@ -77,13 +77,11 @@ def test_settings_reach_the_server_at_connect_and_mid_session_and_the_voice_wait
     start, stop = page.get_by_role('button', name='Start Speaking'), page.get_by_role('button', name='Stop Speaking')
     start.click()
     voice.wait_status('listening', timeout_ms=20_000)
-    page.wait_for_function('document.activeElement && document.activeElement.innerText.includes("Stop Speaking")',
-                           timeout=5000)
+    wait_until(lambda: focused(stop), 5, 'focus on Stop Speaking after Start')
     page.wait_for_timeout(3600)  # the fake mic's utterance
     stop.click()
     voice.wait_status('thinking', 'speaking', 'idle', timeout_ms=20_000)
-    page.wait_for_function('document.activeElement && document.activeElement.innerText.includes("Start Speaking")',
-                           timeout=5000)
+    wait_until(lambda: focused(start), 5, 'focus back on Start Speaking after Stop')
     voice.wait_reply()
     [log] = control.sessions()
     first = session_updates(log)[0]['session']

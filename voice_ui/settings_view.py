@@ -51,12 +51,12 @@ class SettingsView:
             ui.label('Settings').classes('text-lg font-semibold')
             self._field('voice', ui.select({v: v.capitalize() for v in VOICES}, label=LABELS['voice']))
             self._field('instructions', ui.textarea(LABELS['instructions']).props('autogrow outlined'))
-            with ui.row().classes('w-full no-wrap gap-2'):
+            with ui.row().classes('w-full gap-x-2 gap-y-0 sm:no-wrap'):
                 self._field('language', ui.input(LABELS['language']).classes('w-48')
                             .props('hint="e.g. en; empty: detect" maxlength=8'))
                 self._field('transcription_prompt', ui.input(LABELS['transcription_prompt']).classes('grow')
                             .props('hint="words to expect"'))
-            ui.label('Turns in hands-free mode').classes('vu-settings-section')
+            ui.label('Turns in hands-free mode').classes('vu-settings-section pt-2 font-medium')
             kind = self._field('turn_detection', ui.select(TURN_DETECTION, label=LABELS['turn_detection']))
             server_vad = lambda value: value == TurnDetection.SERVER_VAD.value  # noqa: E731
             with ui.row().classes('w-full gap-2').bind_visibility_from(kind, 'value', server_vad):

@@ -18,7 +18,7 @@ FOCUS_JS = '''(() => {
   let tries = 0;
   const tick = () => {
     const active = document.activeElement, button = active && active.closest && active.closest('button');
-    const onControl = controls.some((id) => { const el = document.getElementById(id); return el && el.contains(active); });
+    const onControl = controls.map((id) => document.getElementById(id)).some((el) => el && el.contains(active));
     const lost = !active || active === document.body || (button && button.disabled) || onControl;
     if (!lost || !target) return;
     if (!target.disabled && !target.classList.contains('disabled')) return target.focus();

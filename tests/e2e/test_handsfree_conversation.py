@@ -17,16 +17,6 @@ from .checks import assert_played_fully
 from .conftest import open_voice_page, screenshot
 
 
-@pytest.fixture(scope='module')
-def app(embedded_app):
-    return embedded_app
-
-
-@pytest.fixture(scope='module')
-def control(embedded_control):
-    return embedded_control
-
-
 MIC_RATE = 48_000
 
 

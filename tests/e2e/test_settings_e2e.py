@@ -13,16 +13,6 @@ from voice_ui.protocol import ClientEvent, ServerEvent
 from .conftest import open_voice_page, screenshot
 
 
-@pytest.fixture(scope='module')
-def app(embedded_app):
-    return embedded_app
-
-
-@pytest.fixture(scope='module')
-def control(embedded_control):
-    return embedded_control
-
-
 FIELDS = [('combobox', 'Voice'), ('textbox', 'Instructions'), ('textbox', 'Transcription language'),
           ('textbox', 'Transcription prompt'), ('combobox', 'Turn detection'), ('spinbutton', 'VAD threshold'),
           ('spinbutton', 'Silence duration (ms)'), ('spinbutton', 'Prefix padding (ms)'),

@@ -53,7 +53,7 @@ def test_messages_say_what_is_wrong():
     assert field_error('language', ' DE ') is None
     assert 'less than or equal to 1' in field_error('threshold', 2)
     assert field_error('threshold', float('nan')) is not None
-    assert 'choose one of' in field_error('voice', 'robot')
+    assert 'Choose one of' in field_error('voice', 'robot')
     assert field_errors({'silence_duration_ms': 99, 'prefix_padding_ms': 2001}).keys() == {'silence_duration_ms',
                                                                                           'prefix_padding_ms'}
 

@@ -7,8 +7,10 @@ import { sessionSnapshot } from 'voice-ui/session-stats.js';
 
 const TYPING_TAGS = new Set(['INPUT', 'TEXTAREA', 'SELECT']);
 
+// Space belongs to what has focus there: a text field, or any control of a dialog (Settings) or menu.
 function isTyping(target) {
-  return !!target && (TYPING_TAGS.has(target.tagName) || target.isContentEditable);
+  if (!target) return false;
+  return TYPING_TAGS.has(target.tagName) || target.isContentEditable || !!(target.closest && target.closest('.q-dialog, .q-menu'));
 }
 
 export default {

@@ -86,6 +86,7 @@ export const UiEvent = Object.freeze({
   NOTICE: 'notice',
   TOKEN_WANTED: 'token_wanted',
   LATENCY: 'latency',
+  DEVICES: 'devices',
 });
 
 export const ErrorSource = Object.freeze({
@@ -100,6 +101,9 @@ export const ErrorSource = Object.freeze({
 export const NoticeKind = Object.freeze({
   TOO_SHORT: 'too_short',
   VOICE_NEXT_SESSION: 'voice_next_session',
+  MICROPHONE: 'microphone',
+  // The audio download: nothing recorded yet, or the recording's cap was reached.
+  AUDIO_RECORDING: 'audio_recording',
 });
 
 export const TokenReason = Object.freeze({

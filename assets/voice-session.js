@@ -7,13 +7,13 @@ import {
   AUDIO_BLOCKED_MESSAGE, COMMIT_STALLED_MESSAGE, ClientEvent, ErrorCode, ErrorSource, MIN_COMMIT_MS, NoticeKind,
   REPLY_STALLED_MESSAGE, SAMPLE_RATE, ServerEvent, Status, TOO_SHORT_MESSAGE, UiEvent,
 } from './protocol.js';
-import { MicCapture } from './audio/mic-capture.js';
 import { Player } from './audio/player.js';
 import { pcm16ToBase64 } from './audio/pcm16.js';
 import { loadWorklets } from './audio/worklets.js';
 import { CommitGate, eventId } from './commit-gate.js';
 import { HandsFree } from './hands-free.js';
 import { LiveSettings } from './live-settings.js';
+import { Microphone } from './microphone.js';
 import { PythonLink } from './python-link.js';
 import { ReplyTracker } from './reply.js';
 import { RealtimeSocket, sameOriginUrl } from './realtime-socket.js';
@@ -30,8 +30,8 @@ const quietly = (promise) => { promise.catch(() => {}); return promise; };  // a
 
 export class VoiceSession {
   constructor(emit, { wsUrl = null, model = 'gpt-realtime', session = {}, replyTimeoutMs = 30000,
-    tokenTimeoutMs = 15000, turnDetection = null, eventLog = null } = {}) {
-    this.options = { wsUrl, model, session, replyTimeoutMs, tokenTimeoutMs, eventLog };
+    tokenTimeoutMs = 15000, turnDetection = null, eventLog = null, microphone = null, recorder = null } = {}) {
+    this.options = { wsUrl, model, session, replyTimeoutMs, tokenTimeoutMs, eventLog, recorder };
     this.link = new PythonLink(emit);
     this.tokens = new TokenHolder((reason) => this.link.now(UiEvent.TOKEN_WANTED, { reason }));
     this.stats = new SessionStats();
@@ -60,6 +60,7 @@ export class VoiceSession {
     });
     this.typed = new TypedTurns(this), this.handsFree = new HandsFree(this, turnDetection), this.liveSettings = new LiveSettings(this);
     this.toolReplies = new ToolReplies(this);  // Python's tool outputs; their response.create only between turns
+    this.microphone = new Microphone(this, microphone || {});  // device choice and list, fallback, level meters
     this.tokens.prefetch();
     this.unlockAudio();
   }
@@ -101,8 +102,7 @@ export class VoiceSession {
       return socket.open(this.options.wsUrl || sameOriginUrl(), this.options.model, value);
     }));
     const running = quietly(this.audioRunning());
-    const mic = new MicCapture(this.context, (turn, pcm) => this.onMicChunk(turn, pcm));
-    this.mic = mic;
+    const mic = this.mic = this.microphone.capture(this.context, (turn, pcm) => this.onMicChunk(turn, pcm));
     const micOpen = quietly(mic.open());
     const playerReady = quietly(this.ensurePlayer());
     if (!(await running)) return stale() || this.fail(ErrorSource.AUDIO, 'suspended', AUDIO_BLOCKED_MESSAGE);
@@ -141,7 +141,7 @@ export class VoiceSession {
 
   async ensurePlayer() {
     if (this.player && this.player.context === this.context) return;
-    this.player = new Player(this.context, (counters) => this.replies.drained(counters));
+    this.player = new Player(this.context, (counters) => this.replies.drained(counters), this.options.recorder);
     await this.player.open();
   }
 
@@ -155,7 +155,7 @@ export class VoiceSession {
 
   onMicChunk(turn, pcm) {
     const sent = !!this.socket && this.socket.send({ type: ClientEvent.INPUT_AUDIO_APPEND, audio: pcm16ToBase64(pcm) });
-    if (sent) this.stats.sent(turn, pcm.length);
+    if (sent) this.stats.sent(turn, pcm.length), this.options.recorder?.sent(turn, pcm, this.stats.current);
     else this.stats.dropped(pcm.length);
   }
 
@@ -286,7 +286,7 @@ export class VoiceSession {
 
   dispose() {
     this.close();
-    this.tokens.dispose();
+    this.tokens.dispose(), this.microphone.dispose();  // their timers and listeners
     this.link.close();
   }
 

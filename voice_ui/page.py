@@ -18,6 +18,7 @@ from .conversation import Conversation
 from .events_view import EventsDrawer
 from .export_view import export_controls
 from .metrics import counted
+from .microphone_view import MicrophoneView
 from .protocol import MAX_TYPED_CHARS, ErrorSource, Status
 from .realtime_session import ASSETS, RealtimeSession, StatusEventArguments, TokenWantedEventArguments
 from .focus import TurnFocus
@@ -27,6 +28,7 @@ from .settings_view import SettingsView
 from .token_service import TokenError, TokenService
 from .tools import ToolRunner
 from .tools.loop import ToolLoop
+from .transcript_keeper import TranscriptKeeper
 from .transcript_view import TranscriptView
 from .usage_view import usage_line
 
@@ -60,6 +62,9 @@ class VoicePage:
         self._build()
         self.tools = ToolLoop(self.runner, self.session.send_events)  # Python runs tools; the browser sends
         client.on_delete(self.tokens.close)
+        # The conversation so far survives a reload and a replica's death (kept per sign-in and tab, coalesced)
+        TranscriptKeeper(access.shared_state.transcripts, self.conversation,
+                         scope=identity.session_id or identity.key, client=client)
         client.on_delete(self.tools.close)
 
     def _build(self) -> None:
@@ -103,6 +108,7 @@ class VoicePage:
                     .mark('hands-free') \
                     .on('update:model-value', js_handler=f'(on) => {self.session.js_call("set_hands_free", "on")}')
             self.focus = TurnFocus(start, self.stop_button, close, lambda: self.hands_free)  # to what acts next
+            MicrophoneView(self.session)  # device select (remembered per user) and level meters
             self._typing_row()
             with ui.row().classes('vu-status-row items-center gap-2'):  # one status indicator (the dot: speaking)
                 ui.element('span').classes('vu-speaking').props('aria-hidden=true') \
@@ -112,7 +118,7 @@ class VoicePage:
             self.transcript = TranscriptView(conv, self.runner)
             self.transcript.container.props('role=log aria-live=polite aria-label=Conversation')
             usage_line(conv, settings.model, billed=not settings.uses_embedded_server)
-            export_controls(conv, settings.model)
+            export_controls(conv, settings.model, self.session)
             events = EventsDrawer(self.session)
             ui.button('Events', icon='list', on_click=events.open).mark('events').props('flat dense')
             ui.label('Tip: hold Space to talk.').classes('vu-tip')

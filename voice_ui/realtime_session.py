@@ -13,6 +13,7 @@ Hands-free switch sets `turn_detection` with `session.update`).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +71,18 @@ class TokenWantedEventArguments(UiEventArguments):
     reason: TokenReason
 
 
+@dataclass(frozen=True, slots=True)
+class InputDevice:
+    device_id: str  # '' = the system default
+    label: str
+
+
+@dataclass(kw_only=True, slots=True)
+class DevicesEventArguments(UiEventArguments):
+    devices: list[InputDevice]  # the audio inputs the browser lists, the system default first
+    selected: str               # the device in use (or to be used at the next Start)
+
+
 @dataclass(kw_only=True, slots=True)
 class LatencyEventArguments(UiEventArguments):
     turn: int
@@ -78,11 +91,33 @@ class LatencyEventArguments(UiEventArguments):
     latency: TurnLatency      # ms after the end of speech, per stage (None: the stage never happened)
 
 
+MAX_DEVICES = 33  # the system default and at most 32 inputs (assets/mic-devices.js)
+
+
+def devices_from(args: dict) -> tuple[list[InputDevice], str] | None:
+    """A `devices` event's list and selection, bounded; None unless it is a list of distinct ids, default first."""
+    listed = args.get('devices')
+    devices = [InputDevice(_str(d.get('device_id'), 256), _str(d.get('label'), 200) or 'Microphone')
+               for d in (listed[:MAX_DEVICES] if isinstance(listed, list) else []) if isinstance(d, dict)]
+    if not devices or devices[0].device_id != '' or len({d.device_id for d in devices}) != len(devices):
+        return None
+    return devices, _str(args.get('selected'), 256)
+
+
 def _enum(kind: type, value: Any, default: Any) -> Any:
     try:
         return kind(value)
     except ValueError:
         return default
+
+
+MAX_RECORD_AUDIO_SECONDS = 3 * 3600  # the browser holds it all in memory: about 1 GB of stereo PCM at most
+
+
+def _record_seconds(value: float) -> float:
+    """The audio download's cap, within what the browser can hold; not a number (or <= 0) records nothing."""
+    seconds = float(value)
+    return min(seconds, MAX_RECORD_AUDIO_SECONDS) if not math.isnan(seconds) and seconds > 0 else 0.0
 
 
 def _str(value: Any, limit: int = 100_000) -> str:
@@ -97,10 +132,12 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
     :param session: the GA `session.update` body sent when the socket opens
     :param turn_detection: the GA `turn_detection` of hands-free mode (`None`: server_vad with its defaults)
     :param hands_free: the Hands-free switch is on when the page opens (the next Start streams for the server's VAD)
+    :param record_audio_seconds: how much of the conversation's audio the browser keeps for `download_audio`
+        (the newest; `0`: none)
     """
 
     def __init__(self, *, ws_url: str | None, model: str, session: dict, turn_detection: dict | None = None,
-                 hands_free: bool = False) -> None:
+                 hands_free: bool = False, record_audio_seconds: float = 30 * 60) -> None:
         super().__init__()
         self.ignores_events_when_hidden = False
         self._props['wsUrl'] = ws_url
@@ -108,6 +145,7 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         self._props['session'] = session
         self._props['turnDetection'] = turn_detection
         self._props['handsFree'] = hands_free
+        self._props['recordAudioSeconds'] = _record_seconds(record_audio_seconds)
         self.status = Status.IDLE  # the last status the browser reported (read-only mirror)
         self._handlers: dict[UiEvent, list[tuple[Callable, bool]]] = {name: [] for name in UiEvent}
         self.on(UiEvent.STATUS, self._status)
@@ -117,6 +155,7 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         self.on(UiEvent.NOTICE, self._notice)
         self.on(UiEvent.TOKEN_WANTED, self._token_wanted)
         self.on(UiEvent.LATENCY, self._latency)
+        self.on(UiEvent.DEVICES, self._devices)
 
     # --- typed event registration ---
 
@@ -140,6 +179,9 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
 
     def on_latency(self, handler: Handler[LatencyEventArguments]) -> RealtimeSession:
         return self._add(UiEvent.LATENCY, handler)
+
+    def on_devices(self, handler: Handler[DevicesEventArguments]) -> RealtimeSession:
+        return self._add(UiEvent.DEVICES, handler)
 
     # --- commands (fire and forget: the browser answers through events) ---
 
@@ -181,6 +223,20 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         `turn_detection` hands-free mode's."""
         self._props['session'], self._props['turnDetection'] = session, turn_detection  # a re-sent element agrees
         self.run_method('update_session', session, live, turn_detection)
+
+    def download_audio(self) -> None:
+        """What Download audio does: the browser saves the conversation's audio it recorded as a WAV (user left, agent
+        right). The file is made and saved in the browser; no audio comes here."""
+        self.run_method('download_audio')
+
+    def set_microphone(self, device_id: str) -> None:
+        """What the Microphone select does in the browser: capture from this listed device from now on."""
+        self.run_method('set_microphone', device_id)
+
+    def show_microphone(self, device_id: str, label: str, *, level: ui.element, agent_level: ui.element) -> None:
+        """Before the page is shown: the remembered input device, and the meters the browser draws the levels into."""
+        self._props['microphone'] = {'deviceId': device_id, 'label': label,
+                                     'meters': {'microphone': level.html_id, 'agent': agent_level.html_id}}
 
     def js_call(self, method: str, *arguments: str) -> str:
         """JS that calls a component method directly inside a browser event handler (a user gesture);
@@ -242,6 +298,11 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         reason = _enum(TokenReason, self._args(e).get('reason'), None)
         if reason is not None:
             self._emit(UiEvent.TOKEN_WANTED, TokenWantedEventArguments(sender=self, client=self.client, reason=reason))
+
+    def _devices(self, e: GenericEventArguments) -> None:
+        if (listed := devices_from(self._args(e))) is not None:
+            self._emit(UiEvent.DEVICES, DevicesEventArguments(sender=self, client=self.client, devices=listed[0],
+                                                              selected=listed[1]))
 
     def _latency(self, e: GenericEventArguments) -> None:
         args = self._args(e)

@@ -30,6 +30,11 @@ export class HandsFree {
     return this.on && this.session.capturing;
   }
 
+  // The page opens with the switch on (the person's default): the next Start streams; nothing opens before it.
+  preset(on) {
+    if (!this.session.socket) this.on = !!on;
+  }
+
   // The switch (a user gesture): on opens the session (or retunes the open one), off returns to push-to-talk.
   set(on) {
     const s = this.session;
@@ -83,8 +88,9 @@ export class HandsFree {
     }
   }
 
-  // What the status is between replies while streaming.
+  // What the status is between replies: idle, unless the mic streams for the server's VAD.
   restingStatus() {
+    if (!this.streaming) return Status.IDLE;
     return this.phase === 'committing' ? Status.STOPPING : Status.LISTENING;
   }
 }

@@ -50,6 +50,7 @@ export const ErrorCode = Object.freeze({
   COMMIT_EMPTY: 'input_audio_buffer_commit_empty',
   ACTIVE_RESPONSE: 'conversation_already_has_active_response',
   SESSION_EXPIRED: 'session_expired',
+  CANNOT_UPDATE_VOICE: 'cannot_update_voice',
 });
 
 // How the session detects turns in hands-free mode (GA `audio.input.turn_detection.type`).
@@ -102,6 +103,7 @@ export const NoticeKind = Object.freeze({
   TOO_SHORT: 'too_short',
   RECONNECTED: 'reconnected',
   CONVERSATION_LIMIT: 'conversation_limit',
+  VOICE_NEXT_SESSION: 'voice_next_session',
   MICROPHONE: 'microphone',
   // The audio download: nothing recorded yet, or the recording's cap was reached.
   AUDIO_RECORDING: 'audio_recording',
@@ -130,4 +132,5 @@ export const TOO_SHORT_MESSAGE = 'Nothing was heard — hold the button a little
 export const TOKEN_TIMEOUT_MESSAGE = 'No session token arrived in time. Check the connection and press Start Speaking again.';
 export const REPLY_STALLED_MESSAGE = 'The reply stopped arriving. Press Start Speaking to go on.';
 export const COMMIT_STALLED_MESSAGE = 'The voice service did not confirm the recording. Press Start Speaking to try again.';
+export const VOICE_NEXT_SESSION_MESSAGE = 'The new voice applies from the next session: the agent has already spoken in this one.';
 export const AUDIO_BLOCKED_MESSAGE = 'The browser kept audio off: click Start Speaking (or press Space) to allow it.';

@@ -10,8 +10,10 @@ import { sessionSnapshot } from 'voice-ui/session-stats.js';
 
 const TYPING_TAGS = new Set(['INPUT', 'TEXTAREA', 'SELECT']);
 
+// Space belongs to what has focus there: a text field, or any control of a dialog (Settings) or menu.
 function isTyping(target) {
-  return !!target && (TYPING_TAGS.has(target.tagName) || target.isContentEditable);
+  if (!target) return false;
+  return TYPING_TAGS.has(target.tagName) || target.isContentEditable || !!(target.closest && target.closest('.q-dialog, .q-menu'));
 }
 
 export default {
@@ -23,6 +25,7 @@ export default {
     replyTimeoutMs: { type: Number, default: 30000 },
     tokenTimeoutMs: { type: Number, default: 15000 },
     turnDetection: { type: Object, default: null },  // hands-free mode's GA turn_detection
+    handsFree: { type: Boolean, default: false },    // the Hands-free switch's state when the page opens
     recordAudioSeconds: { type: Number, default: 1800 },  // the audio download's cap (0: no recording)
     renewal: { type: Object, default: () => ({}) },   // {maxConversationMs, replayTurns, replayChars}
     microphone: { type: Object, default: null },     // {deviceId, label} remembered, {meters} the meters' DOM ids
@@ -38,6 +41,7 @@ export default {
       renewal: { ...(this.renewal || {}) },
       microphone: this.microphone ? JSON.parse(JSON.stringify(this.microphone)) : null,
     });
+    this.voice.handsFree.preset(this.handsFree);
     this.spaceHeld = false;
     this.onKeyDown = (event) => {
       if (event.code !== 'Space' || event.repeat || isTyping(event.target)) return;
@@ -84,6 +88,10 @@ export default {
     // The Hands-free switch: on = the mic stays open and the server's VAD takes turns.
     set_hands_free(on) {
       this.voice.handsFree.set(on === true);
+    },
+    // Settings were saved (Python owns them): the next connect's body, what the open session takes now, turns.
+    update_session(session, live, turnDetection) {
+      this.voice.liveSettings.update(session, live, turnDetection);
     },
     // The Microphone select (by the option's label, inside its gesture) or Python (by device id): switch at once.
     set_microphone(deviceId, label) {

@@ -12,6 +12,7 @@ import { pcm16ToBase64 } from './audio/pcm16.js';
 import { loadWorklets } from './audio/worklets.js';
 import { CommitGate, eventId } from './commit-gate.js';
 import { HandsFree } from './hands-free.js';
+import { LiveSettings } from './live-settings.js';
 import { Microphone } from './microphone.js';
 import { PythonLink } from './python-link.js';
 import { ReplyTracker } from './reply.js';
@@ -58,7 +59,7 @@ export class VoiceSession {
       onRefused: (turn) => { if (!this.newerTurnStarted(turn)) this.settle(); },
       onStalled: () => this.problem(ErrorSource.SERVER, 'commit_timeout', COMMIT_STALLED_MESSAGE),
     });
-    this.typed = new TypedTurns(this), this.handsFree = new HandsFree(this, turnDetection);  // typing, hands-free
+    this.typed = new TypedTurns(this), this.handsFree = new HandsFree(this, turnDetection), this.liveSettings = new LiveSettings(this);
     this.toolReplies = new ToolReplies(this);  // Python's tool outputs; their response.create only between turns
     this.microphone = new Microphone(this, microphone || {});  // device choice and list, fallback, level meters
     this.renewal = new SessionRenewal(this, renewal);  // a new session before the cap or after a drop, history replayed
@@ -126,7 +127,7 @@ export class VoiceSession {
       return stale() || this.fail(ErrorSource.SOCKET, String(info.code), info.reason || 'Could not connect to the Realtime server.');
     }
     if (stale() || !socket.isOpen) return;
-    socket.send({ type: ClientEvent.SESSION_UPDATE, session: this.handsFree.sessionBody(this.options.session) });
+    this.liveSettings.connected(socket);  // session.update: the person's settings, turns of the current mode
     if (this.renewal.resume(socket, renewing)) return;  // the conversation so far replayed; a renewal settles here
     if (this.typed.afterConnect() && !this.handsFree.on) return;  // typed first: no push-to-talk turn
     if (!this.stopPending) return this.beginTurn();
@@ -213,7 +214,7 @@ export class VoiceSession {
   }
 
   onServerEvent(socket, event) {
-    if (socket !== this.socket) return;  // a late frame of a connection already replaced
+    if (socket !== this.socket || this.liveSettings.seen(event)) return;  // a replaced connection's late frame
     if (this.replies.onEvent(this.latency.seen(event))) return;  // audio: never to Python (latency only times it)
     this.handsFree.onEvent(event);
     if (this.renewal.onEvent(event)) return;  // expiry (renewed, not an error), echoes of the replay
@@ -234,11 +235,10 @@ export class VoiceSession {
 
   // Nothing is in flight any more: the status follows what is still going on.
   settle() {
-    const streaming = this.handsFree.streaming;  // hands-free: the mic stays open, and the server ends turns
-    if ((this.capturing && !streaming) || this.status === Status.CONNECTING || this.status === Status.CLOSED) return;
+    if ((this.capturing && !this.handsFree.streaming) || this.status === Status.CONNECTING || this.status === Status.CLOSED) return;
     if (this.flushingTurn !== null || this.commits.pending) return this.setStatus(Status.STOPPING);
     if (this.replies.response && this.replies.response.audio) return this.setStatus(Status.SPEAKING);
-    this.setStatus(this.replies.active ? Status.THINKING : (streaming ? this.handsFree.restingStatus() : Status.IDLE));
+    this.setStatus(this.replies.active ? Status.THINKING : this.handsFree.restingStatus());  // hands-free: idle or not
   }
 
   // A problem the session survives (the socket stays open): say it, then settle.

@@ -264,7 +264,8 @@ def semantic_vad_env(openai_env, monkeypatch):
 async def test_hands_free_uses_the_configured_ga_turn_detection(semantic_vad_env, user: User):
     await user.open('/')
     turn_detection = user.find(RealtimeSession).elements.pop().props['turnDetection']
-    assert turn_detection == {'type': 'semantic_vad', 'create_response': True, 'interrupt_response': True}
+    assert turn_detection == {'type': 'semantic_vad', 'eagerness': 'auto', 'create_response': True,
+                              'interrupt_response': True}
     validate_client_event({'type': ClientEvent.SESSION_UPDATE,
                            'session': {'type': 'realtime', 'audio': {'input': {'turn_detection': turn_detection}}}})
 

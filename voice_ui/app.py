@@ -15,6 +15,7 @@ from .config import Settings
 from .local_realtime.limits import ServerLimits
 from .local_realtime.uvicorn_guards import server_options
 from .page import Backend, register_pages
+from .settings import storage_secret
 from .token_service import TokenService
 
 
@@ -87,7 +88,5 @@ def run(settings: Settings) -> None:
     ui.run(host=settings.host, port=settings.port, title=native.WINDOW_TITLE, reload=False, dark=None,
            native=settings.native, window_size=native.WINDOW_SIZE if settings.native else None,
            show=settings.open_browser and not settings.native, favicon='🎙️',
-           # The same on every replica (NiceGUI's user storage in Redis); without one, this process's own, so that
-           # app.storage.user (the remembered microphone) works, for as long as the process runs (like sign-ins).
-           storage_secret=settings.secret or secrets.token_urlsafe(32),
+           storage_secret=storage_secret(settings),  # VOICE_UI_SECRET (the same on every replica) or a kept one
            **server_options(ServerLimits(), choose_ws=False))  # bad or idle handshakes are answered or dropped

@@ -22,7 +22,10 @@ from .microphone_view import MicrophoneView
 from .protocol import MAX_TYPED_CHARS, ErrorSource, Status
 from .renewal import show_notice
 from .realtime_session import ASSETS, RealtimeSession, StatusEventArguments, TokenWantedEventArguments
-from .session_config import hands_free_turn_detection, session_update
+from .focus import TurnFocus
+from .session_config import session_update
+from .settings import VoiceSettings, live_update
+from .settings_view import SettingsView
 from .token_service import TokenError, TokenService
 from .tools import ToolRunner
 from .tools.loop import ToolLoop
@@ -70,12 +73,16 @@ class VoicePage:
         ui.dark_mode(None)  # follow the system
         conv = self.conversation
         settings = self.backend.settings
+        self.settings_view = SettingsView(self.identity, VoiceSettings.from_config(settings), self._apply_settings)
+        mine = self.settings_view.current  # this person's saved settings over the app's configuration
         with ui.column().classes('vu-page w-full max-w-3xl mx-auto p-4 gap-4'):
             with ui.row().classes('w-full items-center justify-between'):
                 ui.label('voice-ui').classes('text-2xl font-semibold')
                 with ui.column().classes('items-end gap-0'):
                     ui.label(self.backend.label).classes('vu-backend')
-                    account_row(self.access, self.identity)
+                    with ui.row().classes('items-center gap-2'):
+                        account_row(self.access, self.identity)
+                        self.settings_view.button()
             with ui.row().classes('vu-error w-full items-center no-wrap').props('role=alert') \
                     .bind_visibility_from(conv, 'error'):
                 ui.icon('error_outline')
@@ -84,22 +91,25 @@ class VoicePage:
                     .tooltip('Dismiss')
             ui.label().classes('vu-notice').bind_text_from(conv, 'notice').bind_visibility_from(conv, 'notice')
             self.session = RealtimeSession(ws_url=self.backend.browser_ws_url, model=settings.model,
-                                           session=session_update(settings),
-                                           turn_detection=hands_free_turn_detection(settings), renewal=settings.renewal)
+                                           session=session_update(mine.apply_to(settings)),
+                                           turn_detection=mine.turn_detection_body(), hands_free=mine.hands_free,
+                                           renewal=settings.renewal)
             self._wire(self.session)
             with ui.row().classes('vu-controls w-full items-center gap-2'):
                 # The gestures act in the browser at once (and unlock audio there); Python hears of them as status.
-                ui.button('Start Speaking', icon='mic').mark('start') \
+                start = ui.button('Start Speaking', icon='mic').mark('start') \
                     .on('click', js_handler=f'() => {self.session.js_call("start")}') \
                     .bind_enabled_from(conv, 'status', backward=lambda s: s not in CAPTURING)
                 self.stop_button = ui.button('Stop Speaking', icon='stop').mark('stop') \
                     .on('click', js_handler=f'() => {self.session.js_call("stop")}') \
                     .bind_enabled_from(conv, 'status', backward=lambda s: s == Status.LISTENING and not self.hands_free)
-                ui.button('Close Session', icon='power_settings_new', on_click=self.close).mark('close') \
+                close = ui.button('Close Session', icon='power_settings_new', on_click=self.close).mark('close') \
                     .props('outline')
                 # The switch acts in the browser too (it opens the mic: a gesture); Python keeps its value.
-                self.hands_free_switch = ui.switch('Hands-free', on_change=self._on_hands_free).mark('hands-free') \
+                self.hands_free_switch = ui.switch('Hands-free', value=mine.hands_free, on_change=self._on_hands_free) \
+                    .mark('hands-free') \
                     .on('update:model-value', js_handler=f'(on) => {self.session.js_call("set_hands_free", "on")}')
+            self.focus = TurnFocus(start, self.stop_button, close, lambda: self.hands_free)  # to what acts next
             MicrophoneView(self.session)  # device select (remembered per user) and level meters
             self._typing_row()
             with ui.row().classes('vu-status-row items-center gap-2'):  # one status indicator (the dot: speaking)
@@ -109,7 +119,7 @@ class VoicePage:
                     .bind_text_from(conv, 'status', self._status_text)
             self.transcript = TranscriptView(conv, self.runner)
             self.transcript.container.props('role=log aria-live=polite aria-label=Conversation')
-            usage_line(conv, settings.model)
+            usage_line(conv, settings.model, billed=not settings.uses_embedded_server)
             export_controls(conv, settings.model, self.session)
             events = EventsDrawer(self.session)
             ui.button('Events', icon='list', on_click=events.open).mark('events').props('flat dense')
@@ -159,6 +169,7 @@ class VoicePage:
                                          session_limit_message(self.tokens.limit))
             return
         self.conversation.set_status(e.status)
+        self.focus.status(e.status)
         self.tools.on_status(e.status)  # a barge-in cancels running calls; announcements wait for idle
 
     async def _on_token_wanted(self, e: TokenWantedEventArguments) -> None:
@@ -168,6 +179,11 @@ class VoicePage:
             self.session.token_failed(error.message)  # a waiting Start reports it on the error channel
             return
         self.session.provide_token(token.value, token.expires_at)
+
+    def _apply_settings(self, mine: VoiceSettings) -> None:
+        """Saved in the dialog: every later connect gets them, and an open session at once (the voice where allowed)."""
+        session = session_update(mine.apply_to(self.backend.settings))
+        self.session.update_session(session, live_update(session), mine.turn_detection_body())
 
     async def close(self) -> None:
         self.session.close()

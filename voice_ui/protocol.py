@@ -143,6 +143,7 @@ class NoticeKind(StrEnum):
     TOO_SHORT = 'too_short'
     RECONNECTED = 'reconnected'                # a new session carries the conversation on (session-renewal.js)
     CONVERSATION_LIMIT = 'conversation_limit'  # the conversation reached its maximum length and ended
+    VOICE_NEXT_SESSION = 'voice_next_session'  # a saved voice waits: the model has spoken in this session
     MICROPHONE = 'microphone'  # the chosen input device is missing or gone: the default is used
     AUDIO_RECORDING = 'audio_recording'  # the audio download: nothing recorded yet, or the cap was reached
 

@@ -131,6 +131,7 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
     :param model: the model query parameter of the socket URL
     :param session: the GA `session.update` body sent when the socket opens
     :param turn_detection: the GA `turn_detection` of hands-free mode (`None`: server_vad with its defaults)
+    :param hands_free: the Hands-free switch is on when the page opens (the next Start streams for the server's VAD)
     :param record_audio_seconds: how much of the conversation's audio the browser keeps for `download_audio`
         (the newest; `0`: none)
     :param renewal: how the browser renews the session before its cap or after a drop (`Settings.renewal`):
@@ -138,13 +139,15 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
     """
 
     def __init__(self, *, ws_url: str | None, model: str, session: dict, turn_detection: dict | None = None,
-                 record_audio_seconds: float = 30 * 60, renewal: dict | None = None) -> None:
+                 hands_free: bool = False, record_audio_seconds: float = 30 * 60, renewal: dict | None = None
+                 ) -> None:
         super().__init__()
         self.ignores_events_when_hidden = False
         self._props['wsUrl'] = ws_url
         self._props['model'] = model
         self._props['session'] = session
         self._props['turnDetection'] = turn_detection
+        self._props['handsFree'] = hands_free
         self._props['recordAudioSeconds'] = _record_seconds(record_audio_seconds)
         self._props['renewal'] = renewal or {}
         self.status = Status.IDLE  # the last status the browser reported (read-only mirror)
@@ -217,6 +220,13 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
     def set_hands_free(self, on: bool) -> None:
         """What the Hands-free switch does in the browser (for callers without a gesture)."""
         self.run_method('set_hands_free', on)
+
+    def update_session(self, session: dict, live: dict, turn_detection: dict) -> None:
+        """Saved settings: `session` is the `session.update` body of every later connect, `live` the part the open
+        session takes at once (the browser adds the mode's turn detection, and the voice where the API allows it),
+        `turn_detection` hands-free mode's."""
+        self._props['session'], self._props['turnDetection'] = session, turn_detection  # a re-sent element agrees
+        self.run_method('update_session', session, live, turn_detection)
 
     def download_audio(self) -> None:
         """What Download audio does: the browser saves the conversation's audio it recorded as a WAV (user left, agent

@@ -9,7 +9,9 @@ def session_config(settings: Settings) -> dict:
     """Manual turns (`turn_detection: null`): the person decides when a turn ends, with Stop Speaking (the
     Hands-free switch turns the server's VAD on in the browser, with `hands_free_turn_detection`).
     With tools, the session lists their GA function definitions."""
-    transcription = {'model': settings.transcription_model, 'language': settings.language}
+    transcription = {'model': settings.transcription_model}
+    if settings.language:  # empty: the transcriber detects the language
+        transcription['language'] = settings.language
     if settings.transcription_prompt:
         transcription['prompt'] = settings.transcription_prompt
     session = {

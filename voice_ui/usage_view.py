@@ -20,14 +20,20 @@ def estimated_cost(usage: Usage, model: str) -> float | None:
     return sum(c * p for c, p in zip(counts, prices, strict=True)) / 1e6
 
 
-def describe(usage: Usage, model: str) -> str:
+NOT_BILLED = '≈ $0.00 (local server, not billed)'
+
+
+def describe(usage: Usage, model: str, billed: bool = True) -> str:
+    """`billed=False`: the embedded server answered, so no list price applies (its token counts are its own)."""
     if not usage.responses:
         return ''
-    cost = estimated_cost(usage, model)
+    cost = estimated_cost(usage, model) if billed else None
     noun = 'response' if usage.responses == 1 else 'responses'
     text = f'{usage.responses} {noun} · {usage.input_tokens} tokens in · {usage.output_tokens} tokens out'
+    if not billed:
+        return f'{text} · {NOT_BILLED}'
     return text + (f' · about ${cost:.4f}' if cost is not None else '')
 
 
-def usage_line(conversation: Conversation, model: str) -> ui.label:
-    return ui.label().classes('vu-usage').bind_text_from(conversation, 'usage', lambda u: describe(u, model))
+def usage_line(conversation: Conversation, model: str, billed: bool = True) -> ui.label:
+    return ui.label().classes('vu-usage').bind_text_from(conversation, 'usage', lambda u: describe(u, model, billed))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -49,13 +50,18 @@ def playwright(chromium):
         yield instance
 
 
-def open_voice_page(playwright, chromium: str, mic: str, url: str):
-    """A fresh Chromium whose fake mic speaks `TESTDATA/<mic>.mic48k.wav` once per getUserMedia."""
-    wav = TESTDATA / f'{mic}.mic48k.wav'
+def open_voice_page(playwright, chromium: str, mic: str | Path, url: str, init_scripts: tuple[str, ...] = (),
+                    **page_options):
+    """A fresh Chromium whose fake mic speaks `TESTDATA/<mic>.mic48k.wav` (or the WAV at a path) once per
+    getUserMedia; `init_scripts` run before the page's own; `page_options` go to `new_page` (e.g. a phone's
+    viewport, or color_scheme='dark')."""
+    wav = mic if isinstance(mic, Path) else TESTDATA / f'{mic}.mic48k.wav'
     assert wav.is_file(), f'test speech missing: {wav}'
     browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=chromium_args(wav))
-    page = browser.new_page(viewport={'width': 900, 'height': 900})
+    page = browser.new_page(**{'viewport': {'width': 900, 'height': 900}, **page_options})
     page.add_init_script(TRACK_STREAMS_JS)
+    for script in init_scripts:
+        page.add_init_script(script)
     traffic = Traffic(page)
     console = []
     page.on('console', lambda message: console.append(f'{message.type}: {message.text}'))
@@ -88,7 +94,7 @@ def running_app(name: str, *args: str, env: dict | None = None, entry: tuple[str
     app = ServerProcess(name, [*entry, '--port', str(port), '--no-browser', *args], port,
                         env={**KEYLESS, **(env or {})})
     try:
-        yield app.wait_ready()
+        yield app.wait_ready(timeout=180)  # loading the speech models on a loaded 2-core machine can take minutes
     finally:
         app.stop()
 

@@ -25,6 +25,7 @@ from .session_config import hands_free_turn_detection, session_update
 from .token_service import TokenError, TokenService
 from .tools import ToolRunner
 from .tools.loop import ToolLoop
+from .transcript_keeper import TranscriptKeeper
 from .transcript_view import TranscriptView
 from .usage_view import usage_line
 
@@ -58,6 +59,9 @@ class VoicePage:
         self._build()
         self.tools = ToolLoop(self.runner, self.session.send_events)  # Python runs tools; the browser sends
         client.on_delete(self.tokens.close)
+        # The conversation so far survives a reload and a replica's death (kept per sign-in and tab, coalesced)
+        TranscriptKeeper(access.shared_state.transcripts, self.conversation,
+                         scope=identity.session_id or identity.key, client=client)
         client.on_delete(self.tools.close)
 
     def _build(self) -> None:
@@ -105,7 +109,7 @@ class VoicePage:
             self.transcript = TranscriptView(conv, self.runner)
             self.transcript.container.props('role=log aria-live=polite aria-label=Conversation')
             usage_line(conv, settings.model)
-            export_controls(conv, settings.model)
+            export_controls(conv, settings.model, self.session)
             events = EventsDrawer(self.session)
             ui.button('Events', icon='list', on_click=events.open).mark('events').props('flat dense')
             ui.label('Tip: hold Space to talk.').classes('vu-tip')

@@ -6,7 +6,8 @@ from nicegui.testing import User
 
 from voice_ui.microphone_view import DEFAULT_LABEL, STORAGE_KEY
 from voice_ui.protocol import UiEvent
-from voice_ui.realtime_session import MAX_DEVICES, InputDevice, RealtimeSession, devices_from
+from voice_ui.input_devices import MAX_DEVICES, InputDevice, devices_from
+from voice_ui.realtime_session import RealtimeSession
 
 USB = 'usb-0123'
 HEADSET = 'headset-4567'

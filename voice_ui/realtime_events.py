@@ -8,6 +8,7 @@ from typing import Any
 
 from nicegui.events import UiEventArguments
 
+from .input_devices import MAX_DEVICES, InputDevice, devices_from  # noqa: F401  (re-exported)
 from .latency import TurnLatency
 from .protocol import ErrorSource, NoticeKind, Role, Status, TokenReason
 
@@ -50,12 +51,6 @@ class TokenWantedEventArguments(UiEventArguments):
     reason: TokenReason
 
 
-@dataclass(frozen=True, slots=True)
-class InputDevice:
-    device_id: str  # '' = the system default
-    label: str
-
-
 @dataclass(kw_only=True, slots=True)
 class DevicesEventArguments(UiEventArguments):
     devices: list[InputDevice]  # the audio inputs the browser lists, the system default first
@@ -68,19 +63,6 @@ class LatencyEventArguments(UiEventArguments):
     item_id: str | None       # the reply's item (its card), if the reply had one
     response_id: str | None
     latency: TurnLatency      # ms after the end of speech, per stage (None: the stage never happened)
-
-
-MAX_DEVICES = 33  # the system default and at most 32 inputs (assets/mic-devices.js)
-
-
-def devices_from(args: dict) -> tuple[list[InputDevice], str] | None:
-    """A `devices` event's list and selection, bounded; None unless it is a list of distinct ids, default first."""
-    listed = args.get('devices')
-    devices = [InputDevice(_str(d.get('device_id'), 256), _str(d.get('label'), 200) or 'Microphone')
-               for d in (listed[:MAX_DEVICES] if isinstance(listed, list) else []) if isinstance(d, dict)]
-    if not devices or devices[0].device_id != '' or len({d.device_id for d in devices}) != len(devices):
-        return None
-    return devices, _str(args.get('selected'), 256)
 
 
 def _enum(kind: type, value: Any, default: Any) -> Any:

@@ -85,6 +85,7 @@ export const UiEvent = Object.freeze({
   NOTICE: 'notice',
   TOKEN_WANTED: 'token_wanted',
   LATENCY: 'latency',
+  DEVICES: 'devices',
 });
 
 export const ErrorSource = Object.freeze({
@@ -98,6 +99,7 @@ export const ErrorSource = Object.freeze({
 
 export const NoticeKind = Object.freeze({
   TOO_SHORT: 'too_short',
+  MICROPHONE: 'microphone',
 });
 
 export const TokenReason = Object.freeze({

@@ -7,12 +7,12 @@ import {
   AUDIO_BLOCKED_MESSAGE, COMMIT_STALLED_MESSAGE, ClientEvent, ErrorCode, ErrorSource, MIN_COMMIT_MS, NoticeKind,
   REPLY_STALLED_MESSAGE, SAMPLE_RATE, ServerEvent, Status, TOO_SHORT_MESSAGE, UiEvent,
 } from './protocol.js';
-import { MicCapture } from './audio/mic-capture.js';
 import { Player } from './audio/player.js';
 import { pcm16ToBase64 } from './audio/pcm16.js';
 import { loadWorklets } from './audio/worklets.js';
 import { CommitGate, eventId } from './commit-gate.js';
 import { HandsFree } from './hands-free.js';
+import { Microphone } from './microphone.js';
 import { PythonLink } from './python-link.js';
 import { ReplyTracker } from './reply.js';
 import { RealtimeSocket, sameOriginUrl } from './realtime-socket.js';
@@ -29,7 +29,7 @@ const quietly = (promise) => { promise.catch(() => {}); return promise; };  // a
 
 export class VoiceSession {
   constructor(emit, { wsUrl = null, model = 'gpt-realtime', session = {}, replyTimeoutMs = 30000,
-    tokenTimeoutMs = 15000, turnDetection = null, eventLog = null } = {}) {
+    tokenTimeoutMs = 15000, turnDetection = null, eventLog = null, microphone = null } = {}) {
     this.options = { wsUrl, model, session, replyTimeoutMs, tokenTimeoutMs, eventLog };
     this.link = new PythonLink(emit);
     this.tokens = new TokenHolder((reason) => this.link.now(UiEvent.TOKEN_WANTED, { reason }));
@@ -59,6 +59,7 @@ export class VoiceSession {
     });
     this.typed = new TypedTurns(this), this.handsFree = new HandsFree(this, turnDetection);  // typing, hands-free
     this.toolReplies = new ToolReplies(this);  // Python's tool outputs; their response.create only between turns
+    this.microphone = new Microphone(this, microphone || {});  // device choice and list, fallback, level meters
     this.tokens.prefetch();
     this.unlockAudio();
   }
@@ -100,8 +101,7 @@ export class VoiceSession {
       return socket.open(this.options.wsUrl || sameOriginUrl(), this.options.model, value);
     }));
     const running = quietly(this.audioRunning());
-    const mic = new MicCapture(this.context, (turn, pcm) => this.onMicChunk(turn, pcm));
-    this.mic = mic;
+    const mic = this.mic = this.microphone.capture(this.context, (turn, pcm) => this.onMicChunk(turn, pcm));
     const micOpen = quietly(mic.open());
     const playerReady = quietly(this.ensurePlayer());
     if (!(await running)) return stale() || this.fail(ErrorSource.AUDIO, 'suspended', AUDIO_BLOCKED_MESSAGE);
@@ -172,7 +172,7 @@ export class VoiceSession {
     const turn = this.turn;
     const untilTime = this.context.currentTime + this.mic.inputLatency();
     this.stats.stopRequested(turn, this.context.currentTime);
-    this.latency.speechEnded(turn);
+    this.latency.speechEnded(turn, this.stats.gestures.stop);  // the person's Stop is the origin
     this.flushingTurn = turn;
     this.setStatus(Status.STOPPING);
     this.mic.stopTurn(turn, untilTime).then((flushed) => this.onTurnFlushed(turn, flushed));
@@ -286,7 +286,7 @@ export class VoiceSession {
 
   dispose() {
     this.close();
-    this.tokens.dispose();
+    this.tokens.dispose(), this.microphone.dispose();  // their timers and listeners
     this.link.close();
   }
 

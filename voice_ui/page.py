@@ -12,18 +12,20 @@ from starlette.requests import Request
 from .access import Access, Identity
 from .access.core import SCOPE_KEY
 from .access.login import account_row
-from .access.page_tokens import PageTokens
+from .access.page_tokens import PageTokens, session_limit_message
 from .config import Settings
 from .conversation import Conversation
 from .events_view import EventsDrawer
 from .export_view import export_controls
 from .metrics import counted
-from .protocol import MAX_TYPED_CHARS, Status
+from .microphone_view import MicrophoneView
+from .protocol import MAX_TYPED_CHARS, ErrorSource, Status
 from .realtime_session import ASSETS, RealtimeSession, StatusEventArguments, TokenWantedEventArguments
 from .session_config import hands_free_turn_detection, session_update
 from .token_service import TokenError, TokenService
 from .tools import ToolRunner
 from .tools.loop import ToolLoop
+from .transcript_keeper import TranscriptKeeper
 from .transcript_view import TranscriptView
 from .usage_view import usage_line
 
@@ -57,6 +59,9 @@ class VoicePage:
         self._build()
         self.tools = ToolLoop(self.runner, self.session.send_events)  # Python runs tools; the browser sends
         client.on_delete(self.tokens.close)
+        # The conversation so far survives a reload and a replica's death (kept per sign-in and tab, coalesced)
+        TranscriptKeeper(access.shared_state.transcripts, self.conversation,
+                         scope=identity.session_id or identity.key, client=client)
         client.on_delete(self.tools.close)
 
     def _build(self) -> None:
@@ -94,6 +99,7 @@ class VoicePage:
                 # The switch acts in the browser too (it opens the mic: a gesture); Python keeps its value.
                 self.hands_free_switch = ui.switch('Hands-free', on_change=self._on_hands_free).mark('hands-free') \
                     .on('update:model-value', js_handler=f'(on) => {self.session.js_call("set_hands_free", "on")}')
+            MicrophoneView(self.session)  # device select (remembered per user) and level meters
             self._typing_row()
             with ui.row().classes('vu-status-row items-center gap-2'):  # one status indicator (the dot: speaking)
                 ui.element('span').classes('vu-speaking').props('aria-hidden=true') \
@@ -139,13 +145,18 @@ class VoicePage:
         session.on_server_event(counted(lambda e: (conv.apply(e.event), self.tools.on_server_event(e.event))))
         session.on_transcript(counted(lambda e: conv.transcript(e.item_id, e.role, e.delta, replace=e.replace,
                                                                 final=e.final)))
-        session.on_error(lambda e: conv.show_error(e.source, e.code, e.message))
+        session.on_error(lambda e: (conv.show_error(e.source, e.code, e.message),
+                                    e.source == ErrorSource.SERVER and self.tools.on_server_error()))
         session.on_notice(lambda e: setattr(conv, 'notice', e.message))
         session.on_token_wanted(self._on_token_wanted)
         session.on_latency(lambda e: conv.record_latency(e.item_id, e.latency))
 
     def _on_status(self, e: StatusEventArguments) -> None:
-        self.tokens.status(e.status)  # open sessions per person are counted from what the page reports
+        if not self.tokens.status(e.status):  # open sessions per person are counted from what the page reports
+            self.session.close()  # a prefetched token opened one session too many: that one ends at once
+            self.conversation.show_error(ErrorSource.TOKEN, 'session_limit',
+                                         session_limit_message(self.tokens.limit))
+            return
         self.conversation.set_status(e.status)
         self.tools.on_status(e.status)  # a barge-in cancels running calls; announcements wait for idle
 

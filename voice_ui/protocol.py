@@ -127,6 +127,7 @@ class UiEvent(StrEnum):
     NOTICE = 'notice'                # {kind, message}: a hint, not an error
     TOKEN_WANTED = 'token_wanted'    # {reason}
     LATENCY = 'latency'              # {turn, item_id, response_id, commit_ms, transcript_ms, audio_ms, done_ms}
+    DEVICES = 'devices'              # {devices: [{device_id, label}], selected}: the audio inputs, when changed
 
 
 class ErrorSource(StrEnum):
@@ -140,6 +141,7 @@ class ErrorSource(StrEnum):
 
 class NoticeKind(StrEnum):
     TOO_SHORT = 'too_short'
+    MICROPHONE = 'microphone'  # the chosen input device is missing or gone: the default is used
 
 
 class TokenReason(StrEnum):

@@ -3,8 +3,8 @@
 Two detectors share one interface (`feed` -> `VadEvent`s, `reset`, `speaking`): the Silero neural detector
 (neural_vad.py, with the speech extra) and the energy detector (vad.py, always available). The server's
 `EngineOptions.vad` names the kind; `VOICE_UI_VAD=neural|energy|auto` overrides it. `auto` is energy for now:
-the neural detector is opt-in (`neural`) until the hands-free browser test passes with it (it failed twice on
-a machine at load 15-20 while passing with energy; the cause is not yet known). `listening` agents only are
+the neural detector is opt-in (`neural`) until the hands-free browser test is run with it on a quieter machine
+(at load 15-20 it failed in both runs with neural and in one of three with energy: not conclusive). `listening` agents only are
 meant to get it by default then, so tests that speak in tones keep a detector that hears tones.
 
 `semantic_vad` needs an end-of-turn model that judges whether what was said so far is a finished thought.

@@ -100,6 +100,8 @@ export const ErrorSource = Object.freeze({
 export const NoticeKind = Object.freeze({
   TOO_SHORT: 'too_short',
   MICROPHONE: 'microphone',
+  // The audio download: nothing recorded yet, or the recording's cap was reached.
+  AUDIO_RECORDING: 'audio_recording',
 });
 
 export const TokenReason = Object.freeze({

@@ -1,7 +1,10 @@
 // The Vue component behind voice_ui/realtime_session.py: a thin shell around VoiceSession plus hold-Space-to-talk.
 // Start, Stop and Space act here at once (they are user gestures, which audio needs); Python hears of them through
 // the `status` event and answers `token_wanted` with provideToken/tokenFailed. No method returns anything.
+import { ConversationRecorder, NO_AUDIO_MESSAGE } from 'voice-ui/audio/recorder.js';
+import { audioFilename, saveDownload } from 'voice-ui/audio/wav.js';
 import { EventLog } from 'voice-ui/event-log.js';
+import { NoticeKind, UiEvent } from 'voice-ui/protocol.js';
 import { VoiceSession } from 'voice-ui/voice-session.js';
 import { sessionSnapshot } from 'voice-ui/session-stats.js';
 
@@ -20,12 +23,15 @@ export default {
     replyTimeoutMs: { type: Number, default: 30000 },
     tokenTimeoutMs: { type: Number, default: 15000 },
     turnDetection: { type: Object, default: null },  // hands-free mode's GA turn_detection
+    recordAudioSeconds: { type: Number, default: 1800 },  // the audio download's cap (0: no recording)
     microphone: { type: Object, default: null },     // {deviceId, label} remembered, {meters} the meters' DOM ids
   },
   mounted() {
     this.events = new EventLog();  // the Events drawer's ring buffer (read on demand by event_log)
+    const audioNotice = (message) => this.voice.link.now(UiEvent.NOTICE, { kind: NoticeKind.AUDIO_RECORDING, message });
+    this.recorder = new ConversationRecorder({ maxSeconds: this.recordAudioSeconds, onNotice: audioNotice });
     this.voice = new VoiceSession((name, payload) => this.$emit(name, payload), {
-      eventLog: this.events,
+      eventLog: this.events, recorder: this.recorder,
       wsUrl: this.wsUrl, model: this.model, session: JSON.parse(JSON.stringify(this.$props.session || {})), replyTimeoutMs: this.replyTimeoutMs,
       tokenTimeoutMs: this.tokenTimeoutMs, turnDetection: this.turnDetection ? { ...this.turnDetection } : null,
       microphone: this.microphone ? JSON.parse(JSON.stringify(this.microphone)) : null,
@@ -61,6 +67,13 @@ export default {
     },
     close() {
       this.voice.close();
+      this.recorder.reset();  // Close Session clears the transcript: the audio goes with it
+    },
+    // "Download audio": the WAV is made and saved here (Blob + object URL); nothing of it goes to Python.
+    download_audio() {
+      const wav = this.recorder.wav();
+      if (wav) saveDownload(wav, audioFilename(), 'audio/wav');
+      else this.voice.link.now(UiEvent.NOTICE, { kind: NoticeKind.AUDIO_RECORDING, message: NO_AUDIO_MESSAGE });
     },
     // Typed message (Send, Enter): acts at once, inside the gesture; Python hears of it as a user transcript.
     send_text(text) {

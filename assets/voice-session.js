@@ -29,8 +29,8 @@ const quietly = (promise) => { promise.catch(() => {}); return promise; };  // a
 
 export class VoiceSession {
   constructor(emit, { wsUrl = null, model = 'gpt-realtime', session = {}, replyTimeoutMs = 30000,
-    tokenTimeoutMs = 15000, turnDetection = null, eventLog = null, microphone = null } = {}) {
-    this.options = { wsUrl, model, session, replyTimeoutMs, tokenTimeoutMs, eventLog };
+    tokenTimeoutMs = 15000, turnDetection = null, eventLog = null, microphone = null, recorder = null } = {}) {
+    this.options = { wsUrl, model, session, replyTimeoutMs, tokenTimeoutMs, eventLog, recorder };
     this.link = new PythonLink(emit);
     this.tokens = new TokenHolder((reason) => this.link.now(UiEvent.TOKEN_WANTED, { reason }));
     this.stats = new SessionStats();
@@ -140,7 +140,7 @@ export class VoiceSession {
 
   async ensurePlayer() {
     if (this.player && this.player.context === this.context) return;
-    this.player = new Player(this.context, (counters) => this.replies.drained(counters));
+    this.player = new Player(this.context, (counters) => this.replies.drained(counters), this.options.recorder);
     await this.player.open();
   }
 
@@ -154,7 +154,7 @@ export class VoiceSession {
 
   onMicChunk(turn, pcm) {
     const sent = !!this.socket && this.socket.send({ type: ClientEvent.INPUT_AUDIO_APPEND, audio: pcm16ToBase64(pcm) });
-    if (sent) this.stats.sent(turn, pcm.length);
+    if (sent) this.stats.sent(turn, pcm.length), this.options.recorder?.sent(turn, pcm, this.stats.current);
     else this.stats.dropped(pcm.length);
   }
 

@@ -109,7 +109,7 @@ class VoicePage:
             self.transcript = TranscriptView(conv, self.runner)
             self.transcript.container.props('role=log aria-live=polite aria-label=Conversation')
             usage_line(conv, settings.model)
-            export_controls(conv, settings.model)
+            export_controls(conv, settings.model, self.session)
             events = EventsDrawer(self.session)
             ui.button('Events', icon='list', on_click=events.open).mark('events').props('flat dense')
             ui.label('Tip: hold Space to talk.').classes('vu-tip')

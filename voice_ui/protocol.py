@@ -142,6 +142,7 @@ class ErrorSource(StrEnum):
 class NoticeKind(StrEnum):
     TOO_SHORT = 'too_short'
     MICROPHONE = 'microphone'  # the chosen input device is missing or gone: the default is used
+    AUDIO_RECORDING = 'audio_recording'  # the audio download: nothing recorded yet, or the cap was reached
 
 
 class TokenReason(StrEnum):

@@ -13,6 +13,7 @@ Hands-free switch sets `turn_detection` with `session.update`).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -110,6 +111,15 @@ def _enum(kind: type, value: Any, default: Any) -> Any:
         return default
 
 
+MAX_RECORD_AUDIO_SECONDS = 3 * 3600  # the browser holds it all in memory: about 1 GB of stereo PCM at most
+
+
+def _record_seconds(value: float) -> float:
+    """The audio download's cap, within what the browser can hold; not a number (or <= 0) records nothing."""
+    seconds = float(value)
+    return min(seconds, MAX_RECORD_AUDIO_SECONDS) if not math.isnan(seconds) and seconds > 0 else 0.0
+
+
 def _str(value: Any, limit: int = 100_000) -> str:
     return value[:limit] if isinstance(value, str) else ''
 
@@ -121,15 +131,19 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
     :param model: the model query parameter of the socket URL
     :param session: the GA `session.update` body sent when the socket opens
     :param turn_detection: the GA `turn_detection` of hands-free mode (`None`: server_vad with its defaults)
+    :param record_audio_seconds: how much of the conversation's audio the browser keeps for `download_audio`
+        (the newest; `0`: none)
     """
 
-    def __init__(self, *, ws_url: str | None, model: str, session: dict, turn_detection: dict | None = None) -> None:
+    def __init__(self, *, ws_url: str | None, model: str, session: dict, turn_detection: dict | None = None,
+                 record_audio_seconds: float = 30 * 60) -> None:
         super().__init__()
         self.ignores_events_when_hidden = False
         self._props['wsUrl'] = ws_url
         self._props['model'] = model
         self._props['session'] = session
         self._props['turnDetection'] = turn_detection
+        self._props['recordAudioSeconds'] = _record_seconds(record_audio_seconds)
         self.status = Status.IDLE  # the last status the browser reported (read-only mirror)
         self._handlers: dict[UiEvent, list[tuple[Callable, bool]]] = {name: [] for name in UiEvent}
         self.on(UiEvent.STATUS, self._status)
@@ -200,6 +214,11 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
     def set_hands_free(self, on: bool) -> None:
         """What the Hands-free switch does in the browser (for callers without a gesture)."""
         self.run_method('set_hands_free', on)
+
+    def download_audio(self) -> None:
+        """What Download audio does: the browser saves the conversation's audio it recorded as a WAV (user left, agent
+        right). The file is made and saved in the browser; no audio comes here."""
+        self.run_method('download_audio')
 
     def set_microphone(self, device_id: str) -> None:
         """What the Microphone select does in the browser: capture from this listed device from now on."""

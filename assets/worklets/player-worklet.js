@@ -150,6 +150,7 @@ class PlayerProcessor extends AudioWorkletProcessor {
       responseId: this.responseId, framesPlayed: this.respFrames, underruns: this.respUnderruns,
       totalFrames: this.totalFrames, totalUnderruns: this.totalUnderruns, playing: this.state === 'playing',
       queued: this.queued, prerollMs: (this.preroll * 1000) / (this.msToFrames(1000)),
+      time: currentTime,  // the worklet clock of this report: the recorder places played audio by it
     };
   }
 

@@ -4,8 +4,8 @@ Two detectors share one interface (`feed` -> `VadEvent`s, `reset`, `speaking`): 
 (neural_vad.py, with the speech extra) and the energy detector (vad.py, always available). The server's
 `EngineOptions.vad` names the kind; `VOICE_UI_VAD=neural|energy|auto` overrides it. `auto` is energy for now:
 the neural detector is opt-in (`neural`) until the hands-free browser test is run with it on a quieter machine
-(at load 15-20 it failed in both runs with neural and in one of three with energy: not conclusive). `listening` agents only are
-meant to get it by default then, so tests that speak in tones keep a detector that hears tones.
+(at load 15-20 it failed in both runs with neural and in one of three with energy: not conclusive). Only
+agents that `listens` are meant to get it by default then, so tests that speak in tones keep the energy one.
 
 `semantic_vad` needs an end-of-turn model that judges whether what was said so far is a finished thought.
 None ships with the speech extra (faster-whisper, piper). One could be bundled without a download: the

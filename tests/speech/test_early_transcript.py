@@ -91,3 +91,10 @@ def test_silence_and_noise_are_no_speech_to_the_short_decode(whisper):
 def test_long_turns_and_unknown_languages_take_the_usual_path(whisper):
     assert not can_decode_short(whisper, np.zeros(int(MAX_SHORT_S * 16_000) + 1, np.float32), 'en')
     assert not can_decode_short(CountingRecognizer(), np.zeros(16_000, np.float32), 'en')  # not faster-whisper
+
+
+def test_the_short_window_is_opt_in_and_its_setting_checked():
+    assert not SpeechAgent(brain=EchoBrain(), environ={}).short_window
+    assert SpeechAgent(brain=EchoBrain(), environ={'VOICE_UI_WHISPER_WINDOW': ' Short '}).short_window
+    with pytest.raises(ValueError, match="VOICE_UI_WHISPER_WINDOW must be 'full' or 'short'"):
+        SpeechAgent(brain=EchoBrain(), environ={'VOICE_UI_WHISPER_WINDOW': '30s'})

@@ -2,9 +2,10 @@
 
 Two detectors share one interface (`feed` -> `VadEvent`s, `reset`, `speaking`): the Silero neural detector
 (neural_vad.py, with the speech extra) and the energy detector (vad.py, always available). The server's
-`EngineOptions.vad` names the kind; `auto` resolves to neural when the agent really listens (the SpeechAgent)
-and the model can load, else energy, so tests that speak in tones keep a detector that hears tones.
-`VOICE_UI_VAD=neural|energy` overrides the choice.
+`EngineOptions.vad` names the kind; `VOICE_UI_VAD=neural|energy|auto` overrides it. `auto` is energy for now:
+the neural detector is opt-in (`neural`) until the hands-free browser test is run with it on a quieter machine
+(at load 15-20 it failed in both runs with neural and in one of three with energy: not conclusive). Only
+agents that `listens` are meant to get it by default then, so tests that speak in tones keep the energy one.
 
 `semantic_vad` needs an end-of-turn model that judges whether what was said so far is a finished thought.
 None ships with the speech extra (faster-whisper, piper). One could be bundled without a download: the
@@ -24,6 +25,7 @@ from .vad import EnergyVad
 log = logging.getLogger(__name__)
 VAD_ENV = 'VOICE_UI_VAD'
 VAD_KINDS = ('auto', 'neural', 'energy')
+NEURAL_BY_DEFAULT = False  # `auto` for a listening agent: see the module docstring
 # semantic_vad's eagerness -> the pause (ms) that ends a turn; the service's `auto` is `medium`.
 EAGERNESS_SILENCE_MS = {'high': 350, 'medium': 700, 'auto': 700, 'low': 1400}
 SEMANTIC_PREFIX_PADDING_MS = 300
@@ -57,7 +59,8 @@ def choose_vad(requested: str, agent: object, environ: Mapping[str, str] | None 
     if value == 'energy':
         return 'energy'
     from .neural_vad import unavailable_reason
-    problem = unavailable_reason() if value == 'neural' or getattr(agent, 'listens', False) else 'not listening'
+    default_neural = NEURAL_BY_DEFAULT and getattr(agent, 'listens', False)
+    problem = unavailable_reason() if value == 'neural' or default_neural else 'not listening'
     if problem is None:
         return 'neural'
     if value == 'neural':

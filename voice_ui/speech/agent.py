@@ -18,6 +18,7 @@ from .sentences import SentenceBuffer
 
 log = logging.getLogger(__name__)
 LIVE_ENV = 'VOICE_UI_SPEECH_LIVE'  # '1': decode while the user speaks (opt-in: pieces cost WER and CPU today)
+WINDOW_ENV = 'VOICE_UI_WHISPER_WINDOW'  # 'short': ~4x less CPU per turn, a little less accurate on clipped speech
 
 
 class SpeechUnavailable(RuntimeError):
@@ -44,7 +45,12 @@ class SpeechAgent:
         self._environ = environ
         self.problems: dict[str, LoadFailure] = {}  # 'whisper'/'piper' -> why it could not load
         self.hearing = LiveHearing()
-        self.live = (os.environ if environ is None else environ).get(LIVE_ENV, '0').strip() == '1'
+        env = os.environ if environ is None else environ
+        self.live = env.get(LIVE_ENV, '0').strip() == '1'
+        window = env.get(WINDOW_ENV, '').strip().lower() or 'full'
+        if window not in ('full', 'short'):
+            raise ValueError(f"{WINDOW_ENV} must be 'full' or 'short', not {window[:40]!r}")
+        self.short_window = window == 'short'
         self.seats = SpeechSeats(capacity_from_env(environ))
 
     @property
@@ -216,7 +222,7 @@ class SpeechAgent:
         source = self.whisper_source if kind == 'whisper' else self.piper_source
         try:
             if kind == 'whisper':
-                return self._models.get(kind, source, lambda s: Recognizer(load_whisper(s)))
+                return self._models.get(kind, source, lambda s: Recognizer(load_whisper(s), self.short_window))
             return self._models.get(kind, source, lambda s: Synthesizer(load_piper(s, self._environ)))
         except Exception as exc:  # a missing file, an offline hub, a broken model: all end the same way
             self.problems[kind] = load_failure(kind, source, exc)

@@ -18,8 +18,9 @@ WHISPER_RATE = 16_000
 class Recognizer:
     """faster-whisper on 24 kHz PCM16 input."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, short_window: bool = False) -> None:
         self._model = model
+        self.short_window = short_window  # encode a short turn at its own length (short_decode.py): opt-in
         self._lock = threading.Lock()  # one decode at a time: on a small CPU, parallel decodes only thrash
 
     def transcribe(self, pcm24: bytes, language: str | None = None, prompt: str | None = None) -> str:
@@ -27,7 +28,7 @@ class Recognizer:
         if audio.size == 0:
             return ''
         with self._lock:
-            if can_decode_short(self._model, audio, language):
+            if self.short_window and can_decode_short(self._model, audio, language):
                 text = decode_short(self._model, audio, language, prompt)
                 if text is not None:
                     return text

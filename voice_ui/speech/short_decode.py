@@ -1,11 +1,12 @@
 """Whisper on a short turn without the 30-second window: the encoder reads the turn plus a second of silence
-(at least 5 s) instead of a padded 30 s.
+(at least 10 s) instead of a padded 30 s.
 
 faster-whisper pads every input to Whisper's 30 s window, so a 2 s turn costs the encoder a full 30 s
 (~1.2 s of CPU for tiny.en int8 on this 2-core machine, most of a turn's cost). CTranslate2's encoder accepts
-fewer frames (as whisper.cpp's `audio_ctx` does): 5 s cost ~0.2 s of CPU for the whole decode and give the
-same text on the test recordings (benchmarks/speech_latency.py prints the WER). Shorter contexts (3 s) or
-zero-padded features set the decoder repeating the sentence on some cuts, hence the floor and real silence.
+fewer frames (as whisper.cpp's `audio_ctx` does): 10 s cost ~0.3 s of CPU for the whole decode and give the
+same text as the full window on the test recordings and on speech cut mid-word (tests/speech). Shorter contexts
+(3-5 s) or zero-padded features made the decoder repeat the sentence or drop a word on some cuts, hence the
+floor and the real silence.
 It is one greedy decode without timestamps; faster-whisper's rules decide what counts as no speech, and a
 result that fails its quality checks (log probability, compression ratio) or ends by repeating itself returns
 None, so the caller decodes the usual way.
@@ -21,7 +22,7 @@ SAMPLE_RATE = 16_000
 FRAMES_PER_S = 100          # Whisper's mel frames per second
 MAX_SHORT_S = 20.0          # longer turns take faster-whisper's path (windows, seeking, fallbacks)
 HEADROOM_S = 1              # silence frames after the audio: Whisper expects to hear the end of speech
-MIN_FRAMES = 500            # at least 5 s: shorter contexts set the decoder repeating itself on the test turns
+MIN_FRAMES = 1000           # at least 10 s: with 3-5 s the decoder repeated or dropped words on test cuts
 TOKENS_PER_S = 12           # speech runs at ~3-5 tokens a second
 NO_SPEECH_THRESHOLD, LOG_PROB_THRESHOLD, COMPRESSION_RATIO_THRESHOLD = 0.6, -1.0, 2.4  # faster-whisper's
 

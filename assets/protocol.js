@@ -85,6 +85,7 @@ export const UiEvent = Object.freeze({
   NOTICE: 'notice',
   TOKEN_WANTED: 'token_wanted',
   LATENCY: 'latency',
+  BATCH: 'batch',
 });
 
 export const ErrorSource = Object.freeze({

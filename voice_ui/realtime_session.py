@@ -78,6 +78,9 @@ class LatencyEventArguments(UiEventArguments):
     latency: TurnLatency      # ms after the end of speech, per stage (None: the stage never happened)
 
 
+MAX_BATCH_EVENTS = 2_000  # a batch is one socket message (< 1 MB); more entries than this are no browser's
+
+
 def _enum(kind: type, value: Any, default: Any) -> Any:
     try:
         return kind(value)
@@ -114,6 +117,10 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         self.on(UiEvent.NOTICE, self._notice)
         self.on(UiEvent.TOKEN_WANTED, self._token_wanted)
         self.on(UiEvent.LATENCY, self._latency)
+        self.on(UiEvent.BATCH, self._batch)
+        self._batched = {UiEvent.STATUS: self._status, UiEvent.SERVER_EVENT: self._server_event,
+                         UiEvent.TRANSCRIPT: self._transcript, UiEvent.ERROR: self._error, UiEvent.NOTICE: self._notice,
+                         UiEvent.TOKEN_WANTED: self._token_wanted, UiEvent.LATENCY: self._latency}
 
     # --- typed event registration ---
 
@@ -189,6 +196,15 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
 
     def _args(self, e: GenericEventArguments) -> dict:
         return e.args if isinstance(e.args, dict) else {}
+
+    def _batch(self, e: GenericEventArguments) -> None:
+        """The events of one short window (assets/python-link.js), handled in order as if each had come alone."""
+        entries = e.args if isinstance(e.args, list) else []
+        for entry in entries[:MAX_BATCH_EVENTS]:
+            if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str):
+                handler = self._batched.get(entry[0])
+                if handler is not None:
+                    handler(GenericEventArguments(sender=self, client=self.client, args=entry[1]))
 
     def _status(self, e: GenericEventArguments) -> None:
         args = self._args(e)

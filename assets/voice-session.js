@@ -7,10 +7,9 @@ import {
   AUDIO_BLOCKED_MESSAGE, COMMIT_STALLED_MESSAGE, ClientEvent, ErrorCode, ErrorSource, MIN_COMMIT_MS, NoticeKind,
   REPLY_STALLED_MESSAGE, SAMPLE_RATE, ServerEvent, Status, TOO_SHORT_MESSAGE, UiEvent,
 } from './protocol.js';
-import { MicCapture } from './audio/mic-capture.js';
+import { MicCapture, prepareCapture } from './audio/mic-capture.js';
 import { Player } from './audio/player.js';
 import { pcm16ToBase64 } from './audio/pcm16.js';
-import { loadWorklets } from './audio/worklets.js';
 import { CommitGate, eventId } from './commit-gate.js';
 import { HandsFree } from './hands-free.js';
 import { PythonLink } from './python-link.js';
@@ -68,7 +67,7 @@ export class VoiceSession {
   unlockAudio() {
     if (!this.context || this.context.state === 'closed') {
       this.context = new AudioContext({ latencyHint: 'interactive' });  // device rate: Firefox-safe capture
-      quietly(loadWorklets(this.context)).catch((error) => console.warn('voice-ui: worklets failed to load', error));
+      quietly(prepareCapture(this.context)).catch((error) => console.warn('voice-ui: worklets failed to load', error));
     }
     if (this.context.state === 'suspended') quietly(this.context.resume());
     return true;
@@ -89,7 +88,10 @@ export class VoiceSession {
     const stale = () => generation !== this.generation;
     this.teardownConnection();
     this.setStatus(Status.CONNECTING);
-    // Everything at once: token, socket (as soon as the token is there), context, microphone, player.
+    // Everything at once: microphone (the slowest: first), token, socket (as soon as the token is there), player.
+    const mic = new MicCapture(this.context, (turn, pcm) => this.onMicChunk(turn, pcm));
+    this.mic = mic;
+    const micOpen = quietly(mic.open());
     const token = quietly(this.tokens.take(this.options.tokenTimeoutMs));
     const socket = new RealtimeSocket({ onEvent: (event) => this.onServerEvent(socket, event),
       onClose: (info) => this.onSocketClosed(socket, info), log: this.options.eventLog });
@@ -100,9 +102,6 @@ export class VoiceSession {
       return socket.open(this.options.wsUrl || sameOriginUrl(), this.options.model, value);
     }));
     const running = quietly(this.audioRunning());
-    const mic = new MicCapture(this.context, (turn, pcm) => this.onMicChunk(turn, pcm));
-    this.mic = mic;
-    const micOpen = quietly(mic.open());
     const playerReady = quietly(this.ensurePlayer());
     if (!(await running)) return stale() || this.fail(ErrorSource.AUDIO, 'suspended', AUDIO_BLOCKED_MESSAGE);
     if (stale()) return;

@@ -12,6 +12,22 @@ export const MIC_CONSTRAINTS = {
   audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 },
 };
 
+const spares = new WeakMap();  // AudioContext -> a capture node made ahead of time (its filter design done)
+
+function captureNode(context) {
+  return new AudioWorkletNode(context, 'capture-processor', {
+    numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: 'explicit',
+    processorOptions: { targetRate: SAMPLE_RATE, chunkMs: MAX_CHUNK_MS },
+  });
+}
+
+// At page load (no gesture, no microphone): the worklets load and one capture node is built, so that Start only
+// waits for getUserMedia. The node captures nothing until a microphone is connected to it.
+export async function prepareCapture(context) {
+  await loadWorklets(context);
+  if (context.state !== 'closed' && !spares.has(context)) spares.set(context, captureNode(context));
+}
+
 export class MicCapture {
   constructor(context, onChunk) {
     this.context = context;
@@ -28,7 +44,7 @@ export class MicCapture {
   }
 
   async open() {
-    await loadWorklets(this.context);
+    if (!spares.has(this.context)) await loadWorklets(this.context);
     if (this.closed) throw new DOMException('The session closed while the microphone was starting.', 'AbortError');
     const stream = await navigator.mediaDevices.getUserMedia(MIC_CONSTRAINTS);
     if (this.closed) {  // closed while the permission prompt was open: release the mic at once
@@ -37,10 +53,8 @@ export class MicCapture {
     }
     this.stream = stream;
     this.source = this.context.createMediaStreamSource(this.stream);
-    this.node = new AudioWorkletNode(this.context, 'capture-processor', {
-      numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: 'explicit',
-      processorOptions: { targetRate: SAMPLE_RATE, chunkMs: MAX_CHUNK_MS },
-    });
+    this.node = spares.get(this.context) || captureNode(this.context);
+    spares.delete(this.context);
     this.node.port.onmessage = (event) => this.onMessage(event.data);
     this.source.connect(this.node);
   }
@@ -91,5 +105,6 @@ export class MicCapture {
     for (const [turn, resolve] of this.stopRequests) resolve({ turn, samples: 0, aborted: true });
     this.stopRequests.clear();
     this.stream = this.source = this.node = null;
+    prepareCapture(this.context).catch(() => {});  // the next Start (or reconnect) finds a node ready again
   }
 }

@@ -14,8 +14,8 @@ export class TurnLatency {
     this.record = null;      // the turn being measured
   }
 
-  speechEnded(turn) {  // Stop pressed (or VAD end): a new measurement begins
-    this.record = { turn, endAt: performance.now(), commitAt: null, transcriptAt: null, doneAt: null,
+  speechEnded(turn, at = performance.now()) {  // Stop pressed (its gesture time) or VAD end: a new measurement
+    this.record = { turn, endAt: at, commitAt: null, transcriptAt: null, doneAt: null,
       itemId: null, responseId: null };
   }
 

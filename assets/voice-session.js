@@ -133,7 +133,7 @@ export class VoiceSession {
     const turn = this.turn;
     const untilTime = this.context.currentTime + this.mic.inputLatency();
     this.stats.stopRequested(turn, this.context.currentTime);
-    this.latency.speechEnded(turn);
+    this.latency.speechEnded(turn, this.stats.gestures.stop);  // the person's Stop is the origin
     this.flushingTurn = turn;
     this.setStatus(Status.STOPPING);
     this.mic.stopTurn(turn, untilTime).then((flushed) => this.onTurnFlushed(turn, flushed));

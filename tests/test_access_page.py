@@ -172,6 +172,32 @@ async def test_open_sessions_are_limited_per_person(users_file, one_session_each
     await until(lambda: len(given) == 2, timeout=10)
 
 
+async def test_a_prefetched_token_cannot_open_a_session_past_the_limit(users_file, one_session_each, create_user,
+                                                                       monkeypatch):
+    """A tab that prefetched while there was room, then starts while another tab talks, is closed at once."""
+    first, second = create_user(), create_user()
+    for person in (first, second):
+        await person.open('/')
+        await sign_in(person, 'ana-secret-1', 'ana')
+        await person.should_see('Signed in as ana', retries=30)
+    given, closed = [], []
+    monkeypatch.setattr(RealtimeSession, 'provide_token', lambda self, value, expires_at: given.append(value))
+    monkeypatch.setattr(RealtimeSession, 'token_failed', relay_token_failure)
+    monkeypatch.setattr(RealtimeSession, 'close', lambda self: closed.append(self.id))
+    second.find(RealtimeSession).trigger('token_wanted', {'reason': 'prefetch'})  # no session open yet: room
+    await until(lambda: len(given) == 1, timeout=10)
+    press_start(first)
+    await until(lambda: len(given) == 2, timeout=10)
+    first.find(RealtimeSession).trigger('status', {'status': 'listening'})
+    second.find(RealtimeSession).trigger('status', {'status': 'connecting'})  # its Start used the prefetched token
+    await second.should_see('You already have 1 voice session open (the limit)', retries=50)
+    assert len(closed) == 1
+    first.find(RealtimeSession).trigger('status', {'status': 'idle'})
+    second.find(RealtimeSession).trigger('status', {'status': 'connecting'})  # room again: this one may open
+    await until(lambda: len(closed) == 1, timeout=1)
+    assert len(closed) == 1
+
+
 @pytest.fixture
 def behind_proxy(openai_env, monkeypatch):
     monkeypatch.setenv('VOICE_UI_AUTH_HEADER', 'X-Forwarded-User')

@@ -12,13 +12,13 @@ from starlette.requests import Request
 from .access import Access, Identity
 from .access.core import SCOPE_KEY
 from .access.login import account_row
-from .access.page_tokens import PageTokens
+from .access.page_tokens import PageTokens, session_limit_message
 from .config import Settings
 from .conversation import Conversation
 from .events_view import EventsDrawer
 from .export_view import export_controls
 from .metrics import counted
-from .protocol import MAX_TYPED_CHARS, Status
+from .protocol import MAX_TYPED_CHARS, ErrorSource, Status
 from .realtime_session import ASSETS, RealtimeSession, StatusEventArguments, TokenWantedEventArguments
 from .session_config import hands_free_turn_detection, session_update
 from .token_service import TokenError, TokenService
@@ -139,13 +139,18 @@ class VoicePage:
         session.on_server_event(counted(lambda e: (conv.apply(e.event), self.tools.on_server_event(e.event))))
         session.on_transcript(counted(lambda e: conv.transcript(e.item_id, e.role, e.delta, replace=e.replace,
                                                                 final=e.final)))
-        session.on_error(lambda e: conv.show_error(e.source, e.code, e.message))
+        session.on_error(lambda e: (conv.show_error(e.source, e.code, e.message),
+                                    e.source == ErrorSource.SERVER and self.tools.on_server_error()))
         session.on_notice(lambda e: setattr(conv, 'notice', e.message))
         session.on_token_wanted(self._on_token_wanted)
         session.on_latency(lambda e: conv.record_latency(e.item_id, e.latency))
 
     def _on_status(self, e: StatusEventArguments) -> None:
-        self.tokens.status(e.status)  # open sessions per person are counted from what the page reports
+        if not self.tokens.status(e.status):  # open sessions per person are counted from what the page reports
+            self.session.close()  # a prefetched token opened one session too many: that one ends at once
+            self.conversation.show_error(ErrorSource.TOKEN, 'session_limit',
+                                         session_limit_message(self.tokens.limit))
+            return
         self.conversation.set_status(e.status)
         self.tools.on_status(e.status)  # a barge-in cancels running calls; announcements wait for idle
 

@@ -83,10 +83,3 @@ def assert_played_fully(stats: dict) -> dict:
     assert span >= audio_ms - 30, f'speaking ended after {span:.0f} ms but the reply lasts {audio_ms:.0f} ms'
     return {'audio_ms': audio_ms, 'speaking_ms': span, 'underruns': playback['underruns']}
 
-
-def assert_gapless(played: dict) -> None:
-    """Playback had at most one short gap. Audio comes 300 ms ahead of playback and the jitter buffer holds
-    80-110 ms more, so a gap needs a stall of ~400 ms in the browser or the server: on a loaded 2-core CI
-    machine one such stall on a cold page happens; two, or a long silence, would be a real fault."""
-    assert played['underruns'] <= 1, played
-    assert played['speaking_ms'] - played['audio_ms'] <= 500, played

@@ -1,11 +1,14 @@
 """Browser fixtures. Without Chromium (or Playwright) the e2e tests skip with the install hint; under CI they fail."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 
-from tests.support import OUTPUT, TESTDATA, unavailable
+from tests.support import OUTPUT, TESTDATA, free_port, unavailable
 
-from .harness import Traffic, chromium_args, chromium_path
+from .harness import LocalServerControl, ServerProcess, Traffic, chromium_args, chromium_path
 from .driver import VoicePage
 
 INSTALL_HINT = 'chromium not installed: apt-get install chromium chromium-driver'
@@ -57,6 +60,59 @@ def open_voice_page(playwright, chromium: str, mic: str, url: str):
     voice = VoicePage(page, traffic).open(url)
     voice.console = console
     return browser, voice
+
+
+@contextmanager
+def voice_page(playwright, chromium: str, mic: str, url: str) -> Iterator[VoicePage]:
+    """`open_voice_page` for a `with` block (or a fixture): the browser closes afterwards."""
+    browser, voice = open_voice_page(playwright, chromium, mic, url)
+    try:
+        yield voice
+    finally:
+        browser.close()
+
+
+KEYLESS = {'OPENAI_API_KEY': '', 'OPENAI_BASE_URL': ''}  # no key: the app mounts the embedded server
+FAULTS = {'VOICE_UI_ALLOW_FAULTS': '1'}                 # the embedded server's faults and session introspection
+
+
+@contextmanager
+def running_app(name: str, *args: str, env: dict | None = None, entry: tuple[str, ...] = ('main.py',)
+                ) -> Iterator[ServerProcess]:
+    """The app as a user starts it (`python main.py --port P --no-browser …`) on a free port, stopped afterwards.
+    Keyless unless `env` says otherwise."""
+    port = free_port()
+    app = ServerProcess(name, [*entry, '--port', str(port), '--no-browser', *args], port,
+                        env={**KEYLESS, **(env or {})})
+    try:
+        yield app.wait_ready()
+    finally:
+        app.stop()
+
+
+@contextmanager
+def running_realtime_server(name: str, api_key: str, *args: str) -> Iterator[ServerProcess]:
+    """The embedded server standalone (`python -m voice_ui.local_realtime`), with faults and introspection."""
+    port = free_port()
+    server = ServerProcess(name, ['-m', 'voice_ui.local_realtime', '--port', str(port), '--api-key', api_key,
+                                  '--allow-faults', *args], port, ready_path='/v1/_local/faults')
+    try:
+        yield server.wait_ready()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope='module')
+def app(request):
+    """One keyless app per test module, with the embedded server's faults and introspection (a module that needs
+    another app defines its own `app`)."""
+    with running_app(request.module.__name__.rsplit('.', 1)[-1], env=FAULTS) as app:
+        yield app
+
+
+@pytest.fixture(scope='module')
+def control(app):
+    return LocalServerControl(app.url)
 
 
 def screenshot(page, name: str) -> None:

@@ -10,11 +10,9 @@ import re
 
 import pytest
 
-from tests.support import free_port
 from voice_ui.conversation import MAX_TURN_CHARS
 
-from .conftest import open_voice_page
-from .harness import ServerProcess
+from .conftest import open_voice_page, running_app
 
 HUGE_TEXT = 'word ' * 200_000  # 1 MB: over NiceGUI's 1 MB socket message limit on its own
 SILENCE_100MS = base64.b64encode(bytes(4800)).decode()
@@ -87,13 +85,8 @@ class HostileServer:
 
 @pytest.fixture(scope='module')
 def app():
-    port = free_port()
-    app = ServerProcess('hostile-app', ['main.py', '--port', str(port), '--no-browser'], port,
-                        env={'OPENAI_API_KEY': '', 'OPENAI_BASE_URL': ''})
-    try:
-        yield app.wait_ready()
-    finally:
-        app.stop()
+    with running_app('hostile-app') as app:
+        yield app
 
 
 def test_a_hostile_server_cannot_break_the_page(playwright, chromium, app):

@@ -8,24 +8,19 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import TESTDATA, free_port
+from tests.support import TESTDATA
 
-from .conftest import TRACK_STREAMS_JS, screenshot
+from .conftest import TRACK_STREAMS_JS, running_app, screenshot
 from .driver import VoicePage
-from .harness import ServerProcess, Traffic, chromium_args
+from .harness import Traffic, chromium_args
 
 PASSWORD = 'correct horse battery'
 
 
 @pytest.fixture(scope='module')
 def app():
-    port = free_port()
-    app = ServerProcess('app-login', ['main.py', '--port', str(port), '--no-browser'], port,
-                        env={'OPENAI_API_KEY': '', 'OPENAI_BASE_URL': '', 'VOICE_UI_PASSWORD': PASSWORD})
-    try:
-        yield app.wait_ready()
-    finally:
-        app.stop()
+    with running_app('app-login', env={'VOICE_UI_PASSWORD': PASSWORD}) as app:
+        yield app
 
 
 @pytest.fixture(scope='module')

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import free_port, manifest
+from tests.support import manifest
 
-from .conftest import open_voice_page, screenshot
-from .harness import ServerProcess
+from .conftest import running_app, screenshot, voice_page
 from .test_embedded_app import uses_speech_models
 
 TIMER = manifest()['timer']
@@ -18,20 +17,14 @@ HOLD_S = TIMER['mic_leading_silence_s'] + TIMER['speech_seconds'] + TIMER['mic_t
 
 @pytest.fixture(scope='module')
 def app():
-    port = free_port()
-    app = ServerProcess('tools-app', ['-m', 'tests.e2e.tools_app', '--example-tools', '--port', str(port),
-                                      '--no-browser'], port, env={'OPENAI_API_KEY': '', 'OPENAI_BASE_URL': ''})
-    try:
-        yield app.wait_ready()
-    finally:
-        app.stop()
+    with running_app('tools-app', '--example-tools', entry=('-m', 'tests.e2e.tools_app')) as app:
+        yield app
 
 
 @pytest.fixture(scope='module')
 def voice(playwright, chromium, app):
-    browser, voice = open_voice_page(playwright, chromium, 'timer', app.url)
-    yield voice
-    browser.close()
+    with voice_page(playwright, chromium, 'timer', app.url) as voice:
+        yield voice
 
 
 def test_a_spoken_request_runs_a_tool_and_the_spoken_answer_carries_its_result(voice, app):

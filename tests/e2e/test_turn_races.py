@@ -7,28 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import free_port
 from voice_ui.protocol import ClientEvent, ErrorCode
 
 from .checks import turns_on_server
 from .conftest import open_voice_page
-from .harness import LocalServerControl, ServerProcess
-
-
-@pytest.fixture(scope='module')
-def app():
-    port = free_port()
-    app = ServerProcess('races-app', ['main.py', '--port', str(port), '--no-browser'], port,
-                        env={'OPENAI_API_KEY': '', 'OPENAI_BASE_URL': '', 'VOICE_UI_ALLOW_FAULTS': '1'})
-    try:
-        yield app.wait_ready()
-    finally:
-        app.stop()
-
-
-@pytest.fixture(scope='module')
-def control(app):
-    return LocalServerControl(app.url)
 
 
 @pytest.fixture

@@ -6,31 +6,13 @@ from __future__ import annotations
 import pytest
 
 from tests.protocol_validation import validate_client_event
-from tests.support import free_port
 from voice_ui.protocol import ClientEvent, ServerEvent
 
 from .checks import assert_ga_client_events, assert_played_fully
 from .conftest import open_voice_page, screenshot
-from .harness import LocalServerControl, ServerProcess
 from .test_embedded_app import assert_heard_whole_sentence, uses_speech_models
 
 TYPED = 'What is the weather like on the moon?'
-
-
-@pytest.fixture(scope='module')
-def app():
-    port = free_port()
-    app = ServerProcess('app', ['main.py', '--port', str(port), '--no-browser'], port,
-                        env={'OPENAI_API_KEY': '', 'OPENAI_BASE_URL': '', 'VOICE_UI_ALLOW_FAULTS': '1'})
-    try:
-        yield app.wait_ready()
-    finally:
-        app.stop()
-
-
-@pytest.fixture(scope='module')
-def control(app):
-    return LocalServerControl(app.url)
 
 
 @pytest.fixture

@@ -142,6 +142,21 @@ async def test_an_announcement_waits_until_the_session_is_idle(loop_and_browser,
     assert announcement['role'] == 'system' and 'tea timer' in announcement['content'][0]['text']
 
 
+async def test_a_refused_response_create_does_not_hold_back_announcements(loop_and_browser, monkeypatch):
+    """The browser reports a Realtime `error` apart from the forwarded events: the loop hears of it there."""
+    monkeypatch.setattr(examples, 'MIN_TIMER_S', 0.01)
+    loop, browser = loop_and_browser
+    loop.on_server_event(response_done(function_call('call_t', {'seconds': 0.1, 'label': 'tea'}, name='start_timer')))
+    await settle(loop)
+    assert browser.types() == ['conversation.item.create', 'response.create']
+    await asyncio.sleep(0.2)  # the timer runs out while the loop still waits for the response it asked for
+    await settle(loop)
+    assert len(browser.sent) == 2 and len(loop.waiting) == 1, 'waits for the response it asked for'
+    loop.on_server_error()  # that response.create was refused: no response.done will come
+    await settle(loop)
+    assert browser.types()[2:] == ['conversation.item.create', 'response.create']
+
+
 async def test_unrelated_and_malformed_events_are_ignored(loop_and_browser):
     loop, browser = loop_and_browser
     for event in [{}, None, [], 'response.done', {'type': 'response.done', 'response': ['x']},

@@ -41,9 +41,7 @@ class PageTokens:
         held = sessions.holds(key, self._page)
         if reason == 'start':
             if not sessions.try_reserve(key, self._page):  # before the mint: two tabs cannot both pass
-                raise TokenError('session_limit', f'You already have {sessions.limit} voice session'
-                                 f'{"s" if sessions.limit != 1 else ""} open (the limit). Close one in another tab '
-                                 'or window (Close Session), then press Start Speaking again.')
+                raise TokenError('session_limit', session_limit_message(sessions.limit))
         try:
             async with self._lock:
                 if not self._token.usable(self._clock()):
@@ -71,12 +69,30 @@ class PageTokens:
     def _whose(self) -> str:
         return 'from this address' if self.identity.key.startswith('ip:') else f'as {self.identity.name}'
 
-    def status(self, status: str) -> None:
-        """The page's mirrored status: connecting/listening/thinking/speaking hold a session open."""
-        self._access.open_sessions.status(self.identity.key, self._page, status)
+    @property
+    def limit(self) -> int:
+        return self._access.open_sessions.limit
+
+    def status(self, status: str) -> bool:
+        """The page's mirrored status: connecting/listening/thinking/speaking hold a session open.
+
+        False when the page opened a session (with a token prefetched while there was room) that the person's
+        open-session limit has no room for any more: the page must close it."""
+        sessions, key = self._access.open_sessions, self.identity.key
+        opening = status in OPEN_STATUSES and not sessions.holds(key, self._page)
+        if opening and not sessions.try_reserve(key, self._page):
+            METRICS.count('voice_ui_refusals_total', reason='session_limit')
+            return False
+        sessions.status(key, self._page, status)
         METRICS.session(self._page, status in OPEN_STATUSES)
+        return True
 
     def close(self) -> None:
         """The page went away: its session, if any, is closed."""
         self._access.open_sessions.release(self.identity.key, self._page)
         METRICS.session(self._page, False)
+
+
+def session_limit_message(limit: int) -> str:
+    return (f'You already have {limit} voice session{"s" if limit != 1 else ""} open (the limit). Close one in '
+            'another tab or window (Close Session), then press Start Speaking again.')

@@ -49,8 +49,8 @@ class ToolLoop:
             call = FunctionCall.from_item(item)
             if call is not None and _completed(item) and self.status not in BARGE_IN_STATUSES:
                 self.runner.start(call)
-        elif kind == S.ERROR:  # e.g. our response.create was refused: do not wait for it forever
-            self._expecting_response = False
+        elif kind == S.ERROR:
+            self.on_server_error()
         elif kind == S.RESPONSE_DONE:
             self._expecting_response = False
             response = event.get('response') if isinstance(event.get('response'), dict) else {}
@@ -64,6 +64,12 @@ class ToolLoop:
                 self._replies.add(task)
                 task.add_done_callback(self._reply_done)
             self._flush_announcements()
+
+    def on_server_error(self) -> None:
+        """A Realtime `error` (the browser reports it apart from the forwarded events): e.g. our response.create
+        was refused. The response it asked for will not come, so announcements must not wait for it."""
+        self._expecting_response = False
+        self._flush_announcements()
 
     def on_status(self, status: str) -> None:
         """Feed the browser's status events (the JS owns the turn state; this only mirrors it)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from voice_ui.protocol import ClientEvent
 
 from .checks import turns_on_server
-from .test_turn_races import app, call, control, sessions_since, voice  # noqa: F401 (the module's fixtures)
+from .test_turn_races import call, sessions_since, voice  # noqa: F401 (its page fixture)
 
 SOCKET_DELAY_MS = 700
 # The Realtime socket opens only SOCKET_DELAY_MS after getUserMedia answered (a slow network, a far server).

@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from .conftest import open_voice_page
-from .test_hostile_server import app  # noqa: F401 (the module's app fixture)
 
 # One spoken turn's server events as the GA API sends them (PROTOCOL.md §4), fed to a PythonLink as voice-session.js
 # does, with the statuses the component sets in between; returns the messages emitted and when.

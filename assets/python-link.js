@@ -1,9 +1,11 @@
 // Everything the component tells Python goes through here, in as few socket messages as will do:
-// - what happens within one short window (50 ms) travels as one BATCH of events, in order (a socket message costs
-//   Python far more than the event in it); a token request or an error goes at once, with what is queued before it.
-//   A timer rather than requestAnimationFrame: rAF stops in a hidden tab, and Python must still hear of events there
-//   (a throttled timer is caught up by the next event).
-// - transcript deltas are coalesced per item; a done event's full text replaces them.
+// - what happens within one short window (50 ms from the first event queued) travels as one BATCH of events, in
+//   order (a socket message costs Python far more than the event in it); a token request or an error goes at once,
+//   with what is queued before it. Timers rather than requestAnimationFrame: rAF stops in a hidden tab, and Python
+//   must still hear of events there (a timer a hidden tab holds back is caught up by the next event).
+// - transcript deltas are coalesced per item and wait up to 200 ms from the first (captions: the reply's text comes
+//   ahead of its audio anyway, and a caption a fifth of a second late reads the same); a done event's full text
+//   replaces them.
 // - only what the reducer, the tool loop and the views use (ForwardFilter); a status that another status replaces
 //   before anything else was queued never crosses (e.g. stopping → thinking).
 // A text longer than one socket message allows is split into several events, never dropped.
@@ -11,6 +13,8 @@ import { FORWARDED_SERVER_EVENTS, MAX_TRANSCRIPT_EVENT_CHARS, Role, ServerEvent 
 import { forPython } from './server-events.js';
 
 const WINDOW_MS = 50;
+const DELTA_WINDOW_MS = 200;
+const LATE_MS = 1000;               // a timer this late was held back (a hidden tab): send at the next event
 const MAX_BATCH_CHARS = 200_000;    // well below NiceGUI's 1 MB socket message
 const MAX_KNOWN_ITEMS = 256;
 const URGENT = new Set([UiEvent.TOKEN_WANTED, UiEvent.ERROR]);  // a Start may be waiting for the token
@@ -94,6 +98,7 @@ export class PythonLink {
     this.outboxChars = 0;
     this.since = 0;             // when the oldest event not yet sent was queued
     this.timer = null;
+    this.due = 0;               // when the timer fires
     this.filter = new ForwardFilter();
     this.sent = 0;              // socket messages to Python, for the benchmark's per-turn count
     this.events = 0;            // events in them
@@ -120,7 +125,7 @@ export class PythonLink {
       const entry = this.pending.get(event.item_id);
       if (entry) entry.delta += event.delta;
       else this.pending.set(event.item_id, { role, delta: event.delta });
-      this.schedule();
+      this.schedule(DELTA_WINDOW_MS);
       return;
     }
     const done = DONE.get(event.type);
@@ -167,16 +172,21 @@ export class PythonLink {
     this.outboxChars += chars;
     this.events++;
     if (this.outboxChars > MAX_BATCH_CHARS) this.flush();
-    else this.schedule();
+    else this.schedule(WINDOW_MS);
   }
 
   mark() {
     if (!this.outbox.length && !this.pending.size) this.since = performance.now();
   }
 
-  schedule() {
-    if (performance.now() - this.since > WINDOW_MS) return this.flush();  // the timer came late (a hidden tab)
-    if (this.timer === null) this.timer = setTimeout(() => this.flush(), WINDOW_MS);
+  // Sends within `windowMs` from now at the latest (an earlier send already due stays).
+  schedule(windowMs) {
+    const now = performance.now();
+    if (now - this.since > LATE_MS) return this.flush();
+    if (this.timer !== null && this.due <= now + windowMs) return;
+    clearTimeout(this.timer);
+    this.due = now + windowMs;
+    this.timer = setTimeout(() => this.flush(), windowMs);
   }
 
   takePending() {

@@ -112,3 +112,23 @@ BIG_JS = '''async () => {
 def test_long_text_is_split_over_messages_below_the_socket_limit(page):
     sizes = page.evaluate(BIG_JS)
     assert len(sizes) >= 3 and max(sizes) < 1_000_000 and sum(sizes) > 5 * 70_000 + 300_000
+
+
+DELTAS_JS = '''async () => {
+  const { PythonLink } = await import('voice-ui/python-link.js');
+  const sent = [];
+  const started = performance.now();
+  const link = new PythonLink((name, entries) => sent.push({ at: performance.now() - started, n: entries.length }));
+  for (let i = 0; i < 12; i++) {  // a caption word every 50 ms
+    link.serverEvent({ type: 'response.output_audio_transcript.delta', item_id: 'item_a1', delta: 'word ' });
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 400));
+  return sent;
+}'''
+
+
+def test_caption_deltas_wait_at_most_a_fifth_of_a_second(page):
+    sent = page.evaluate(DELTAS_JS)
+    assert 2 <= len(sent) <= 4, sent  # 600 ms of deltas in 200 ms windows
+    assert sent[0]['at'] <= 200 + 150, sent  # the first words were not held longer (a loaded machine's margin)

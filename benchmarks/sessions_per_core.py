@@ -110,17 +110,25 @@ def listeners(html: str) -> dict[str, tuple[int, str]]:
 
 async def simulated_page(url: str, turn: list, turn_s: float, stop: asyncio.Event, counts: dict) -> None:
     import socketio
-    async with httpx.AsyncClient(timeout=60) as http:
-        response = await http.get(url + '/')
-        client_id = CLIENT_ID.search(response.text).group(1)
-        found = listeners(response.text)
-        cookie = '; '.join(f'{k}={v}' for k, v in http.cookies.items())
-    sio = socketio.AsyncClient(reconnection=False)
-    tokens = asyncio.Event()
-    sio.on('*', lambda event, data=None: tokens.set() if 'ek_' in json.dumps(data) else None)
-    await sio.connect(f'{url}/?client_id={client_id}&next_message_id=0&implicit_handshake=true'
-                      f'&tab_id={uuid.uuid4()}&document_id={uuid.uuid4()}', socketio_path='/_nicegui_ws/socket.io',
-                      headers={'Cookie': cookie}, transports=['websocket'], wait_timeout=60)
+    for attempt in range(3):  # on a starved machine NiceGUI's handshake can time out: a browser would retry too
+        try:
+            async with httpx.AsyncClient(timeout=60) as http:
+                response = await http.get(url + '/')
+                client_id = CLIENT_ID.search(response.text).group(1)
+                found = listeners(response.text)
+                cookie = '; '.join(f'{k}={v}' for k, v in http.cookies.items())
+            sio = socketio.AsyncClient(reconnection=False)
+            tokens = asyncio.Event()
+            sio.on('*', lambda event, data=None, tokens=tokens: tokens.set() if 'ek_' in json.dumps(data) else None)
+            await sio.connect(f'{url}/?client_id={client_id}&next_message_id=0&implicit_handshake=true'
+                              f'&tab_id={uuid.uuid4()}&document_id={uuid.uuid4()}',
+                              socketio_path='/_nicegui_ws/socket.io', headers={'Cookie': cookie},
+                              transports=['websocket'], wait_timeout=60)
+            break
+        except (socketio.exceptions.ConnectionError, httpx.HTTPError):
+            if attempt == 2:
+                raise
+            await asyncio.sleep(2)
 
     async def emit(name: str, args) -> None:
         element, listener = found[name]
@@ -150,7 +158,7 @@ async def measure(url: str, pid: int, sessions: int, turn: list, turn_s: float, 
     tasks = []
     for _ in range(sessions):  # opened a few at a time, as people arrive
         tasks.append(asyncio.create_task(simulated_page(url, turn, turn_s, stop, counts)))
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.15)
     deadline = time.monotonic() + 120
     while counts['ready'] < sessions and time.monotonic() < deadline and not any(t.done() for t in tasks):
         await asyncio.sleep(0.2)
@@ -192,6 +200,8 @@ def main() -> None:
         print(f'recorded turn: {recorded_s:.1f} s in the page; {len(new)} messages to Python '
               f'({sum(len(a) for _, n, a in new if n == "batch")} events in them); '
               f'seed-style: {len(old)} messages', flush=True)
+        for offset, _name, entries in new:
+            print(f'  {offset:6.2f} s  {[e[1].get("type") or e[1].get("status") or e[0] for e in entries]}')
         span = max(o for o, _, _ in new + old)
         scale = min(1.0, (args.turn_s - 0.5) / span)  # the recorded pace, squeezed into one turn if it was slower
         rows = []

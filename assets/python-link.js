@@ -1,7 +1,7 @@
 // Everything the component tells Python goes through here, in as few socket messages as will do:
 // - what happens within one short window (50 ms from the first event queued) travels as one BATCH of events, in
-//   order (a socket message costs Python far more than the event in it); a token request or an error goes at once,
-//   with what is queued before it. Timers rather than requestAnimationFrame: rAF stops in a hidden tab, and Python
+//   order (a socket message costs Python far more than the event in it); an error, or a token request a Start
+//   waits for, goes at once with what is queued before it. Timers rather than requestAnimationFrame: rAF stops in a hidden tab, and Python
 //   must still hear of events there (a timer a hidden tab holds back is caught up by the next event).
 // - transcript deltas are coalesced per item and wait up to 200 ms from the first (captions: the reply's text comes
 //   ahead of its audio anyway, and a caption a fifth of a second late reads the same); a done event's full text
@@ -9,7 +9,9 @@
 // - only what the reducer, the tool loop and the views use (ForwardFilter); a status that another status replaces
 //   before anything else was queued never crosses (e.g. stopping → thinking).
 // A text longer than one socket message allows is split into several events, never dropped.
-import { FORWARDED_SERVER_EVENTS, MAX_TRANSCRIPT_EVENT_CHARS, Role, ServerEvent as S, Status, UiEvent } from './protocol.js';
+import {
+  FORWARDED_SERVER_EVENTS, MAX_TRANSCRIPT_EVENT_CHARS, Role, ServerEvent as S, Status, TokenReason, UiEvent,
+} from './protocol.js';
 import { forPython } from './server-events.js';
 
 const WINDOW_MS = 50;
@@ -17,7 +19,9 @@ const DELTA_WINDOW_MS = 200;
 const LATE_MS = 1000;               // a timer this late was held back (a hidden tab): send at the next event
 const MAX_BATCH_CHARS = 200_000;    // well below NiceGUI's 1 MB socket message
 const MAX_KNOWN_ITEMS = 256;
-const URGENT = new Set([UiEvent.TOKEN_WANTED, UiEvent.ERROR]);  // a Start may be waiting for the token
+// Sent at once: an error, and a token a Start waits for (a prefetch can wait for the window like the rest).
+const urgent = (name, payload) => name === UiEvent.ERROR
+  || (name === UiEvent.TOKEN_WANTED && payload.reason !== TokenReason.PREFETCH);
 const PASSING = new Set([Status.STOPPING, Status.THINKING, Status.SPEAKING, Status.IDLE]);  // may be replaced unseen
 const DELTAS = new Map([
   [S.INPUT_TRANSCRIPTION_DELTA, Role.USER], [S.OUTPUT_AUDIO_TRANSCRIPT_DELTA, Role.AGENT], [S.OUTPUT_TEXT_DELTA, Role.AGENT],
@@ -115,7 +119,7 @@ export class PythonLink {
     }
     if (name === UiEvent.TRANSCRIPT && payload.delta) this.filter.text(payload.item_id);  // a typed message
     this.queue(name, payload, name === UiEvent.SERVER_EVENT ? JSON.stringify(payload).length : 200);
-    if (URGENT.has(name)) this.flush();
+    if (urgent(name, payload)) this.flush();
   }
 
   serverEvent(event) {

@@ -54,7 +54,7 @@ TURN_JS = '''async () => {
   await wait(80);
   link.now('latency', { turn: 1, item_id: 'item_a1' });
   status('idle');
-  link.now('token_wanted', { reason: 'prefetch' });
+  link.now('token_wanted', { reason: 'start' });
   const urgentAt = performance.now();
   return { sent, urgentAt, events: link.events };
 }'''
@@ -92,7 +92,7 @@ def test_a_turn_crosses_in_few_messages_with_everything_python_uses(page):
         ['latency:', 'status:idle', 'token_wanted:'],
     ]
     assert result['events'] == sum(len(m) for m in messages)
-    assert result['sent'][-1]['at'] <= result['urgentAt']  # a token request goes at once (with what was queued)
+    assert result['sent'][-1]['at'] <= result['urgentAt']  # a token a Start waits for goes at once (with the rest)
 
 
 BIG_JS = '''async () => {

@@ -86,6 +86,7 @@ export const UiEvent = Object.freeze({
   TOKEN_WANTED: 'token_wanted',
   LATENCY: 'latency',
   BATCH: 'batch',
+  DEVICES: 'devices',
 });
 
 export const ErrorSource = Object.freeze({
@@ -99,6 +100,7 @@ export const ErrorSource = Object.freeze({
 
 export const NoticeKind = Object.freeze({
   TOO_SHORT: 'too_short',
+  MICROPHONE: 'microphone',
 });
 
 export const TokenReason = Object.freeze({

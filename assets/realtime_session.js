@@ -20,6 +20,7 @@ export default {
     replyTimeoutMs: { type: Number, default: 30000 },
     tokenTimeoutMs: { type: Number, default: 15000 },
     turnDetection: { type: Object, default: null },  // hands-free mode's GA turn_detection
+    microphone: { type: Object, default: null },     // {deviceId, label} remembered, {meters} the meters' DOM ids
   },
   mounted() {
     this.events = new EventLog();  // the Events drawer's ring buffer (read on demand by event_log)
@@ -27,6 +28,7 @@ export default {
       eventLog: this.events,
       wsUrl: this.wsUrl, model: this.model, session: JSON.parse(JSON.stringify(this.$props.session || {})), replyTimeoutMs: this.replyTimeoutMs,
       tokenTimeoutMs: this.tokenTimeoutMs, turnDetection: this.turnDetection ? { ...this.turnDetection } : null,
+      microphone: this.microphone ? JSON.parse(JSON.stringify(this.microphone)) : null,
     });
     this.spaceHeld = false;
     this.onKeyDown = (event) => {
@@ -67,6 +69,10 @@ export default {
     // The Hands-free switch: on = the mic stays open and the server's VAD takes turns.
     set_hands_free(on) {
       this.voice.handsFree.set(on === true);
+    },
+    // The Microphone select (by the option's label, inside its gesture) or Python (by device id): switch at once.
+    set_microphone(deviceId, label) {
+      this.voice.microphone.choose(typeof deviceId === 'string' ? deviceId : null, label);
     },
     provide_token(value, expiresAt) {
       this.voice.tokens.provide(value, expiresAt);

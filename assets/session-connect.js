@@ -6,7 +6,6 @@
 // talks at once loses nothing and the first append leaves as soon as the socket can take it.
 // Every await is followed by a generation check: Close (or a newer Start) cancels a connect at any point.
 import { AUDIO_BLOCKED_MESSAGE, ClientEvent, ErrorSource, Status } from './protocol.js';
-import { MicCapture } from './audio/mic-capture.js';
 import { RealtimeSocket, sameOriginUrl } from './realtime-socket.js';
 
 const MAX_EARLY_CHUNKS = 750;  // 30 s of audio: a connect that takes longer has failed on its token timeout
@@ -16,8 +15,7 @@ export async function connect(s, generation) {
   const stale = () => generation !== s.generation;
   s.teardownConnection();
   s.setStatus(Status.CONNECTING);
-  const mic = new MicCapture(s.context, (turn, pcm) => s.onMicChunk(turn, pcm));
-  s.mic = mic;
+  const mic = s.mic = s.microphone.capture(s.context, (turn, pcm) => s.onMicChunk(turn, pcm));
   const micOpen = quietly(mic.open());
   quietly(micOpen.then(() => { if (!stale() && s.mic === mic && s.status === Status.CONNECTING) s.early.arm(); }));
   const token = quietly(s.tokens.take(s.options.tokenTimeoutMs));

@@ -12,6 +12,7 @@ import { Player } from './audio/player.js';
 import { pcm16ToBase64 } from './audio/pcm16.js';
 import { CommitGate, eventId } from './commit-gate.js';
 import { HandsFree } from './hands-free.js';
+import { Microphone } from './microphone.js';
 import { PythonLink } from './python-link.js';
 import { ReplyTracker } from './reply.js';
 import { errorOf } from './server-events.js';
@@ -28,7 +29,7 @@ const quietly = (promise) => { promise.catch(() => {}); return promise; };  // a
 
 export class VoiceSession {
   constructor(emit, { wsUrl = null, model = 'gpt-realtime', session = {}, replyTimeoutMs = 30000,
-    tokenTimeoutMs = 15000, turnDetection = null, eventLog = null } = {}) {
+    tokenTimeoutMs = 15000, turnDetection = null, eventLog = null, microphone = null } = {}) {
     this.options = { wsUrl, model, session, replyTimeoutMs, tokenTimeoutMs, eventLog };
     this.link = new PythonLink(emit);
     this.tokens = new TokenHolder((reason) => this.link.now(UiEvent.TOKEN_WANTED, { reason }));
@@ -59,6 +60,7 @@ export class VoiceSession {
     this.typed = new TypedTurns(this), this.handsFree = new HandsFree(this, turnDetection);  // typing, hands-free
     this.toolReplies = new ToolReplies(this);  // Python's tool outputs; their response.create only between turns
     this.early = new EarlyCapture(this);       // a cold Start's audio from before the socket was set up
+    this.microphone = new Microphone(this, microphone || {});  // device choice and list, fallback, level meters
     this.tokens.prefetch();
     this.unlockAudio();
   }
@@ -248,7 +250,7 @@ export class VoiceSession {
 
   dispose() {
     this.close();
-    this.tokens.dispose();
+    this.tokens.dispose(), this.microphone.dispose();  // their timers and listeners
     this.link.close();
   }
 

@@ -83,6 +83,8 @@ async def main() -> None:
     load = ', '.join(f'{value:.1f}' for value in os.getloadavg())
     print(f'machine: {os.cpu_count()} CPUs, load average {load} (other work skews latency, not CPU cost), '
           f'python {sys.version.split()[0]}\n')
+    if (CODE / 'voice_ui' / 'local_realtime' / 'neural_vad.py').is_file():
+        print(f'turn detection: {config.engine.vad}; {neural_vad_cost(testdata)}\n')
     try:
         turns = []
         for round_ in range(args.rounds):
@@ -214,6 +216,25 @@ def print_table(turns: list[Turn]) -> None:
           f"{sum(t.wer for t in turns) / len(turns):>5.2f}")
     load = ', '.join(f'{value:.1f}' for value in os.getloadavg())
     print(f'load average after the run: {load}')
+
+
+def neural_vad_cost(testdata: Path) -> str:
+    """CPU per 32 ms frame of the Silero detector, fed as a real-time client appends (40 ms) and in one batch."""
+    from voice_ui.local_realtime.neural_vad import FRAME_MS, NeuralVad, score, unavailable_reason
+    if unavailable_reason():
+        return f'neural VAD unavailable: {unavailable_reason()}'
+    pcm = b''.join(mic_pcm24(testdata / name) for name in sorted(p.name for p in testdata.glob('*.mic48k.wav'))) * 3
+    frames = len(pcm) // (48 * FRAME_MS)
+    vad, step = NeuralVad(), 48 * 40
+    cpu = time.process_time()
+    for start in range(0, len(pcm), step):
+        vad.feed(pcm[start:start + step])
+    streamed = (time.process_time() - cpu) / frames * 1e6
+    cpu = time.process_time()
+    score(pcm, NeuralVad().state)
+    batched = (time.process_time() - cpu) / frames * 1e6
+    return (f'Silero VAD CPU per 32 ms frame: {streamed:.0f} µs fed in 40 ms appends, {batched:.0f} µs in one batch '
+            f'({frames} frames, {streamed * 1000 / FRAME_MS / 1e6:.1%} of a core in real time)')
 
 
 def mic_pcm24(path: Path) -> bytes:

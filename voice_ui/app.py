@@ -87,5 +87,7 @@ def run(settings: Settings) -> None:
     ui.run(host=settings.host, port=settings.port, title=native.WINDOW_TITLE, reload=False, dark=None,
            native=settings.native, window_size=native.WINDOW_SIZE if settings.native else None,
            show=settings.open_browser and not settings.native, favicon='🎙️',
-           storage_secret=settings.secret or None,  # the same on every replica (NiceGUI's user storage in Redis)
+           # The same on every replica (NiceGUI's user storage in Redis); without one, this process's own, so that
+           # app.storage.user (the remembered microphone) works, for as long as the process runs (like sign-ins).
+           storage_secret=settings.secret or secrets.token_urlsafe(32),
            **server_options(ServerLimits(), choose_ws=False))  # bad or idle handshakes are answered or dropped

@@ -97,6 +97,7 @@ class Conversation:
     latency_summary: str = ''  # median and p90 per stage, over the kept turns
     on_added: list[TurnListener] = field(default_factory=list, repr=False)
     on_removed: list[Callable[[Turn], None]] = field(default_factory=list, repr=False)
+    on_changed: Callable[[], None] = field(default=lambda: None, repr=False)  # e.g. the transcript keeper's save
     _by_id: dict[str, Turn] = field(default_factory=dict, repr=False)
     _previous: dict[str, str] = field(default_factory=dict, repr=False)  # item id -> its previous item id
     _waiting: dict[str, str] = field(default_factory=dict, repr=False)   # previous item id -> the item placed first
@@ -108,6 +109,7 @@ class Conversation:
 
     def apply(self, event: Any) -> None:
         """Fold in one (forwarded, audio-free) server event; anything malformed is ignored."""
+        self.on_changed()
         event = _dict(event)
         kind = event.get('type')
         if kind in (S.ITEM_ADDED, S.ITEM_DONE):
@@ -143,6 +145,7 @@ class Conversation:
 
     def transcript(self, item_id: Any, role: Any, delta: Any, *, replace: bool = False, final: bool = False) -> None:
         """Coalesced transcript text of one item: appended (or replacing, for a done event's full text)."""
+        self.on_changed()
         turn = self._place(_id(item_id), role if role in (USER, AGENT) else AGENT, None)
         if turn is None:
             return
@@ -195,19 +198,19 @@ class Conversation:
             self.error = message or code or 'The voice service reported an error.'
 
     def reset(self) -> None:
+        self.on_changed()
         for turn in list(self.turns):
             self._remove(turn)
-        self.status, self.error, self.notice = Status.IDLE.value, '', ''
+        self.status, self.error, self.notice, self.latency_summary = Status.IDLE.value, '', '', ''
         self.latencies.clear()
-        self.latency_summary = ''
         self._previous.clear()
         self._waiting.clear()
 
     # --- helpers ---
 
     def _place(self, item_id: str | None, role: str, previous_item_id: str | None) -> Turn | None:
-        """The item's turn, inserted after its previous item (or before an item already waiting for it), else last.
-        An existing turn moves only when a new, different previous item is learnt."""
+        """The item's turn, placed after its previous item (or before one waiting for it), else last; it moves
+        only when a new, different previous item is learnt."""
         if item_id is None:
             return None
         turn = self._by_id.get(item_id)

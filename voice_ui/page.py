@@ -18,12 +18,14 @@ from .conversation import Conversation
 from .events_view import EventsDrawer
 from .export_view import export_controls
 from .metrics import counted
+from .microphone_view import MicrophoneView
 from .protocol import MAX_TYPED_CHARS, ErrorSource, Status
 from .realtime_session import ASSETS, RealtimeSession, StatusEventArguments, TokenWantedEventArguments
 from .session_config import hands_free_turn_detection, session_update
 from .token_service import TokenError, TokenService
 from .tools import ToolRunner
 from .tools.loop import ToolLoop
+from .transcript_keeper import TranscriptKeeper
 from .transcript_view import TranscriptView
 from .usage_view import usage_line
 
@@ -57,6 +59,9 @@ class VoicePage:
         self._build()
         self.tools = ToolLoop(self.runner, self.session.send_events)  # Python runs tools; the browser sends
         client.on_delete(self.tokens.close)
+        # The conversation so far survives a reload and a replica's death (kept per sign-in and tab, coalesced)
+        TranscriptKeeper(access.shared_state.transcripts, self.conversation,
+                         scope=identity.session_id or identity.key, client=client)
         client.on_delete(self.tools.close)
 
     def _build(self) -> None:
@@ -94,6 +99,7 @@ class VoicePage:
                 # The switch acts in the browser too (it opens the mic: a gesture); Python keeps its value.
                 self.hands_free_switch = ui.switch('Hands-free', on_change=self._on_hands_free).mark('hands-free') \
                     .on('update:model-value', js_handler=f'(on) => {self.session.js_call("set_hands_free", "on")}')
+            MicrophoneView(self.session)  # device select (remembered per user) and level meters
             self._typing_row()
             with ui.row().classes('vu-status-row items-center gap-2'):  # one status indicator (the dot: speaking)
                 ui.element('span').classes('vu-speaking').props('aria-hidden=true') \

@@ -128,6 +128,7 @@ class UiEvent(StrEnum):
     TOKEN_WANTED = 'token_wanted'    # {reason}
     LATENCY = 'latency'              # {turn, item_id, response_id, commit_ms, transcript_ms, audio_ms, done_ms}
     BATCH = 'batch'                  # [[name, argument], ...]: the events above of one short window, in order
+    DEVICES = 'devices'              # {devices: [{device_id, label}], selected}: the audio inputs, when changed
 
 
 class ErrorSource(StrEnum):
@@ -141,6 +142,7 @@ class ErrorSource(StrEnum):
 
 class NoticeKind(StrEnum):
     TOO_SHORT = 'too_short'
+    MICROPHONE = 'microphone'  # the chosen input device is missing or gone: the default is used
 
 
 class TokenReason(StrEnum):

@@ -70,6 +70,18 @@ class TokenWantedEventArguments(UiEventArguments):
     reason: TokenReason
 
 
+@dataclass(frozen=True, slots=True)
+class InputDevice:
+    device_id: str  # '' = the system default
+    label: str
+
+
+@dataclass(kw_only=True, slots=True)
+class DevicesEventArguments(UiEventArguments):
+    devices: list[InputDevice]  # the audio inputs the browser lists, the system default first
+    selected: str               # the device in use (or to be used at the next Start)
+
+
 @dataclass(kw_only=True, slots=True)
 class LatencyEventArguments(UiEventArguments):
     turn: int
@@ -79,6 +91,19 @@ class LatencyEventArguments(UiEventArguments):
 
 
 MAX_BATCH_EVENTS = 2_000  # a batch is one socket message (< 1 MB); more entries than this are no browser's
+
+
+MAX_DEVICES = 33  # the system default and at most 32 inputs (assets/mic-devices.js)
+
+
+def devices_from(args: dict) -> tuple[list[InputDevice], str] | None:
+    """A `devices` event's list and selection, bounded; None unless it is a list of distinct ids, default first."""
+    listed = args.get('devices')
+    devices = [InputDevice(_str(d.get('device_id'), 256), _str(d.get('label'), 200) or 'Microphone')
+               for d in (listed[:MAX_DEVICES] if isinstance(listed, list) else []) if isinstance(d, dict)]
+    if not devices or devices[0].device_id != '' or len({d.device_id for d in devices}) != len(devices):
+        return None
+    return devices, _str(args.get('selected'), 256)
 
 
 def _enum(kind: type, value: Any, default: Any) -> Any:
@@ -117,10 +142,12 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         self.on(UiEvent.NOTICE, self._notice)
         self.on(UiEvent.TOKEN_WANTED, self._token_wanted)
         self.on(UiEvent.LATENCY, self._latency)
+        self.on(UiEvent.DEVICES, self._devices)
         self.on(UiEvent.BATCH, self._batch)
         self._batched = {UiEvent.STATUS: self._status, UiEvent.SERVER_EVENT: self._server_event,
                          UiEvent.TRANSCRIPT: self._transcript, UiEvent.ERROR: self._error, UiEvent.NOTICE: self._notice,
-                         UiEvent.TOKEN_WANTED: self._token_wanted, UiEvent.LATENCY: self._latency}
+                         UiEvent.TOKEN_WANTED: self._token_wanted, UiEvent.LATENCY: self._latency,
+                         UiEvent.DEVICES: self._devices}
 
     # --- typed event registration ---
 
@@ -144,6 +171,9 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
 
     def on_latency(self, handler: Handler[LatencyEventArguments]) -> RealtimeSession:
         return self._add(UiEvent.LATENCY, handler)
+
+    def on_devices(self, handler: Handler[DevicesEventArguments]) -> RealtimeSession:
+        return self._add(UiEvent.DEVICES, handler)
 
     # --- commands (fire and forget: the browser answers through events) ---
 
@@ -178,6 +208,15 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
     def set_hands_free(self, on: bool) -> None:
         """What the Hands-free switch does in the browser (for callers without a gesture)."""
         self.run_method('set_hands_free', on)
+
+    def set_microphone(self, device_id: str) -> None:
+        """What the Microphone select does in the browser: capture from this listed device from now on."""
+        self.run_method('set_microphone', device_id)
+
+    def show_microphone(self, device_id: str, label: str, *, level: ui.element, agent_level: ui.element) -> None:
+        """Before the page is shown: the remembered input device, and the meters the browser draws the levels into."""
+        self._props['microphone'] = {'deviceId': device_id, 'label': label,
+                                     'meters': {'microphone': level.html_id, 'agent': agent_level.html_id}}
 
     def js_call(self, method: str, *arguments: str) -> str:
         """JS that calls a component method directly inside a browser event handler (a user gesture);
@@ -248,6 +287,11 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         reason = _enum(TokenReason, self._args(e).get('reason'), None)
         if reason is not None:
             self._emit(UiEvent.TOKEN_WANTED, TokenWantedEventArguments(sender=self, client=self.client, reason=reason))
+
+    def _devices(self, e: GenericEventArguments) -> None:
+        if (listed := devices_from(self._args(e))) is not None:
+            self._emit(UiEvent.DEVICES, DevicesEventArguments(sender=self, client=self.client, devices=listed[0],
+                                                              selected=listed[1]))
 
     def _latency(self, e: GenericEventArguments) -> None:
         args = self._args(e)

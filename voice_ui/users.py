@@ -11,7 +11,9 @@ import os
 import sys
 from pathlib import Path
 
+from .access.revocation import revoke_user
 from .access.users_file import NAME, UsersFileError, hash_password, parse_users
+from .config import settings_from_env
 
 MIN_PASSWORD = 8
 
@@ -42,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
             return fail(f'{args.name} is not in {path}')
         write(path, kept)
         print(f'removed {args.name} from {path}')
+        print(revoke_user(settings_from_env(), args.name))  # their open pages leave, on every replica
         return 0
     password = read_password(args.password_stdin or not sys.stdin.isatty())  # piped in: one line, no prompt
     if password is None:

@@ -8,6 +8,8 @@
 //                                                      of the Stop moment is still in flight), then flush, answer
 // Messages out: {type: 'chunk', turn, pcm: ArrayBuffer} Int16 samples at the target rate
 //               {type: 'stopped', turn, samples, startTime, time}  after the turn's last partial chunk
+//               {type: 'level', rms, peak}             the input's level every `levelMs` (the meter), in and
+//                                                      between turns: only while an input is connected
 
 const TAPS = 64;          // per phase; with Kaiser beta 7 about -70 dB in the stop band
 const PHASES = 128;       // fractional positions resolved to 1/128 of an input sample
@@ -48,7 +50,7 @@ function designFilter(ratio) {
 class CaptureProcessor extends AudioWorkletProcessor {
   constructor(options) {
     super();
-    const { targetRate = 24000, chunkMs = 40 } = options.processorOptions || {};
+    const { targetRate = 24000, chunkMs = 40, levelMs = 50 } = options.processorOptions || {};
     this.ratio = sampleRate / targetRate;
     this.passthrough = this.ratio === 1;
     this.table = this.passthrough ? null : designFilter(this.ratio);
@@ -57,6 +59,10 @@ class CaptureProcessor extends AudioWorkletProcessor {
     this.turn = null;         // the turn being captured
     this.pendingStop = null;
     this.nextTurn = null;     // a start that came while the previous turn's stop was pending
+    this.levelEvery = Math.max(128, Math.round((sampleRate * levelMs) / 1000));
+    this.levelFrames = 0;
+    this.levelSquares = 0;
+    this.levelPeak = 0;
     this.port.onmessage = (event) => this.onMessage(event.data);
   }
 
@@ -86,6 +92,7 @@ class CaptureProcessor extends AudioWorkletProcessor {
   process(inputs) {
     const channel = inputs[0] && inputs[0][0];
     const n = channel ? channel.length : 128;
+    if (channel) this.measure(channel);
     let from = 0;
     if (this.pendingStop) {
       const cut = Math.round((this.pendingStop.untilTime - currentTime) * sampleRate);
@@ -97,6 +104,25 @@ class CaptureProcessor extends AudioWorkletProcessor {
     }
     if (this.turn !== null && channel && from < n) this.capture(channel.subarray(from), currentTime + from / sampleRate);
     return true;
+  }
+
+  // The meter's level of the raw input (before resampling), posted ~20 times a second: the page draws it itself,
+  // so no level ever travels further than the main thread.
+  measure(channel) {
+    let squares = 0;
+    let peak = this.levelPeak;
+    for (let i = 0; i < channel.length; i++) {
+      const x = channel[i];
+      squares += x * x;
+      if (x > peak) peak = x;
+      else if (-x > peak) peak = -x;
+    }
+    this.levelSquares += squares;
+    this.levelPeak = peak;
+    this.levelFrames += channel.length;
+    if (this.levelFrames < this.levelEvery) return;
+    this.port.postMessage({ type: 'level', rms: Math.sqrt(this.levelSquares / this.levelFrames), peak });
+    this.levelFrames = this.levelSquares = this.levelPeak = 0;
   }
 
   capture(input, time) {

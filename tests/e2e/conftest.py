@@ -13,12 +13,15 @@ from .driver import VoicePage
 
 INSTALL_HINT = 'chromium not installed: apt-get install chromium chromium-driver'
 
-# Records every MediaStream the page obtains, so a test can prove Close Session really stopped the mic track.
+# Records every MediaStream the page obtains (and the constraints asked), so a test can prove Close Session really
+# stopped the mic track, or which device was asked for.
 TRACK_STREAMS_JS = """
 (() => {
   const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
   window.__voiceUiStreams = [];
+  window.__voiceUiConstraints = [];
   navigator.mediaDevices.getUserMedia = async (constraints) => {
+    window.__voiceUiConstraints.push(JSON.parse(JSON.stringify(constraints)));
     const stream = await original(constraints);
     window.__voiceUiStreams.push(stream);
     return stream;

@@ -122,7 +122,7 @@ def start_cluster(workdir: Path, env: dict[str, str], names: tuple[str, ...] = (
                                        env={**env, 'NICEGUI_REDIS_URL': redis.url, 'VOICE_UI_REPLICA': name},
                                        ready_path='/readyz')
         for app in apps.values():
-            app.wait_ready()
+            app.wait_ready(180)  # a shared 2-core machine under load starts a replica slowly
         cluster = Cluster(redis, apps, Nginx(workdir, [a.port for a in apps.values()], [free_port(), free_port()]))
     except BaseException:
         for app in apps.values():

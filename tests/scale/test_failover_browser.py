@@ -1,5 +1,7 @@
 """Issue 18 in real Chromium: signed in through nginx on replica A, A is killed; the open page reconnects, reloads
-itself onto replica B (nginx re-hashes A's route cookie) and is still signed in there, without a sign-in page."""
+itself onto replica B (nginx re-hashes A's route cookie) and is still signed in there, without a sign-in page, with
+the conversation so far (the tab id NiceGUI keeps in sessionStorage survives the reload; B reads the transcript A
+kept in Redis)."""
 from __future__ import annotations
 
 import signal
@@ -41,6 +43,10 @@ def test_the_open_page_moves_to_the_surviving_replica_still_signed_in(playwright
         page.wait_for_function('window.did_handshake === true', timeout=45_000)
         before = page.evaluate('window.clientId')
         assert cluster.replica_for(route) == 'a'
+        say(page, 'item_u1', 'user', 'what is the tide in Porto')
+        say(page, 'item_a1', 'assistant', 'high tide in Porto is at noon')
+        page.get_by_text('high tide in Porto is at noon').wait_for(timeout=30_000)
+        time.sleep(2.5)  # the keeper's coalesced write (at most one a second) has reached Redis
 
         cluster.apps['a'].process.send_signal(signal.SIGKILL)
         cluster.apps['a'].process.wait(10)
@@ -49,8 +55,21 @@ def test_the_open_page_moves_to_the_surviving_replica_still_signed_in(playwright
         assert page.url.rstrip('/') == cluster.url  # the voice page again, not the sign-in page
         page.get_by_text('Signed in with the shared password').wait_for(timeout=45_000)
         assert page.get_by_role('button', name='Start Speaking').is_enabled()
+        page.get_by_text('high tide in Porto is at noon').wait_for(timeout=30_000)  # restored by B
+        assert page.get_by_text('what is the tide in Porto').is_visible()
+        assert page.get_by_text('The conversation so far was restored').is_visible()
         assert cluster.replica_for(route) == 'b'
         time.sleep(1)  # the socket stays bound: no further reload
         assert page.evaluate('window.clientId') != before and page.evaluate('window.did_handshake') is True
     finally:
         browser.close()
+
+
+def say(page, item_id: str, role: str, text: str) -> None:
+    """A turn's transcript as the component emits it (deltas, then the done text), from the page's own element."""
+    element = int(page.locator('.voice-ui-session').get_attribute('id').lstrip('c'))
+    for word in text.split():
+        page.evaluate('([id, e]) => getElement(id).$emit("transcript", e)',
+                      [element, {'item_id': item_id, 'role': role, 'delta': word + ' '}])
+    page.evaluate('([id, e]) => getElement(id).$emit("transcript", e)',
+                  [element, {'item_id': item_id, 'role': role, 'delta': text, 'replace': True, 'final': True}])

@@ -6,21 +6,26 @@ its people to the other, where NiceGUI's page reloads and they are still signed 
 """
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
+import subprocess
+import sys
 
 import httpx
 import pytest
 
+from tests.support import REPO
 from voice_ui.access.sessions import cookie_serializer
 from voice_ui.access.users_file import hash_password
 
 from .cluster import Cluster, start_cluster
-from .visitor import Visitor
+from .visitor import Visitor, wait_for
 
 KEY = 'sk-replica-test-key'
 PASSWORD = 'correct horse battery'
-USERS = ('ana', 'ben', 'cy', 'dee')
+USERS = ('ana', 'ben', 'cy', 'dee', 'eve', 'fay')
 MINTS, SESSIONS = 3, 2
 SECRET = 'a-test-secret-shared-by-both-replicas-0123456789'
 
@@ -35,6 +40,7 @@ def cluster(tmp_path_factory, _mint_peer_server) -> Cluster:
            'VOICE_UI_TRUSTED_PROXIES': '127.0.0.1',
            'VOICE_UI_MINTS_PER_MINUTE': str(MINTS), 'VOICE_UI_MAX_SESSIONS': str(SESSIONS)}
     cluster = start_cluster(workdir, env)
+    cluster.users_file = users
     yield cluster
     cluster.stop()
 
@@ -139,6 +145,71 @@ async def test_a_session_limit_counts_sessions_open_on_both_replicas(cluster):
         await visitor.close(*pages)
 
 
+async def open_pages(visitor: Visitor, cluster: Cluster) -> dict[str, object]:
+    """One joined voice page on each replica, for the visitor's sign-in."""
+    pages = {}
+    for name in ('a', 'b'):
+        visitor.route(cluster.routes[name])
+        _, page = await visitor.open('/')
+        await visitor.join(page)
+        assert not page.refused
+        pages[name] = page
+    return pages
+
+
+def sent_away(page) -> bool:
+    return any(event == 'open' and '/logout' in json.dumps(data) for event, data in page.received)
+
+
+async def test_a_logout_on_a_sends_the_open_page_on_b_away_at_once_and_closes_its_socket(cluster):
+    visitor = Visitor(cluster.url, cluster.routes['a'])
+    bystander = Visitor(cluster.url, cluster.routes['b'])  # the same person in another browser: another sign-in
+    try:
+        await visitor.sign_in('eve', PASSWORD)
+        await bystander.sign_in('eve', PASSWORD)
+        pages = await open_pages(visitor, cluster)
+        _, theirs = await bystander.open('/')
+        await bystander.join(theirs)
+        visitor.route(cluster.routes['a'])
+        await visitor.http.get('/logout')
+        await wait_for(lambda: sent_away(pages['b']), 3)  # pub/sub: within moments, not at the next sweep (5 s)
+        assert sent_away(pages['b']) and sent_away(pages['a'])
+        await wait_for(lambda: not pages['b'].sio.connected, 5)
+        assert not pages['b'].sio.connected  # the server closed B's socket: ignoring the navigation keeps nothing
+        await visitor.join(pages['b'])
+        assert pages['b'].refused  # and the page cannot bind a socket again
+        assert theirs.sio.connected and not sent_away(theirs)  # control: eve's other sign-in is untouched
+    finally:
+        await visitor.close(*pages.values())
+        await bystander.close()
+
+
+async def test_users_remove_ends_the_name_s_open_pages_on_every_replica(cluster):
+    visitor = Visitor(cluster.url, cluster.routes['a'])
+    other_person = Visitor(cluster.url, cluster.routes['b'])
+    try:
+        await visitor.sign_in('fay', PASSWORD)
+        await other_person.sign_in('ben', PASSWORD)
+        pages = await open_pages(visitor, cluster)
+        _, bens = await other_person.open('/')
+        await other_person.join(bens)
+        command = [sys.executable, '-m', 'voice_ui.users', 'remove', 'fay', '--file', str(cluster.users_file)]
+        removed = await asyncio.to_thread(  # off the loop: the pages' sockets keep answering meanwhile
+            subprocess.run, command, capture_output=True, text=True, timeout=60, cwd=REPO,
+            env={**os.environ, 'NICEGUI_REDIS_URL': cluster.redis.url})
+        assert removed.returncode == 0 and 'ended 1 open sign-in of fay on every replica' in removed.stdout, removed
+        await wait_for(lambda: sent_away(pages['a']) and sent_away(pages['b']), 3)
+        assert sent_away(pages['a']) and sent_away(pages['b'])
+        assert not sent_away(bens) and bens.sio.connected  # control: another person stays
+        again = Visitor(cluster.url, cluster.routes['b'])
+        with pytest.raises(AssertionError):  # the replicas re-read the file: fay signs in nowhere any more
+            await again.sign_in('fay', PASSWORD)
+        await again.close()
+    finally:
+        await visitor.close(*pages.values())
+        await other_person.close()
+
+
 @pytest.mark.skipif(os.name != 'posix', reason='kills a replica with SIGKILL')
 async def test_a_replica_killed_mid_conversation_sends_its_people_to_the_other(cluster):
     victim = 'a'
@@ -152,6 +223,9 @@ async def test_a_replica_killed_mid_conversation_sends_its_people_to_the_other(c
         await visitor.start_speaking(page)
         assert page.tokens(), page.received
         await visitor.report_status(page, 'listening')  # mid-conversation
+        await visitor.say(page, 'item_u1', 'user', 'is it raining in Lisbon')
+        await visitor.say(page, 'item_a1', 'assistant', 'no it is sunny in Lisbon today')
+        await asyncio.sleep(2.5)  # the keeper's coalesced write (one per second) has gone to Redis
         cluster.apps[victim].process.send_signal(signal.SIGKILL)
         cluster.apps[victim].process.wait(10)
         assert cluster.replica_for(route) == survivor  # nginx re-hashes the dead replica's route cookies
@@ -164,8 +238,22 @@ async def test_a_replica_killed_mid_conversation_sends_its_people_to_the_other(c
         assert 'Signed in as dee' in response.text
         await visitor.join(reloaded)
         assert not reloaded.refused
+        # ... with the conversation so far: the survivor restores the tab's kept transcript once its socket binds
+        await wait_for(lambda: 'no it is sunny in Lisbon today' in reloaded.text(), 10)
+        assert 'is it raining in Lisbon' in reloaded.text() and 'was restored' in reloaded.text()
         await visitor.start_speaking(reloaded)
         assert reloaded.tokens(), reloaded.received
+        # another tab of the same person (another tab id) does not get it, nor does another person on that tab id
+        stranger = Visitor(cluster.url, route)
+        try:
+            await stranger.sign_in('cy', PASSWORD)
+            stranger.tab_id = visitor.tab_id
+            _, theirs = await stranger.open('/')
+            await stranger.join(theirs)
+            await asyncio.sleep(2)
+            assert not theirs.refused and 'Lisbon' not in theirs.text()
+        finally:
+            await stranger.close()
     finally:
         await visitor.close()
 

@@ -31,6 +31,7 @@ class Page:
 class Visitor:
     def __init__(self, base: str, route: str) -> None:
         self.base = base
+        self.tab_id = str(uuid.uuid4())  # one browser tab: NiceGUI keeps its id in sessionStorage across reloads
         self.http = httpx.AsyncClient(base_url=base, follow_redirects=True, timeout=15,
                                       cookies={'voice_ui_route': route})
 
@@ -50,7 +51,7 @@ class Visitor:
         page.sio = socketio.AsyncClient(reconnection=False)
         page.sio.on('*', lambda event, data=None: page.received.append((event, data)))
         page.sio.on('connect_error', lambda data=None: setattr(page, 'refused', refusal(data)))
-        query = f'client_id={page.client_id}&next_message_id=0&implicit_handshake=true&tab_id={uuid.uuid4()}' \
+        query = f'client_id={page.client_id}&next_message_id=0&implicit_handshake=true&tab_id={self.tab_id}' \
                 f'&document_id={uuid.uuid4()}'
         try:
             await page.sio.connect(f'{self.base}/?{query}', socketio_path='/_nicegui_ws/socket.io',
@@ -71,6 +72,13 @@ class Visitor:
         await self.emit(page, 'token_wanted', [json.dumps({'reason': 'start'})])
         await wait_for(lambda: page.tokens() or 'limit' in page.text(), wait_s)
         return page
+
+    async def say(self, page: Page, item_id: str, role: str, text: str) -> None:
+        """A turn's transcript as the component sends it: a few coalesced deltas, then the done text."""
+        for word in text.split():
+            await self.emit(page, 'transcript', [json.dumps({'item_id': item_id, 'role': role, 'delta': word + ' '})])
+        await self.emit(page, 'transcript', [json.dumps({'item_id': item_id, 'role': role, 'delta': text,
+                                                         'replace': True, 'final': True})])
 
     async def report_status(self, page: Page, status: str) -> None:
         await self.emit(page, 'status', [json.dumps({'status': status})])
@@ -93,7 +101,7 @@ class Visitor:
         await self.http.get(opened[0]['path'])
 
     async def join_existing(self, page: Page) -> None:
-        query = f'client_id={page.client_id}&next_message_id=0&implicit_handshake=true&tab_id={uuid.uuid4()}' \
+        query = f'client_id={page.client_id}&next_message_id=0&implicit_handshake=true&tab_id={self.tab_id}' \
                 f'&document_id={uuid.uuid4()}'
         await page.sio.connect(f'{self.base}/?{query}', socketio_path='/_nicegui_ws/socket.io',
                                headers={'Origin': self.base, 'Cookie': self.cookie_header},

@@ -81,3 +81,6 @@ def install(app, access: Access) -> None:
     socket_guard.install(access)
     if access.has_login_page:
         register_login(access)
+        from .middleware import LOGOUT_PATH
+        from .revocation import Revoker
+        app.on_startup(Revoker(access, LOGOUT_PATH).start)  # a sign-in ended elsewhere ends its pages here too

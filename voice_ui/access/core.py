@@ -3,8 +3,12 @@ and turns an ASGI scope into an `Identity` — or None when someone must sign in
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import re
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from nicegui import Client
 
@@ -13,11 +17,13 @@ from .hosts import HostPolicy, Proxies
 from .sessions import COOKIE
 from .store import LOGIN_ATTEMPTS as LOGIN_ATTEMPTS  # noqa: F401  (re-exported: the limit tests read it)
 from .store import Stores, open_stores
-from .users_file import PasswordBook
+from .users_file import PasswordBook, UsersFileError, load_users
 
 HEADER_NAME = re.compile(r'[A-Za-z0-9-]{1,64}')
 PRINTABLE = re.compile(r'[^\x21-\x7e]')
 SCOPE_KEY = 'voice_ui.identity'  # where the middleware leaves the identity for pages and the socket guard
+USERS_FILE_CHECK_S = 1.0  # how often a request may stat the users file (a removed name signs in nowhere after it)
+log = logging.getLogger('voice_ui.access')
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,8 @@ class Access:
         self.open_sessions, self.shared_state = stores.open_sessions, stores
         self.password_checks = asyncio.Semaphore(2)  # scrypt takes ~32 MiB and a core: a flood of attempts queues
         self.pages: dict[str, Identity | str] = {}  # client id -> whom the page was rendered for (or 'public')
+        self.users_file = Path(settings.users_file) if settings.users_file and book is not None else None
+        self._users_seen, self._users_checked = self._users_stamp(), 0.0
 
     def bind_page(self, client: Client, identity: Identity | str) -> None:
         """Remember whom a page was rendered for: only that identity's socket may then drive it."""
@@ -88,7 +96,7 @@ class Access:
                 return Identity(user, f'user:{user}', 'header')
         if self.book is not None:
             sign_in = self.sessions.from_cookie(cookie(headers.get('cookie', ''), COOKIE))
-            if sign_in is not None:
+            if sign_in is not None and self._still_listed(sign_in.method, sign_in.name):
                 key = f'user:{sign_in.name}' if sign_in.name else f'ip:{address}'
                 return Identity(sign_in.name, key, sign_in.method, sign_in.id)
         return None
@@ -96,8 +104,39 @@ class Access:
     def still_valid(self, identity: Identity) -> bool:
         """A sign-in can end (logout, expiry) while its page stays open: such a page gets no more tokens."""
         if identity.method in ('password', 'users'):
-            return self.sessions.get(identity.session_id) is not None
+            return self._still_listed(identity.method, identity.name) and \
+                self.sessions.get(identity.session_id) is not None
         return True
+
+    def _still_listed(self, method: str, name: str) -> bool:
+        """A users-file sign-in holds only while its name is in the file (`python -m voice_ui.users remove`)."""
+        if method != 'users' or self.book is None:
+            return True
+        if time.monotonic() - self._users_checked > USERS_FILE_CHECK_S:
+            self.refresh_users()
+        return name in self.book.users
+
+    def refresh_users(self) -> None:
+        """Re-read the users file when it changed; a broken file keeps the names read last (and says so)."""
+        self._users_checked = time.monotonic()
+        stamp = self._users_stamp()
+        if self.users_file is None or self.book is None or stamp == self._users_seen:
+            return
+        try:
+            self.book.users = load_users(self.users_file)
+        except UsersFileError as error:
+            if 'has no users' in str(error):  # the last name was removed: nobody signs in with a name any more
+                self.book.users = {}
+            else:
+                log.warning('VOICE_UI_USERS_FILE changed but cannot be used (%s): keeping the names read before', error)
+        self._users_seen = stamp
+
+    def _users_stamp(self) -> tuple[int, int] | None:
+        try:
+            status = os.stat(self.users_file) if getattr(self, 'users_file', None) else None
+        except OSError:
+            return None
+        return (status.st_mtime_ns, status.st_size) if status else None
 
     def is_secure(self, scope: dict) -> bool:
         """Served over TLS, directly or behind a trusted proxy: then the cookie is marked Secure."""

@@ -9,7 +9,7 @@ import asyncio
 import time
 from urllib.parse import quote
 
-from nicegui import Client, app, ui
+from nicegui import app, ui
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -17,6 +17,7 @@ from ..metrics import METRICS
 from .core import SCOPE_KEY, Access, Identity
 from .limits import seconds
 from .middleware import LOGIN_PATH, LOGOUT_PATH, SIGNIN_PATH
+from .revocation import Revoker
 from .sessions import COOKIE, SignIn
 from .socket_guard import PUBLIC
 
@@ -111,13 +112,11 @@ async def attempt(access: Access, address: str, name: str, password: str, generi
 
 
 def end_sign_in(access: Access, identity: Identity) -> None:
-    """End the sign-in everywhere: its other open pages go to the login page too."""
-    signed_in = access.sessions.end(identity.session_id)
-    for client_id in signed_in.clients if signed_in else ():
-        client = Client.instances.get(client_id)
-        if client is not None and client.has_socket_connection:
-            with client:
-                ui.navigate.to(LOGOUT_PATH)
+    """End the sign-in everywhere: its open pages here go to the login page at once, those on other replicas when
+    they hear of it (revocation.py)."""
+    access.sessions.end(identity.session_id)
+    access.shared_state.transcripts.forget(identity.session_id)  # its tabs' kept conversations go with it
+    Revoker(access, LOGOUT_PATH).ended(identity.session_id)
 
 
 def account_row(access: Access, identity: Identity) -> None:

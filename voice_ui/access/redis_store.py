@@ -23,11 +23,13 @@ import redis
 from itsdangerous import BadSignature
 
 from ..config import Settings
+from ..conversation_store import RedisTranscripts
 from .limits import OPEN_STATUSES, RESERVATION_S
 from .sessions import TICKET_TTL_S, SignIn, cookie_serializer
 from .store import LOGIN_ATTEMPTS, LOGIN_WINDOW_S, Stores
 
 PREFIX = 'voice_ui:'
+REVOKED_CHANNEL = f'{PREFIX}revoked'  # hashed session ids of sign-ins that just ended, for every replica's pages
 TIMEOUT_S = 1.0
 LEASE_S, RENEW_S = 20.0, 5.0  # an open session's lease, and how often its replica renews it
 MAX_COOKIE = 512
@@ -79,7 +81,9 @@ class RedisSignIns:
     def create(self, name: str, method: str) -> SignIn:
         sign_in = SignIn(secrets.token_urlsafe(32), name, method, time.time() + self.lifetime_s)
         record = json.dumps({'name': name, 'method': method, 'expires_at': sign_in.expires_at})
-        self.redis.set(f'{PREFIX}signin:{digest(sign_in.id)}', record, ex=max(1, int(self.lifetime_s)))
+        lifetime, index = max(1, int(self.lifetime_s)), f'{PREFIX}signins_of:{digest(name)}'
+        self.redis.pipeline().set(f'{PREFIX}signin:{digest(sign_in.id)}', record, ex=lifetime) \
+            .sadd(index, digest(sign_in.id)).expire(index, lifetime).execute()  # the name's sign-ins, for removal
         self._forget_idle()
         return self._attach(sign_in)
 
@@ -104,7 +108,26 @@ class RedisSignIns:
         """Revoked for every replica at once: the record goes, so any replica's next check finds nothing."""
         sign_in = self._parse(session_id, self.redis.getdel(f'{PREFIX}signin:{digest(session_id)}'))
         self._clients.pop(session_id, None)
+        self.redis.publish(REVOKED_CHANNEL, digest(session_id))
         return sign_in
+
+    def listen(self, on_revoked) -> None:
+        """Call `on_revoked(hashed session id)` (from a thread) whenever any replica ends a sign-in."""
+        threading.Thread(target=self._listen_forever, args=(on_revoked,), name='voice-ui-revocations',
+                         daemon=True).start()
+
+    def _listen_forever(self, on_revoked) -> None:
+        while True:
+            try:
+                pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(REVOKED_CHANNEL)
+                while True:
+                    message = pubsub.get_message(timeout=0.5)
+                    data = message.get('data') if message else None
+                    if isinstance(data, bytes) and len(data) == 64:
+                        on_revoked(data.decode('ascii', 'replace'))
+            except redis.RedisError:
+                time.sleep(1.0)  # Redis away: resubscribe; the sweep covers what was said meanwhile
 
     def ticket_for(self, sign_in: SignIn, address: str) -> str:
         ticket = secrets.token_urlsafe(32)
@@ -223,15 +246,31 @@ class RedisHealth:
         return None
 
 
-def open_redis_stores(settings: Settings, secret: bytes) -> Stores:
+def open_client(url: str) -> redis.Redis:
     try:
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S,
-                                      health_check_interval=30)
+        return redis.Redis.from_url(url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S,
+                                    health_check_interval=30)
     except ValueError as error:
         raise SystemExit(f'NICEGUI_REDIS_URL: {error}') from None
+
+
+def revoke_name(client: redis.Redis, name: str) -> int:
+    """End every sign-in of `name` (a users-file name that was removed) and tell every replica; returns how many."""
+    index = f'{PREFIX}signins_of:{digest(name)}'
+    hashed = [h.decode() for h in client.smembers(index)]
+    pipe = client.pipeline()
+    for h in hashed:
+        pipe.delete(f'{PREFIX}signin:{h}').publish(REVOKED_CHANNEL, h)
+    pipe.delete(index).execute()
+    return len(hashed)
+
+
+def open_redis_stores(settings: Settings, secret: bytes) -> Stores:
+    client = open_client(settings.redis_url)
     replica = settings.replica or socket.gethostname()
     return Stores(RedisSignIns(client, settings.session_hours * 3600, secret),
                   RedisWindow(client, 'mints', settings.mints_per_minute, 60.0),
                   RedisOpenSessions(client, settings.max_sessions, f'{replica}-{secrets.token_hex(4)}'),
                   RedisWindow(client, 'failed_logins', LOGIN_ATTEMPTS, LOGIN_WINDOW_S),
-                  ready=RedisHealth(client), kind='redis', errors=(redis.RedisError,))
+                  ready=RedisHealth(client), kind='redis', errors=(redis.RedisError,),
+                  transcripts=RedisTranscripts(client))

@@ -18,6 +18,7 @@ import socketio
 from nicegui import core
 
 from .core import SCOPE_KEY, Access, Identity
+from .revocation import REVOKED
 
 log = logging.getLogger('voice_ui.access')
 PUBLIC = 'public'
@@ -67,6 +68,8 @@ def _routed(name: str):
     async def guarded(sid: str, msg: Any) -> Any:
         if not isinstance(msg, dict) or msg.get('client_id') not in core.sio.rooms(sid):
             return None  # a socket speaking for a page it is not bound to
+        if _access is not None and _access.pages.get(msg['client_id']) == REVOKED:
+            return None  # its sign-in ended (here or on another replica): the page is on its way out
         result = original(sid, msg)
         return await result if hasattr(result, '__await__') else result
     return guarded

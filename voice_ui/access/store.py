@@ -10,10 +10,11 @@ Both sides meet the small interfaces below; `Access` sees only these.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..config import Settings
+from ..conversation_store import MemoryTranscripts, TranscriptStore
 from .limits import SessionCounter, SlidingWindow
 from .sessions import SessionStore, SignIn
 
@@ -61,6 +62,7 @@ class Stores:
     ready: Callable[[], str | None]  # None when the shared state answers, else what is wrong (for /readyz)
     kind: str = 'memory'
     errors: tuple[type[Exception], ...] = ()  # what a call raises when the shared state is unreachable
+    transcripts: TranscriptStore = field(default_factory=MemoryTranscripts)  # each tab's conversation so far
 
 
 def open_stores(settings: Settings) -> Stores:

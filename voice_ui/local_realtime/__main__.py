@@ -25,6 +25,7 @@ from .faults import ALLOW_FAULTS_ENV
 from .limits import ServerLimits
 from .server import create_app
 from .tokens import TOKEN_SECRET_ENV, token_secret
+from .turn_detectors import describe_vad
 from .uvicorn_guards import server_options
 
 
@@ -112,7 +113,8 @@ def serve(args: argparse.Namespace, sock: socket.socket | None = None) -> None:
                                  limits=ServerLimits(max_sessions=args.max_sessions),
                                  allow_fault_endpoints=args.allow_faults)
     print(f'Embedded Realtime server: http://{args.host}:{args.port}/v1 ({args.pacing} pacing, '
-          f'{config.agent.description}{f", pid {os.getpid()}" if sock else ""})', flush=True)
+          f'{config.agent.description}, {describe_vad(config.engine.vad)}{f", pid {os.getpid()}" if sock else ""})',
+          flush=True)
     server = uvicorn.Server(uvicorn.Config(create_app(config), host=args.host, port=args.port, log_level='warning',
                                            **server_options(config.limits)))
     server.run(sockets=[sock] if sock else None)

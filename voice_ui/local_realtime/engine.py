@@ -29,6 +29,7 @@ from .client_validation import parse_client_event
 from .limits import ServerLimits
 from .session_guard import Snapshot, failed, session_expired
 from .streamed_work import Captions
+from .turn_events import on_voice_events
 from .tokens import new_id
 
 
@@ -42,7 +43,7 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
         self.outbox = Outbox()
         self.conversation = Conversation()
         self.conversation_id = new_id('conv')
-        self.audio = InputAudio()
+        self.audio = InputAudio(self.options.vad)
         self.audio.configure(self.turn_detection)
         self.active: ResponseRun | None = None
         self.next_user_item_id = new_id('item')
@@ -197,21 +198,7 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
         self.audio.make_room(len(pcm), self.limits.max_input_buffer_bytes)
         if self.hearing is not None:
             self.hearing(self.next_user_item_id, pcm)
-        for vad_event in self.audio.append(pcm):
-            if vad_event.kind == 'started':
-                self.idle.disarm()
-                self.send(event(ServerEvent.SPEECH_STARTED, audio_start_ms=vad_event.ms,
-                                item_id=self.next_user_item_id), now)
-                if self.active is not None and self.turn_detection.get('interrupt_response', True):
-                    self.queue(self.active.cancel('turn_detected'), now)
-            else:
-                self.send(event(ServerEvent.SPEECH_STOPPED, audio_end_ms=vad_event.ms,
-                                item_id=self.next_user_item_id), now)
-                self.commit(self.audio.take_turn(vad_event.ms), now)
-                if self.turn_detection.get('create_response', True) and self.active is None:
-                    self.create_response({}, now)
-                else:
-                    self.rearm_idle(now)
+        on_voice_events(self, self.audio.append(pcm), now)
 
     def on_commit(self, client_event: dict, now: float) -> None:
         buffered_ms = len(self.audio.buffer) / BYTES_PER_MS

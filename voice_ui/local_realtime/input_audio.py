@@ -1,17 +1,24 @@
 """The input audio buffer on the session's timeline, with optional server VAD deciding where turns are."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..protocol import BYTES_PER_MS, ErrorCode
 from .session_schema import RequestError
+from .turn_detectors import new_detector
 from .vad import EnergyVad, VadEvent
+
+if TYPE_CHECKING:
+    from .neural_vad import NeuralVad
 
 
 class InputAudio:
-    def __init__(self) -> None:
+    def __init__(self, detector_kind: str = 'energy') -> None:
+        self.detector_kind = detector_kind  # 'neural' or 'energy' (turn_detectors.py)
         self.buffer = bytearray()
         self.buffer_start_ms = 0  # timeline position of buffer[0]
         self.total_bytes = 0      # everything ever appended this session
-        self.vad: EnergyVad | None = None
+        self.vad: EnergyVad | NeuralVad | None = None
         self.turn_start_ms: int | None = None
 
     @property
@@ -19,17 +26,19 @@ class InputAudio:
         return self.total_bytes // BYTES_PER_MS
 
     def configure(self, turn_detection: dict | None) -> None:
-        """(Re)start VAD for a new `turn_detection` (semantic_vad is approximated by the energy detector)."""
-        if not turn_detection:
-            self.vad = None
-        else:  # values were validated (session_rules): finite and in range
-            self.vad = EnergyVad(turn_detection.get('threshold', 0.5), turn_detection.get('prefix_padding_ms', 300),
-                                 turn_detection.get('silence_duration_ms', 500), origin_ms=self.total_ms)
+        """(Re)start VAD for a new `turn_detection` (semantic_vad: eagerness sets the pause, turn_detectors.py).
+        Values were validated (session_rules): finite and in range."""
+        self.vad = new_detector(self.detector_kind, turn_detection, self.total_ms) if turn_detection else None
         self.turn_start_ms = None
 
     def make_room(self, incoming: int, cap: int) -> None:
         """Before appending `incoming` bytes: keep the uncommitted buffer within `cap`. While VAD waits for
         speech, the oldest audio (silence, of no turn) is dropped; otherwise the append is refused."""
+        backlog = getattr(self.vad, 'backlog_bytes', 0)  # audio the neural detector has not scored yet
+        if backlog + incoming > cap:
+            raise RequestError(ErrorCode.INVALID_VALUE, f'{backlog} bytes of input audio still wait for voice '
+                               f'detection; {incoming} more would exceed its limit of {cap} bytes. Send audio at '
+                               'about real time.', 'audio')
         excess = len(self.buffer) + incoming - cap
         if excess <= 0:
             return
@@ -46,7 +55,19 @@ class InputAudio:
     def append(self, pcm: bytes) -> list[VadEvent]:
         self.buffer += pcm
         self.total_bytes += len(pcm)
-        events = self.vad.feed(pcm) if self.vad else []
+        return self._track(self.vad.feed(pcm) if self.vad else [])
+
+    def voice_work(self):
+        """A `ScoreVoice` job for a worker when the neural detector has more audio than it scores inline."""
+        take_work = getattr(self.vad, 'take_work', None)
+        return take_work() if take_work else None
+
+    def voice_scored(self, job, result) -> list[VadEvent]:
+        """A worker's result; nothing when the detector was reset or replaced meanwhile."""
+        scored = getattr(self.vad, 'scored', None)
+        return self._track(scored(job, result) if scored else [])
+
+    def _track(self, events: list[VadEvent]) -> list[VadEvent]:
         for vad_event in events:
             if vad_event.kind == 'started':
                 self.turn_start_ms = vad_event.ms

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from .server_agent import Agent, EchoAgent
 from .faults import ALLOW_FAULTS_ENV, Faults
 from .limits import ServerLimits
+from .turn_detectors import choose_vad
 
 
 class Pacing(StrEnum):
@@ -22,6 +23,7 @@ class EngineOptions:
     lead_ms: int = 300               # realtime pacing runs this far ahead of playback
     word_ms: int = 60                # realtime pace of transcript words when a reply has no audio
     session_limit_s: float = 60 * 60  # the service ends sessions after 60 minutes
+    vad: str = 'auto'                 # turn detection's detector: neural | energy | auto (turn_detectors.py)
 
 
 @dataclass
@@ -40,6 +42,8 @@ class LocalRealtimeConfig:
         self.api_keys = frozenset(self.api_keys)
         if not self.api_keys or not all(self.api_keys):
             raise ValueError('the embedded server needs at least one non-empty API key')
+        # `auto` becomes a kind now: neural when the agent really listens and the model loads (or $VOICE_UI_VAD)
+        self.engine = replace(self.engine, vad=choose_vad(self.engine.vad, self.agent))
 
     @property
     def fault_endpoints_enabled(self) -> bool:

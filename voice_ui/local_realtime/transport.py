@@ -29,6 +29,8 @@ from .server_config import LocalRealtimeConfig
 from .session_guard import failed
 from .streamed_work import CheckAgent, agent_seat, hearing_for, perform_streamed
 from .tokens import Grant, TokenStore, bearer
+from .neural_vad import ScoreVoice
+from .turn_events import voice_failed, voice_scored
 
 log = logging.getLogger(__name__)
 CLOSE_POLICY = 1008       # before accept: the handshake is refused (HTTP 403)
@@ -198,6 +200,8 @@ class Connection:
 
     async def perform(self, work: Transcribe | Respond) -> None:
         """Run agent work off the pump; the engine hears back with the result or the error message."""
+        if isinstance(work, ScoreVoice):
+            return await self.score_voice(work)
         try:
             if await perform_streamed(self.agent, self.engine, work, self.wake):  # live captions, spoken sentences
                 return
@@ -215,6 +219,16 @@ class Connection:
                 self.engine.transcription_ready(work.item_id, None, str(exc) or type(exc).__name__, time.monotonic())
             else:
                 self.engine.reply_ready(work.response_id, None, str(exc) or type(exc).__name__, time.monotonic())
+        self.wake.set()
+
+    async def score_voice(self, job: ScoreVoice) -> None:
+        """A large append's voice detection, off the event loop (the engine decides with the result)."""
+        try:
+            result = await asyncio.to_thread(job.run)
+        except Exception:  # a broken model: the client hears of it, the session lives on without this audio
+            voice_failed(self.engine, job, time.monotonic())
+        else:
+            voice_scored(self.engine, job, result, time.monotonic())
         self.wake.set()
 
     async def close(self, action: Close) -> None:

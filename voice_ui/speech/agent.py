@@ -11,7 +11,7 @@ from .brains import Brain, ChatCompletionsBrain, brain_from_env
 from .capacity import SpeechSeats, capacity_from_env
 from .chat_stream import chat_deltas
 from .engines import Recognizer, Synthesizer
-from .live import LiveHearing, has_speech
+from .live import HeardItem, LiveHearing, Piece, has_speech
 from .models import (MODELS, LoadFailure, ModelCache, ModelSource, load_failure, load_piper, load_whisper, piper_source,
                      whisper_source)
 from .sentences import SentenceBuffer
@@ -31,6 +31,8 @@ class SpeechAgent:
     synthesis also run in worker threads, so sessions keep streaming while the CPU decodes. A model that fails to
     load is not retried: its problem stays in `problems` (and `description`) and every turn says so.
     """
+
+    listens = True  # the server picks its neural voice activity detector for agents that really hear
 
     def __init__(self, brain: Brain | None = None, whisper: ModelSource | None = None,
                  piper: ModelSource | None = None, models: ModelCache = MODELS,
@@ -78,10 +80,11 @@ class SpeechAgent:
     async def hear(self, item_id: str, pcm: bytes, language: str | None, prompt: str | None) -> list[str]:
         """Audio of the user item `item_id` as it arrives; returns the text of each piece that a pause closed
         (in order), decoded now rather than at commit."""
-        if not self.live:
-            return []
         heard = self.hearing.item(item_id)
         heard.feed(pcm)
+        if not self.live:
+            await self.decode_early(heard, language, prompt)
+            return []
         if not heard.pending:
             return []
         recognizer = await self.recognizer()
@@ -96,11 +99,27 @@ class SpeechAgent:
                     texts.append(piece.text)
         return texts
 
-    async def transcribe_item(self, item_id: str, audio: bytes, language: str | None, prompt: str | None) -> str:
-        """The committed item's transcript: the pieces already decoded while it was heard, plus the rest."""
-        heard = self.hearing.item(item_id)
+    async def decode_early(self, heard: HeardItem, language: str | None, prompt: str | None) -> None:
+        """At a pause, decode the whole turn so far (one decode at a time; a later pause is caught up on the next
+        append), so that a commit after it finds the transcript ready."""
+        span = heard.turn_so_far()
+        if span is None or heard.lock.locked() or 'whisper' in self.problems:
+            return
         async with heard.lock:
+            recognizer = await self.recognizer()
+            start, end = span
+            text = await asyncio.to_thread(recognizer.transcribe, bytes(heard.audio[start:end]), language, prompt)
+            heard.early = Piece(start, end, text)
+
+    async def transcribe_item(self, item_id: str, audio: bytes, language: str | None, prompt: str | None) -> str:
+        """The committed item's transcript: the early decode when it covers the turn, or the pieces already
+        decoded while it was heard (live captions) plus the rest, or the whole turn decoded now."""
+        heard = self.hearing.item(item_id)
+        async with heard.lock:  # an early decode in flight finishes first: it is likely the answer
             self.hearing.pop(item_id)
+            if not self.live:
+                early = heard.early_transcript(audio)
+                return early if early is not None else await self.transcribe(audio, language, prompt)
             match = heard.reusable(audio)
             if match is None:
                 return await self.transcribe(audio, language, prompt)

@@ -9,6 +9,7 @@ import numpy as np
 from ..protocol import SAMPLE_RATE
 from ..pcm import float_to_pcm16, pcm16_to_float
 from .audio import resample
+from .short_decode import can_decode_short, decode_short
 from .word_timing import word_ends_ms
 
 WHISPER_RATE = 16_000
@@ -26,6 +27,10 @@ class Recognizer:
         if audio.size == 0:
             return ''
         with self._lock:
+            if can_decode_short(self._model, audio, language):
+                text = decode_short(self._model, audio, language, prompt)
+                if text is not None:
+                    return text
             segments, _info = self._model.transcribe(
                 audio, language=language or None, initial_prompt=prompt or None, beam_size=1,
                 condition_on_previous_text=False)  # one short turn: no cross-segment conditioning to loop on

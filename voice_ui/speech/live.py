@@ -6,6 +6,11 @@ sees half a word; each piece is decoded with the text before it as its prompt, w
 as good as one decode of the whole turn (see benchmarks/speech_latency.py for the WER on the test recordings).
 The committed audio is matched against what was heard byte for byte: a piece is reused only when its exact
 audio is inside the commit; otherwise the whole turn is decoded as before.
+
+Without live captions (the default) the same pauses drive an early decode instead: at each pause the whole turn
+so far (first piece's start to the pause) is decoded as one, and at commit that text is the transcript when the
+commit holds no speech beyond it (the user paused, then released the button or the server VAD ended the turn).
+One decode of the whole turn, as at commit, so the WER is the same; only started sooner.
 """
 from __future__ import annotations
 
@@ -43,6 +48,7 @@ class HeardItem:
     decoded: list[Piece] = field(default_factory=list)
     overflowed: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    early: Piece | None = None  # the whole turn so far, decoded at its latest pause (early_transcript)
 
     def feed(self, pcm: bytes) -> None:
         if self.overflowed or len(self.audio) + len(pcm) > MAX_HEARD_BYTES:
@@ -64,7 +70,28 @@ class HeardItem:
     def reusable(self, committed: bytes) -> tuple[list[Piece], int] | None:
         """The decoded pieces whose audio lies inside `committed`, and where that audio begins in what was heard
         (negative when the commit starts with audio this item never heard, e.g. VAD padding). None: no match."""
-        if self.overflowed or len(committed) < PROBE_BYTES or not self.decoded:
+        if not self.decoded:
+            return None
+        begin = self.locate(committed)
+        if begin is None:
+            return None
+        end = begin + len(committed)
+        pieces = [piece for piece in self.decoded if piece.start >= max(begin, 0) and piece.end <= end]
+        return (pieces, begin) if pieces else None
+
+    def early_transcript(self, committed: bytes) -> str | None:
+        """The early decode's text when it covers all the speech of `committed`: its audio lies inside the commit
+        and what the commit holds before and after it is silence. None: decode the turn."""
+        early = self.early
+        begin = None if early is None else self.locate(committed)
+        if begin is None or early.start < max(begin, 0) or early.end > begin + len(committed):
+            return None
+        head, tail = committed[:early.start - begin], committed[early.end - begin:]
+        return None if has_speech(head) or has_speech(tail) else early.text
+
+    def locate(self, committed: bytes) -> int | None:
+        """Where `committed` begins in what was heard, when all of it that was heard matches byte for byte."""
+        if self.overflowed or len(committed) < PROBE_BYTES:
             return None
         at = loudest_window(committed)  # silence is everywhere; the loudest 100 ms of speech is found once
         found = self.audio.find(committed[at:at + PROBE_BYTES])
@@ -75,10 +102,16 @@ class HeardItem:
         if end > len(self.audio):
             return None
         overlap = max(begin, 0)
-        if self.audio[overlap:end] != committed[overlap - begin:]:
+        return begin if self.audio[overlap:end] == committed[overlap - begin:] else None
+
+    def turn_so_far(self) -> tuple[int, int] | None:
+        """For the early decode: the byte range from the first piece's start to the latest pause, when a pause
+        closed a piece since the last early decode (pending pieces are folded into `decoded` untranscribed)."""
+        self.decoded += self.pending
+        self.pending = []
+        if not self.decoded or (self.early is not None and self.early.end >= self.decoded[-1].end):
             return None
-        pieces = [piece for piece in self.decoded if piece.start >= overlap and piece.end <= end]
-        return (pieces, begin) if pieces else None
+        return self.decoded[0].start, self.decoded[-1].end
 
 
 class LiveHearing:

@@ -1,0 +1,72 @@
+"""Which voice activity detector a session's `turn_detection` gets, and what `semantic_vad` means here.
+
+Two detectors share one interface (`feed` -> `VadEvent`s, `reset`, `speaking`): the Silero neural detector
+(neural_vad.py, with the speech extra) and the energy detector (vad.py, always available). The server's
+`EngineOptions.vad` names the kind; `auto` resolves to neural when the agent really listens (the SpeechAgent)
+and the model can load, else energy, so tests that speak in tones keep a detector that hears tones.
+`VOICE_UI_VAD=neural|energy` overrides the choice.
+
+`semantic_vad` needs an end-of-turn model that judges whether what was said so far is a finished thought.
+None ships with the speech extra (faster-whisper, piper). One could be bundled without a download: the
+pipecat-ai wheel carries smart-turn v3.2 (an 8.7 MB ONNX file, BSD-2) and its feature code, but it brings all
+of pipecat's dependencies and is not wired in yet. Until then `semantic_vad` is the same detector as
+`server_vad` with its pause chosen by `eagerness`: `high` answers after a short pause, `low` lets the user
+think (EAGERNESS_SILENCE_MS). README says so.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+
+from .vad import EnergyVad
+
+log = logging.getLogger(__name__)
+VAD_ENV = 'VOICE_UI_VAD'
+VAD_KINDS = ('auto', 'neural', 'energy')
+# semantic_vad's eagerness -> the pause (ms) that ends a turn; the service's `auto` is `medium`.
+EAGERNESS_SILENCE_MS = {'high': 350, 'medium': 700, 'auto': 700, 'low': 1400}
+SEMANTIC_PREFIX_PADDING_MS = 300
+SEMANTIC_THRESHOLD = 0.5
+
+
+def detector_settings(turn_detection: dict) -> tuple[float, int, int]:
+    """(threshold, prefix_padding_ms, silence_duration_ms) of a validated `turn_detection`."""
+    if turn_detection.get('type') == 'semantic_vad':
+        silence = EAGERNESS_SILENCE_MS[turn_detection.get('eagerness') or 'auto']
+        return SEMANTIC_THRESHOLD, SEMANTIC_PREFIX_PADDING_MS, silence
+    return (float(turn_detection.get('threshold', 0.5)), int(turn_detection.get('prefix_padding_ms', 300)),
+            int(turn_detection.get('silence_duration_ms', 500)))
+
+
+def new_detector(kind: str, turn_detection: dict, origin_ms: int):
+    """A fresh detector of `kind` ('neural' or 'energy'; anything else is energy) for the session timeline."""
+    settings = detector_settings(turn_detection)
+    if kind == 'neural':
+        from .neural_vad import NeuralVad
+        return NeuralVad(*settings, origin_ms=origin_ms)
+    return EnergyVad(*settings, origin_ms=origin_ms)
+
+
+def choose_vad(requested: str, agent: object, environ: Mapping[str, str] | None = None) -> str:
+    """The detector kind a server uses: `requested` ('auto', 'neural', 'energy'), unless `VOICE_UI_VAD` says.
+    Raises ValueError for an unknown kind or a neural detector that cannot run here."""
+    value = (os.environ if environ is None else environ).get(VAD_ENV, '').strip().lower() or requested
+    if value not in VAD_KINDS:
+        raise ValueError(f'{VAD_ENV} must be one of {", ".join(VAD_KINDS)}, not {value[:40]!r}')
+    if value == 'energy':
+        return 'energy'
+    from .neural_vad import unavailable_reason
+    problem = unavailable_reason() if value == 'neural' or getattr(agent, 'listens', False) else 'not listening'
+    if problem is None:
+        return 'neural'
+    if value == 'neural':
+        raise ValueError(f'the neural voice activity detector cannot run: {problem}')
+    if problem != 'not listening':
+        log.warning('turn detection falls back to the energy detector: %s', problem)
+    return 'energy'
+
+
+def describe_vad(kind: str) -> str:
+    """For the server's start-up line."""
+    return 'turn detection: Silero VAD v6 (neural)' if kind == 'neural' else 'turn detection: energy VAD'

@@ -9,7 +9,7 @@ from nicegui.page import page
 from nicegui.testing import User
 
 from voice_ui.protocol import ServerEvent as S, UiEvent
-from voice_ui.realtime_session import MAX_BATCH_EVENTS, RealtimeSession
+from voice_ui.realtime_session import BATCHED, MAX_BATCH_EVENTS, RealtimeSession
 
 from .test_page import openai_env, transcript_texts  # noqa: F401 (fixture)
 
@@ -85,3 +85,8 @@ def test_a_batch_is_bounded(bare_session):
     entry = ['status', {'status': 'idle', 'turn': 1}]
     session._batch(GenericEventArguments(sender=session, client=session.client, args=[entry] * 100_000))
     assert len(seen) == MAX_BATCH_EVENTS
+
+
+def test_every_component_event_can_travel_in_a_batch():
+    assert set(BATCHED) == {e.value for e in UiEvent} - {UiEvent.BATCH.value}
+    assert all(callable(getattr(RealtimeSession, handler, None)) for handler in BATCHED.values())

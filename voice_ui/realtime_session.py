@@ -91,6 +91,7 @@ class LatencyEventArguments(UiEventArguments):
 
 
 MAX_BATCH_EVENTS = 2_000  # a batch is one socket message (< 1 MB); more entries than this are no browser's
+BATCHED = {e.value: '_' + e.name.lower() for e in UiEvent if e != UiEvent.BATCH}  # name -> its handler
 
 
 MAX_DEVICES = 33  # the system default and at most 32 inputs (assets/mic-devices.js)
@@ -144,10 +145,6 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         self.on(UiEvent.LATENCY, self._latency)
         self.on(UiEvent.DEVICES, self._devices)
         self.on(UiEvent.BATCH, self._batch)
-        self._batched = {UiEvent.STATUS: self._status, UiEvent.SERVER_EVENT: self._server_event,
-                         UiEvent.TRANSCRIPT: self._transcript, UiEvent.ERROR: self._error, UiEvent.NOTICE: self._notice,
-                         UiEvent.TOKEN_WANTED: self._token_wanted, UiEvent.LATENCY: self._latency,
-                         UiEvent.DEVICES: self._devices}
 
     # --- typed event registration ---
 
@@ -238,12 +235,9 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
 
     def _batch(self, e: GenericEventArguments) -> None:
         """The events of one short window (assets/python-link.js), handled in order as if each had come alone."""
-        entries = e.args if isinstance(e.args, list) else []
-        for entry in entries[:MAX_BATCH_EVENTS]:
-            if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str):
-                handler = self._batched.get(entry[0])
-                if handler is not None:
-                    handler(GenericEventArguments(sender=self, client=self.client, args=entry[1]))
+        for entry in (e.args if isinstance(e.args, list) else [])[:MAX_BATCH_EVENTS]:
+            if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and entry[0] in BATCHED:
+                getattr(self, BATCHED[entry[0]])(GenericEventArguments(sender=self, client=self.client, args=entry[1]))
 
     def _status(self, e: GenericEventArguments) -> None:
         args = self._args(e)

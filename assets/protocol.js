@@ -87,6 +87,7 @@ export const UiEvent = Object.freeze({
   NOTICE: 'notice',
   TOKEN_WANTED: 'token_wanted',
   LATENCY: 'latency',
+  BATCH: 'batch',
   DEVICES: 'devices',
 });
 

@@ -123,6 +123,6 @@ export function sessionSnapshot(v) {
     micActive: !!v.mic && v.mic.active, capturing: v.capturing, contextRate: v.context ? v.context.sampleRate : null,
     contextState: v.context ? v.context.state : 'closed', contextTime: v.context ? v.context.currentTime : 0,
     handsFree: v.handsFree.on, vadTurns: v.handsFree.turns,
-    player: v.player ? { ...v.player.counters } : null, forwarded: v.link.sent, tokenHeld: v.tokens.usable(),
+    player: v.player ? { ...v.player.counters } : null, forwarded: v.link.sent, forwardedEvents: v.link.events, tokenHeld: v.tokens.usable(),
   });
 }

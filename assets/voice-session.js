@@ -4,21 +4,21 @@
 // start()/stop() run inside the user's gesture; every await in connect() is followed by a generation check, so Close
 // (or a newer Start) cancels a connect at any point. Audio goes only to the Realtime socket; JSON events to Python.
 import {
-  AUDIO_BLOCKED_MESSAGE, COMMIT_STALLED_MESSAGE, ClientEvent, ErrorCode, ErrorSource, MIN_COMMIT_MS, NoticeKind,
+  COMMIT_STALLED_MESSAGE, ClientEvent, ErrorCode, ErrorSource, MIN_COMMIT_MS, NoticeKind,
   REPLY_STALLED_MESSAGE, SAMPLE_RATE, ServerEvent, Status, TOO_SHORT_MESSAGE, UiEvent,
 } from './protocol.js';
+import { prepareCapture } from './audio/mic-capture.js';
 import { Player } from './audio/player.js';
 import { pcm16ToBase64 } from './audio/pcm16.js';
-import { loadWorklets } from './audio/worklets.js';
 import { CommitGate, eventId } from './commit-gate.js';
 import { HandsFree } from './hands-free.js';
 import { LiveSettings } from './live-settings.js';
 import { Microphone } from './microphone.js';
 import { PythonLink } from './python-link.js';
 import { ReplyTracker } from './reply.js';
-import { RealtimeSocket, sameOriginUrl } from './realtime-socket.js';
 import { errorOf } from './server-events.js';
 import { SessionRenewal } from './session-renewal.js';
+import { EarlyCapture, connect } from './session-connect.js';
 import { SessionStats } from './session-stats.js';
 import { TokenHolder } from './token-holder.js';
 import { TypedTurns } from './typed-turn.js';
@@ -61,6 +61,7 @@ export class VoiceSession {
     });
     this.typed = new TypedTurns(this), this.handsFree = new HandsFree(this, turnDetection), this.liveSettings = new LiveSettings(this);
     this.toolReplies = new ToolReplies(this);  // Python's tool outputs; their response.create only between turns
+    this.early = new EarlyCapture(this);       // a cold Start's audio from before the socket was set up
     this.microphone = new Microphone(this, microphone || {});  // device choice and list, fallback, level meters
     this.renewal = new SessionRenewal(this, renewal);  // a new session before the cap or after a drop, history replayed
     this.tokens.prefetch();
@@ -72,7 +73,7 @@ export class VoiceSession {
   unlockAudio() {
     if (!this.context || this.context.state === 'closed') {
       this.context = new AudioContext({ latencyHint: 'interactive' });  // device rate: Firefox-safe capture
-      quietly(loadWorklets(this.context)).catch((error) => console.warn('voice-ui: worklets failed to load', error));
+      quietly(prepareCapture(this.context)).catch((error) => console.warn('voice-ui: worklets failed to load', error));
     }
     if (this.context.state === 'suspended') quietly(this.context.resume());
     return true;
@@ -89,50 +90,8 @@ export class VoiceSession {
     this.beginTurn();
   }
 
-  async connect(generation, renewing = false) {  // renewing: the conversation goes on in a new session
-    const stale = () => generation !== this.generation;
-    this.teardownConnection();
-    this.setStatus(Status.CONNECTING);
-    // Everything at once: token, socket (as soon as the token is there), context, microphone, player.
-    const token = quietly(this.tokens.take(this.options.tokenTimeoutMs));
-    const socket = new RealtimeSocket({ onEvent: (event) => this.onServerEvent(socket, event),
-      onClose: (info) => this.renewal.socketClosed(socket, info), log: this.options.eventLog });
-    const opened = quietly(token.then((value) => {
-      if (stale()) throw { code: 'stale' };
-      this.socket = socket;
-      this.stats.startSession();
-      return socket.open(this.options.wsUrl || sameOriginUrl(), this.options.model, value);
-    }));
-    const running = quietly(this.audioRunning());
-    const mic = this.mic = this.microphone.capture(this.context, (turn, pcm) => this.onMicChunk(turn, pcm));
-    const micOpen = quietly(mic.open());
-    const playerReady = quietly(this.ensurePlayer());
-    if (!(await running)) return stale() || this.fail(ErrorSource.AUDIO, 'suspended', AUDIO_BLOCKED_MESSAGE);
-    if (stale()) return;
-    try {
-      await token;
-    } catch (error) {  // {code: 'timeout' | 'mint_failed' | 'closed', message}
-      return stale() || this.fail(ErrorSource.TOKEN, error.code, error.message);
-    }
-    try {
-      await micOpen;
-    } catch (error) {
-      return stale() || this.fail(ErrorSource.MICROPHONE, (error && error.name) || 'Error', (error && error.message) || String(error));
-    }
-    if (stale()) return;
-    try {
-      await opened;
-      await playerReady;
-    } catch (info) {
-      return stale() || this.fail(ErrorSource.SOCKET, String(info.code), info.reason || 'Could not connect to the Realtime server.');
-    }
-    if (stale() || !socket.isOpen) return;
-    this.liveSettings.connected(socket);  // session.update: the person's settings, turns of the current mode
-    if (this.renewal.resume(socket, renewing)) return;  // the conversation so far replayed; a renewal settles here
-    if (this.typed.afterConnect() && !this.handsFree.on) return;  // typed first: no push-to-talk turn
-    if (!this.stopPending) return this.beginTurn();
-    this.tooShort(false);
-    this.setStatus(Status.IDLE);
+  connect(generation, renewing = false) {  // assets/session-connect.js; renewing: the conversation goes on
+    return connect(this, generation, renewing);
   }
 
   async audioRunning() {
@@ -149,14 +108,17 @@ export class VoiceSession {
   }
 
   beginTurn() {
-    this.turn++;
     this.capturing = true;
-    this.stats.startTurn(this.turn);
-    this.mic.startTurn(this.turn);
+    if (!this.early.begin()) {  // else it began when the microphone opened (a cold Start), and its audio went now
+      this.turn++;
+      this.stats.startTurn(this.turn);
+      this.mic.startTurn(this.turn);
+    }
     this.setStatus(this.handsFree.on && this.replies.active ? Status.THINKING : Status.LISTENING);
   }
 
   onMicChunk(turn, pcm) {
+    if (this.early.keep(turn, pcm)) return;  // the socket is not set up yet
     const sent = !!this.socket && this.socket.send({ type: ClientEvent.INPUT_AUDIO_APPEND, audio: pcm16ToBase64(pcm) });
     if (sent) this.stats.sent(turn, pcm.length), this.options.recorder?.sent(turn, pcm, this.stats.current);
     else this.stats.dropped(pcm.length);
@@ -259,6 +221,7 @@ export class VoiceSession {
   // Mic and in-flight reply go; the AudioContext and player stay so that the next Start is quick.
   teardownConnection() {
     this.capturing = false;
+    this.early.reset();
     this.flushingTurn = null;
     this.commits.reset();
     if (this.mic) this.mic.close();

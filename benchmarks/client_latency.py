@@ -10,7 +10,10 @@ Prints one table with the load average (other processes on the machine inflate e
 - aliasing of a 15 kHz tone captured at 48 kHz (the capture worklet alone), and a 1 kHz tone's pass-band gain;
 - Python µs per component event with 10 and 400 turns in the conversation (reducer, bound cards, arguments);
 - events sent to Python per turn, against what the old client forwarded (every non-audio server event, each
-  status change and a playback report).
+  status change and a playback report): socket messages (the component batches what happens within 50 ms) and the
+  events in them;
+- how much of the cold Start is getUserMedia (the microphone can only be opened inside the Start gesture).
+Talking sessions per core: benchmarks/sessions_per_core.py.
 """
 from __future__ import annotations
 
@@ -51,6 +54,16 @@ ALIASING_JS = '''async (freq) => {
 }'''
 
 
+GUM_JS = '''() => {  // when each getUserMedia call began and ended (the cold Start waits for it)
+  const devices = navigator.mediaDevices, open = devices.getUserMedia.bind(devices);
+  window.__gum = [];
+  devices.getUserMedia = async (constraints) => {
+    const began = performance.now();
+    try { return await open(constraints); } finally { window.__gum.push([began, performance.now()]); }
+  };
+}'''
+
+
 class Page:
     def __init__(self, browser, url: str) -> None:
         self.page = browser.new_page()
@@ -60,6 +73,7 @@ class Page:
         self.page.goto(url)
         self.page.wait_for_selector('.voice-ui-session', state='attached')
         self.id = int(self.page.locator('.voice-ui-session').get_attribute('id').lstrip('c'))
+        self.page.evaluate(GUM_JS)
 
     def stats(self) -> dict:
         return self.page.evaluate(f'getElement({self.id}).getStats()')
@@ -75,6 +89,7 @@ class Page:
     def turn(self, hold_s: float = HOLD_S) -> dict:
         """Start, hold, Stop, wait for the played reply; returns the figures of this turn."""
         before = self.stats()
+        gums = self.page.evaluate('window.__gum.length')
         self.click('Start Speaking')
         started = self.wait(f's.turn > {before["turn"]} && s.startToAppendMs !== null')
         self.page.wait_for_timeout(hold_s * 1000)
@@ -82,7 +97,10 @@ class Page:
         stopped = self.wait(f's.turns > {before["turns"]} && s.stopToCommitMs !== null')
         done = self.wait('s.status === "idle" && s.lastPlayback !== null && s.lastPlayback.at > s.turnStoppedAt',
                          60_000)
-        return {'start_ms': started['startToAppendMs'], 'stop_commit_ms': stopped['stopToCommitMs'],
+        gum = self.page.evaluate(f'window.__gum.slice({gums})')  # this turn opened the microphone (a cold Start)
+        gum_ms = gum[-1][1] - gum[-1][0] if gum else None
+        return {'start_ms': started['startToAppendMs'], 'stop_commit_ms': stopped['stopToCommitMs'], 'gum_ms': gum_ms,
+                'events': done['forwardedEvents'] - before['forwardedEvents'],
                 'tail_missing_ms': max(0.0, stopped['turnHeldMs'] - stopped['turnMs']),
                 'forwarded': done['forwarded'] - before['forwarded'], 'underruns': done['lastPlayback']['underruns'],
                 'first_sound_ms': done['playbackStartedAt'] - done['firstDeltaAt']}
@@ -175,7 +193,8 @@ def main() -> None:
     app = ServerProcess('bench-app', ['main.py', '--port', str(port), '--no-browser'], port,
                         env={'OPENAI_API_KEY': '', 'OPENAI_BASE_URL': '', 'VOICE_UI_ALLOW_FAULTS': '1'}).wait_ready()
     control = LocalServerControl(app.url)
-    rows: dict[str, list[float]] = {k: [] for k in ('cold', 'warm', 'stop', 'tail', 'new', 'old', 'u120', 'f400')}
+    keys = ('cold', 'gum', 'warm', 'stop', 'tail', 'new', 'events', 'old', 'u120', 'f400')
+    rows: dict[str, list[float]] = {k: [] for k in keys}
     page_errors: list[str] = []
     try:
         with sync_playwright() as pw:
@@ -188,11 +207,14 @@ def main() -> None:
                     since = len(control.sessions()[-1]['server_events']) if index else 0
                     figures = page.turn()
                     rows['cold' if index == 0 else 'warm'].append(figures['start_ms'])
+                    if index == 0 and figures['gum_ms'] is not None:
+                        rows['gum'].append(figures['gum_ms'])
                     rows['stop'].append(figures['stop_commit_ms'])
                     rows['tail'].append(figures['tail_missing_ms'])
                     print(figures, flush=True)
                     if index:
                         rows['new'].append(figures['forwarded'])
+                        rows['events'].append(figures['events'])
                         rows['old'].append(old_client_events(control, since))
                 page_errors += page.errors
                 page.page.close()
@@ -219,13 +241,14 @@ def main() -> None:
          'last 200 ms every run'),
         ('warm Start → first append', f'{med(rows["warm"]):.1f} ms median (max {max(rows["warm"]):.1f})', '≤ 40 ms'),
         ('cold Start → first append', f'{med(rows["cold"]):.1f} ms median (max {max(rows["cold"]):.1f})', '≤ 120 ms'),
+        ('  of which getUserMedia', f'{med(rows["gum"]):.1f} ms median' if rows['gum'] else '–', '(in the gesture)'),
         ('underruns at 120 ms jitter', f'{sum(rows["u120"]):.0f} in {len(rows["u120"])} replies', '0'),
         ('first delta → sound, 400 ms jitter', f'{med(rows["f400"]):.1f} ms median (max {max(rows["f400"]):.1f})',
          '≤ 150 ms'),
         ('15 kHz tone captured at 48 kHz', f'{alias:.1f} dB (1 kHz: {passband:+.2f} dB)', '≤ −40 dB'),
         ('Python µs/event, 10 → 400 turns', f'{us10:.0f} → {us400:.0f} µs ({us400 / us10:.2f}×)', '≤ 1.5×'),
-        ('events to Python per turn', f'{med(rows["new"]):.0f} (old client: {med(rows["old"]):.0f}, '
-         f'{med(rows["old"]) / med(rows["new"]):.1f}× fewer)', '≥ 3× fewer'),
+        ('messages to Python per turn', f'{med(rows["new"]):.0f} ({med(rows["events"]):.0f} events; old client: '
+         f'{med(rows["old"]):.0f}, {med(rows["old"]) / med(rows["new"]):.1f}× fewer)', '≥ 3× fewer'),
         ('page errors', str(len(page_errors)), '0'),
     ]
     width = max(len(r[0]) for r in table)

@@ -119,7 +119,7 @@ class Status(StrEnum):
 
 
 class UiEvent(StrEnum):
-    """Events the component emits to Python (each with one JSON object argument)."""
+    """Events the component emits to Python (each with one JSON argument); it sends them in batches."""
     STATUS = 'status'                # {status, turn}
     SERVER_EVENT = 'realtime_event'  # a validated, audio-free server event the reducer uses
     TRANSCRIPT = 'transcript'        # {item_id, role, delta, final}: deltas coalesced per frame
@@ -127,6 +127,7 @@ class UiEvent(StrEnum):
     NOTICE = 'notice'                # {kind, message}: a hint, not an error
     TOKEN_WANTED = 'token_wanted'    # {reason}
     LATENCY = 'latency'              # {turn, item_id, response_id, commit_ms, transcript_ms, audio_ms, done_ms}
+    BATCH = 'batch'                  # [[name, argument], ...]: the events above of one short window, in order
     DEVICES = 'devices'              # {devices: [{device_id, label}], selected}: the audio inputs, when changed
 
 

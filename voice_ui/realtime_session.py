@@ -35,6 +35,10 @@ from . import ASSETS  # the same folder in a checkout and in an installed wheel
 register_esm('voice-ui', ASSETS, max_time=max(p.stat().st_mtime for p in ASSETS.rglob('*')))
 
 
+MAX_BATCH_EVENTS = 2_000  # a batch is one socket message (< 1 MB); more entries than this are no browser's
+BATCHED = {e.value: '_' + e.name.lower() for e in UiEvent if e != UiEvent.BATCH}  # name -> its handler
+
+
 class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js')):
     """A voice session: socket, microphone, player and turn state machine, all in the browser.
 
@@ -71,6 +75,7 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         self.on(UiEvent.TOKEN_WANTED, self._token_wanted)
         self.on(UiEvent.LATENCY, self._latency)
         self.on(UiEvent.DEVICES, self._devices)
+        self.on(UiEvent.BATCH, self._batch)
 
     # --- typed event registration ---
 
@@ -170,6 +175,12 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
 
     def _args(self, e: GenericEventArguments) -> dict:
         return e.args if isinstance(e.args, dict) else {}
+
+    def _batch(self, e: GenericEventArguments) -> None:
+        """The events of one short window (assets/python-link.js), handled in order as if each had come alone."""
+        for entry in (e.args if isinstance(e.args, list) else [])[:MAX_BATCH_EVENTS]:
+            if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and entry[0] in BATCHED:
+                getattr(self, BATCHED[entry[0]])(GenericEventArguments(sender=self, client=self.client, args=entry[1]))
 
     def _status(self, e: GenericEventArguments) -> None:
         args = self._args(e)

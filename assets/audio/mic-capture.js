@@ -29,6 +29,22 @@ const DEVICE_ERRORS = new Set(['OverconstrainedError', 'NotFoundError', 'NotRead
 const aborted = () => new DOMException('The session closed while the microphone was starting.', 'AbortError');
 const release = (stream) => stream.getTracks().forEach((track) => track.stop());
 
+const spares = new WeakMap();  // AudioContext -> a capture node made ahead of time (its filter design done)
+
+function captureNode(context) {
+  return new AudioWorkletNode(context, 'capture-processor', {
+    numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: 'explicit',
+    processorOptions: { targetRate: SAMPLE_RATE, chunkMs: MAX_CHUNK_MS, levelMs: LEVEL_MS },
+  });
+}
+
+// At page load (no gesture, no microphone): the worklets load and one capture node is built, so that Start only
+// waits for getUserMedia. The node captures nothing until a microphone is connected to it.
+export async function prepareCapture(context) {
+  await loadWorklets(context);
+  if (context.state !== 'closed' && !spares.has(context)) spares.set(context, captureNode(context));
+}
+
 export class MicCapture {
   // onDevice({asked, opened, label, error, lost}): a stream was opened on `opened` ('' = default) for `asked`;
   // `error` is why `asked` could not be had, `lost` the label of the device that went away; {failed} when none.
@@ -52,7 +68,7 @@ export class MicCapture {
   }
 
   async open() {
-    await loadWorklets(this.context);
+    if (!spares.has(this.context)) await loadWorklets(this.context);
     if (this.closed) throw aborted();
     const asked = this.deviceId;
     const { stream, error } = await this.getStream(asked);
@@ -60,10 +76,8 @@ export class MicCapture {
       release(stream);
       throw aborted();
     }
-    this.node = new AudioWorkletNode(this.context, 'capture-processor', {
-      numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: 'explicit',
-      processorOptions: { targetRate: SAMPLE_RATE, chunkMs: MAX_CHUNK_MS, levelMs: LEVEL_MS },
-    });
+    this.node = spares.get(this.context) || captureNode(this.context);
+    spares.delete(this.context);
     this.node.port.onmessage = (event) => this.onMessage(event.data);
     this.attach(stream, asked, error);
     if (this.deviceId !== asked) this.useDevice(this.deviceId).catch(() => {});  // chosen while opening
@@ -171,5 +185,6 @@ export class MicCapture {
     for (const [turn, resolve] of this.stopRequests) resolve({ turn, samples: 0, aborted: true });
     this.stopRequests.clear();
     this.stream = this.source = this.node = null;
+    prepareCapture(this.context).catch(() => {});  // the next Start (or reconnect) finds a node ready again
   }
 }

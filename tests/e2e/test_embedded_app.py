@@ -242,7 +242,8 @@ def test_a_context_the_browser_keeps_suspended_fails_start_instead_of_hanging(vo
         session.tokens.dispose();
         return { emitted, expected: AUDIO_BLOCKED_MESSAGE, ms, socket: session.socket, status: session.status };
     }''')
-    errors = [payload for name, payload in result['emitted'] if name == 'error']
+    events = [entry for name, entries in result['emitted'] for entry in entries]  # each message is a batch
+    errors = [payload for name, payload in events if name == 'error']
     assert result['status'] == 'error' and [e['message'] for e in errors] == [result['expected']]
     assert errors[0]['source'] == 'audio'
     assert result['ms'] < 5000 and result['socket'] is None  # gave up quickly, opened no socket

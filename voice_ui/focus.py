@@ -41,9 +41,14 @@ class TurnFocus:
             target.client.run_javascript(FOCUS_JS % {'target': target.id, 'controls': controls})
 
     def next_control(self, previous: Status, status: Status) -> ui.button | None:
-        if previous == Status.CONNECTING and status == Status.LISTENING:  # Start (or the first Space) took effect
-            return self.close if self.hands_free() else self.stop  # hands-free: the server ends turns; Close ends all
-        if previous == Status.STOPPING and not self.hands_free() and status != Status.LISTENING:
+        # The browser leaves out a status replaced before anything else happened (python-link.js), so a Stop may
+        # read listening → thinking here, and a Start with a prefetched token idle → listening.
+        if status == Status.LISTENING and previous != Status.LISTENING:  # Start (or Space) took effect
+            if previous == Status.CONNECTING and self.hands_free():
+                return self.close  # hands-free: the server ends turns; Close ends all
+            return None if self.hands_free() else self.stop
+        if previous in (Status.LISTENING, Status.STOPPING) and not self.hands_free() and status in (
+                Status.THINKING, Status.SPEAKING, Status.IDLE):
             return self.start  # the turn was sent: the next one (or talking over the reply) starts there
         if status in (Status.CLOSED, Status.ERROR) and previous != status:
             return self.start

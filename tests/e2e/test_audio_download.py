@@ -65,6 +65,11 @@ def python_frames(voice, since: int = 0) -> list:
 
 def download_audio(voice) -> tuple[bytes, str, list]:
     """Clicks "Download audio"; returns the file, its URL and what the page sent to Python meanwhile."""
+    # The turn's last events (latency, status) leave in a batch up to 200 ms later (python-link.js): not the click's.
+    link = f'getElement({voice.element_id}).voice.link'
+    voice.page.wait_for_function(f'{link}.timer === null && {link}.outbox.length === 0 && {link}.pending.size === 0',
+                                 timeout=10_000)
+    voice.page.wait_for_timeout(100)  # and the frame that carried them has been captured
     before = len(voice.traffic.frames)
     with voice.page.expect_download(timeout=20_000) as info:
         voice.click('Download audio')

@@ -44,24 +44,28 @@ export default {
     this.voice.handsFree.preset(this.handsFree);
     this.spaceHeld = false;
     this.onKeyDown = (event) => {
-      if (event.code !== 'Space' || event.repeat || isTyping(event.target)) return;
+      if (event.code !== 'Space' || isTyping(event.target)) return;
+      // Seen first (capture phase): a focused q-btn would otherwise take Space itself and click on its release, so
+      // a Start button that has focus (focus follows the turn) would toggle instead of hold-to-talk.
       event.preventDefault();  // no page scroll, no "click" of a focused button
-      if (this.spaceHeld) return;
+      event.stopPropagation();
+      if (event.repeat || this.spaceHeld) return;
       this.spaceHeld = true;
       this.voice.start();
     };
     this.onKeyUp = (event) => {
       if (event.code !== 'Space' || !this.spaceHeld) return;
       event.preventDefault();
+      event.stopPropagation();
       this.spaceHeld = false;
       this.voice.stop();
     };
-    window.addEventListener('keydown', this.onKeyDown);
-    window.addEventListener('keyup', this.onKeyUp);
+    window.addEventListener('keydown', this.onKeyDown, true);
+    window.addEventListener('keyup', this.onKeyUp, true);
   },
   unmounted() {
-    window.removeEventListener('keydown', this.onKeyDown);
-    window.removeEventListener('keyup', this.onKeyUp);
+    window.removeEventListener('keydown', this.onKeyDown, true);
+    window.removeEventListener('keyup', this.onKeyUp, true);
     if (this.voice) this.voice.dispose();
   },
   methods: {

@@ -149,5 +149,7 @@ async def test_a_model_that_fails_to_load_is_a_ga_error_at_session_start():
 def test_capacity_comes_from_the_environment_and_bad_values_keep_a_limit():
     assert capacity_from_env({'VOICE_UI_SPEECH_MAX_SESSIONS': '3'}) == 3
     assert capacity_from_env({'VOICE_UI_SPEECH_SESSIONS_PER_CORE': '1'}) >= 1
-    for bad in ('', 'nan', '-1', 'lots', 'inf', '0'):
-        assert 1 <= capacity_from_env({'VOICE_UI_SPEECH_MAX_SESSIONS': bad}) < 10 ** 6
+    default = capacity_from_env({})
+    assert default >= 1
+    for bad in ('', 'nan', '-1', 'lots', 'inf', '0'):  # ignored: the per-core default holds, never 0 or unbounded
+        assert capacity_from_env({'VOICE_UI_SPEECH_MAX_SESSIONS': bad}) == default, bad

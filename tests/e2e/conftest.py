@@ -124,6 +124,14 @@ def control(app):
     return LocalServerControl(app.url)
 
 
+@pytest.fixture
+def fresh_weather_voice(playwright, chromium, app, control):
+    """A fresh page per test (the weather recording as its mic), the server's session log cleared first."""
+    control.clear_sessions()
+    with voice_page(playwright, chromium, 'weather', app.url) as voice:
+        yield voice
+
+
 def screenshot(page, name: str) -> None:
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=str(OUTPUT / name), full_page=True)

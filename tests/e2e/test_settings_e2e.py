@@ -20,11 +20,8 @@ FIELDS = [('combobox', 'Voice'), ('textbox', 'Instructions'), ('textbox', 'Trans
 
 
 @pytest.fixture
-def voice(playwright, chromium, app, control):
-    control.clear_sessions()
-    browser, voice = open_voice_page(playwright, chromium, 'weather', app.url)
-    yield voice
-    browser.close()
+def voice(fresh_weather_voice):
+    return fresh_weather_voice
 
 
 def open_settings(page):

@@ -9,18 +9,15 @@ from tests.protocol_validation import validate_client_event
 from voice_ui.protocol import ClientEvent, ServerEvent
 
 from .checks import assert_ga_client_events, assert_played_fully
-from .conftest import open_voice_page, screenshot
+from .conftest import screenshot
 from .test_embedded_app import assert_heard_whole_sentence, uses_speech_models
 
 TYPED = 'What is the weather like on the moon?'
 
 
 @pytest.fixture
-def voice(playwright, chromium, app, control):
-    control.clear_sessions()
-    browser, voice = open_voice_page(playwright, chromium, 'weather', app.url)
-    yield voice
-    browser.close()
+def voice(fresh_weather_voice):
+    return fresh_weather_voice
 
 
 def wait_played(voice, status: str) -> dict:

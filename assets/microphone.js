@@ -11,6 +11,7 @@ import { MicDevices } from './mic-devices.js';
 
 const text = (value, limit = 256) => (typeof value === 'string' ? value.slice(0, limit) : '');
 const quote = (label) => `“${label}”`;
+const RELIST_DELAY_MS = 300;  // after a stream opened: see opened()
 
 export class Microphone {
   constructor(session, { deviceId = '', label = '', meters = null } = {}) {
@@ -62,7 +63,8 @@ export class Microphone {
       this.announced = null;
       this.notice(`Using ${quote(this.choice.label || info.label)} again.`);
     }
-    this.devices.refresh().then(() => this.report());
+    // Listed a moment later: enumerateDevices beside a cold Start's socket setup would delay its first append.
+    setTimeout(() => this.devices.refresh().then(() => this.report()), RELIST_DELAY_MS);
   }
 
   // A new device list (at load, after permission, on devicechange).

@@ -73,7 +73,8 @@ export class VoiceSession {
   unlockAudio() {
     if (!this.context || this.context.state === 'closed') {
       this.context = new AudioContext({ latencyHint: 'interactive' });  // device rate: Firefox-safe capture
-      quietly(prepareCapture(this.context)).catch((error) => console.warn('voice-ui: worklets failed to load', error));
+      quietly(prepareCapture(this.context).then(() => this.ensurePlayer()))
+        .catch((error) => console.warn('voice-ui: worklets failed to load', error));
     }
     if (this.context.state === 'suspended') quietly(this.context.resume());
     return true;
@@ -101,10 +102,17 @@ export class VoiceSession {
     return this.context.state === 'running';
   }
 
-  async ensurePlayer() {
-    if (this.player && this.player.context === this.context) return;
-    this.player = new Player(this.context, (counters) => this.replies.drained(counters), this.options.recorder);
-    await this.player.open();
+  // The player is made once per context, at page load, so a cold Start does not build it beside getUserMedia.
+  ensurePlayer() {
+    if (!this.player || this.player.context !== this.context) {
+      this.player = new Player(this.context, (counters) => this.replies.drained(counters), this.options.recorder);
+      const player = this.player;
+      this.playerOpen = player.open().catch((error) => {  // the next connect tries again
+        if (this.player === player) this.player = null;
+        throw error;
+      });
+    }
+    return this.playerOpen;
   }
 
   beginTurn() {

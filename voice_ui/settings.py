@@ -126,6 +126,16 @@ def live_update(session: dict) -> dict:
             'audio': {'input': {'transcription': session['audio']['input']['transcription']}}}
 
 
+def user_storage() -> dict:
+    """This browser's NiceGUI user storage, or a throwaway dict where there is none (no `storage_secret` in
+    `ui.run`, or outside a page): settings then last for this page only instead of failing the page."""
+    from nicegui import app
+    try:
+        return app.storage.user
+    except RuntimeError:
+        return {}
+
+
 def load(storage: dict, owner: str, defaults: VoiceSettings) -> VoiceSettings:
     """The owner's saved settings over `defaults`. Stored values are untrusted (a file on disk, Redis): a field that
     no longer validates falls back to its default, and the rest are kept."""

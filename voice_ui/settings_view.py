@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from nicegui import app, ui
+from nicegui import ui
 
 from .access import Identity
 from .protocol import VOICES, TurnDetection
-from .settings import LABELS, VoiceSettings, field_errors, load, save
+from .settings import LABELS, VoiceSettings, field_errors, load, save, user_storage
 
 TURN_DETECTION = {TurnDetection.SERVER_VAD.value: 'Server VAD (pauses end a turn)',
                   TurnDetection.SEMANTIC_VAD.value: 'Semantic VAD (meaning ends a turn)'}
@@ -34,7 +34,7 @@ class SettingsView:
     def __init__(self, identity: Identity, defaults: VoiceSettings,
                  on_save: Callable[[VoiceSettings], Any] | None = None) -> None:
         self.owner, self.defaults, self.on_save = owner_of(identity), defaults, on_save
-        self.current = load(app.storage.user, self.owner, defaults)
+        self.current = load(user_storage(), self.owner, defaults)
         self.fields: dict[str, ui.element] = {}
         self._build_dialog()
 
@@ -112,7 +112,7 @@ class SettingsView:
         if errors:
             return
         self.current = VoiceSettings.model_validate(values)
-        save(app.storage.user, self.owner, self.current)
+        save(user_storage(), self.owner, self.current)
         self.dialog.close()
         if self.on_save is not None:
             result = self.on_save(self.current)

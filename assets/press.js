@@ -1,9 +1,10 @@
 // Start Speaking and Stop Speaking act on the press, not on the click: a click fires on the release, and a person's
 // press lasts 80–150 ms, all of it added to every turn. The press of the primary mouse button (pointerdown,
 // pointerType 'mouse', button 0) is a user activation in Chromium, Firefox and Safari, so the microphone and the
-// AudioContext may start from it. Touch and pen keep acting on `click`: their pointerdown is not a user activation
-// (AudioContext.resume would be refused there), and a touch that starts as a scroll must not open the mic. The
-// keyboard (Enter on a focused button) keeps the click too; Space is hold-to-talk (realtime_session.js).
+// AudioContext may start from it. Touch and pen keep acting on `click`: by the HTML spec their pointerdown is not a
+// user activation (their release is), so AudioContext.resume may be refused there, and a touch that turns out to be
+// a scroll must not open the mic. The keyboard (Enter on a focused button) keeps the click too; Space is
+// hold-to-talk (realtime_session.js).
 //
 // Hold to talk with the mouse, as with Space: a press on Start held at least HOLD_TO_TALK_MS ends the turn on its
 // release; a shorter click keeps the toggle (Start … Stop). The release is watched on the whole window (a release

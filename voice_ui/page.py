@@ -123,7 +123,7 @@ class VoicePage:
             export_controls(conv, settings.model, self.session)
             events = EventsDrawer(self.session)
             ui.button('Events', icon='list', on_click=events.open).mark('events').props('flat dense')
-            ui.label('Tip: hold Space to talk.').classes('vu-tip')
+            ui.label('Tip: hold Space (or Start Speaking) to talk.').classes('vu-tip')
 
     def _typing_row(self) -> None:
         """Message box and Send: the browser sends the text at once (interrupting the agent), then clears the box."""

@@ -125,8 +125,12 @@ def test_a_short_click_toggles_start_then_stop_each_on_its_press(voice, control)
     [up] = pointer_log(voice, 'pointerup')
     listening = [e['t'] for e in stats['statusLog'] if e['status'] == 'listening'][-1]
     assert listening < up['t'], 'listening before the button was released'
+    stop = voice.page.get_by_role('button', name='Stop Speaking')
+    voice.page.wait_for_function('(el) => el.contains(document.activeElement)', arg=stop.element_handle(),
+                                 timeout=5000)  # focus followed the turn (voice_ui/focus.py), and stays there
     voice.page.wait_for_timeout(800)
     assert voice.stats()['status'] == 'listening', 'a click is a toggle: the turn goes on after the release'
+    assert voice.page.evaluate('(el) => el.contains(document.activeElement)', stop.element_handle())
     voice.page.get_by_role('button', name='Stop Speaking').click(delay=80)
     voice.wait_for('s.turns === 2', timeout_ms=10_000)
     stats = voice.wait_reply()

@@ -36,8 +36,9 @@ export class TurnButtons {
     this.holdMs = holdMs;
     this.now = now;
     this.target = target;  // where releases are watched (the window)
-    this.actedOnPress = { [TurnButton.START]: false, [TurnButton.STOP]: false };  // its click is the same gesture
-    this.hold = null;      // {pointerId, at}: a press on Start that started a turn, not yet released
+    // The press that acted, per button, until its release's own click has passed: that click is the same gesture.
+    this.actedOnPress = { [TurnButton.START]: null, [TurnButton.STOP]: null };
+    this.press = null;     // {button, pointerId, at, holds}: the press that acted, not yet released
     this.onRelease = (event) => this.released(event);
     this.onBlur = (event) => { if (event.target === this.target) this.released(event); };
     this.onHidden = () => { if (document.visibilityState === 'hidden') this.released({ type: 'hidden' }); };
@@ -46,20 +47,25 @@ export class TurnButtons {
   // pointerdown on a turn button.
   pointerDown(button, event) {
     const acts = actsOnPress(event) && !isDisabled(event.currentTarget || event.target);
-    this.actedOnPress[button] = acts;  // a touch's, a pen's or another button's press leaves the act to the click
+    this.actedOnPress[button] = null;  // a touch's, a pen's or another button's press leaves the act to the click
     if (!acts) return;
-    if (button === TurnButton.STOP) return this.voice.stop();
-    const wasBusy = this.busy();
-    this.voice.start();
-    // Only a press that started the turn may end it: not one during a Space-held turn or a connect under way.
-    if (!wasBusy && this.busy() && !this.voice.handsFree?.on) this.watch(event.pointerId);
+    let holds = false;
+    if (button === TurnButton.STOP) {
+      this.voice.stop();
+    } else {
+      const wasBusy = this.busy();
+      this.voice.start();
+      // Only a press that started the turn may end it: not one during a Space-held turn or a connect under way.
+      holds = !wasBusy && this.busy() && !this.voice.handsFree?.on;
+    }
+    this.watch({ button, pointerId: event.pointerId, at: this.now(), holds });
   }
 
   // click on a turn button (mouse, touch, pen, or the keyboard's Enter, which has no press).
   click(button, event) {
     const fromPointer = !!event && event.detail > 0;  // a keyboard's click has detail 0
-    const acted = this.actedOnPress[button];
-    this.actedOnPress[button] = false;
+    const acted = this.actedOnPress[button] !== null;
+    this.actedOnPress[button] = null;
     if (fromPointer && acted) return;  // the press already acted: the release's click must not act again
     if (button === TurnButton.STOP) this.voice.stop();
     else this.voice.start();
@@ -69,30 +75,32 @@ export class TurnButtons {
     return this.voice.status === Status.CONNECTING || !!this.voice.capturing;
   }
 
-  watch(pointerId) {
+  watch(press) {
     this.unwatch();
-    this.hold = { pointerId, at: this.now() };
+    this.press = this.actedOnPress[press.button] = press;
     for (const type of RELEASES) this.target.addEventListener(type, this.onRelease, true);
     this.target.addEventListener('blur', this.onBlur);  // the window's own blur (an element's does not bubble)
     if (typeof document !== 'undefined') document.addEventListener('visibilitychange', this.onHidden);
   }
 
   unwatch() {
-    this.hold = null;
+    this.press = null;
     for (const type of RELEASES) this.target.removeEventListener(type, this.onRelease, true);
     this.target.removeEventListener('blur', this.onBlur);
     if (typeof document !== 'undefined') document.removeEventListener('visibilitychange', this.onHidden);
   }
 
-  // The held press ended (released anywhere, cancelled, or the window lost it): a long one ends the turn. A short
+  // The press ended (released anywhere, cancelled, or the window lost it): a long one on Start ends the turn. A short
   // one is a click: the turn goes on until Stop (a focus loss that early is a permission prompt, or the like).
   released(event) {
-    const hold = this.hold;
-    if (!hold) return;
-    if (event && event.pointerId !== undefined && hold.pointerId !== undefined && event.pointerId !== hold.pointerId) return;
-    const held = this.now() - hold.at >= this.holdMs;
+    const press = this.press;
+    const otherPointer = event.pointerId !== undefined && press && event.pointerId !== press.pointerId;
+    if (!press || otherPointer) return;  // e.g. a finger on the touch screen while the mouse holds Start
     this.unwatch();
-    if (held) this.voice.stop();  // the too-short rule and hands-free are stop()'s
+    if (event.type === 'pointerup') {  // its click comes in this same task; a later one is a new gesture
+      setTimeout(() => { if (this.actedOnPress[press.button] === press) this.actedOnPress[press.button] = null; }, 0);
+    }  // else the release is still to come, maybe on the button: its click must not act either
+    if (press.holds && this.now() - press.at >= this.holdMs) this.voice.stop();  // too short, hands-free: stop()'s
   }
 
   dispose() {

@@ -64,6 +64,7 @@ class Turn:
     said: str = ''
     reply_audio_s: float = 0.0
     wer: float = 1.0
+    live: str = ''  # what live recognition did in this turn
 
 
 async def main() -> None:
@@ -88,8 +89,10 @@ async def main() -> None:
     try:
         turns = []
         for round_ in range(args.rounds):
-            for entry in manifest:
-                turn = await run_turn(base, entry, mic_pcm24(testdata / entry['mic_file']), args.pace)
+            for entry, pcm in utterances(manifest, testdata):
+                before = live_counts(agent)
+                turn = await run_turn(base, entry, pcm, args.pace)
+                turn.live = describe_live(before, live_counts(agent))
                 if round_ == args.rounds - 1:  # earlier rounds warm caches up
                     turns.append(turn)
         print_table(turns)
@@ -197,18 +200,18 @@ def print_table(turns: list[Turn]) -> None:
     def ms(value: float | None) -> str:
         return '-' if value is None else f'{value * 1000:.0f} ms'
 
-    print(f"{'utterance':<10} {'speech':>7} {'caption':>8} {'delta':>8} {'completed':>9} {'audio':>8} {'done':>8} "
+    print(f"{'utterance':<14} {'speech':>7} {'caption':>8} {'delta':>8} {'completed':>9} {'audio':>8} {'done':>8} "
           f"{'CPU→audio':>9} {'CPU/speech s':>13} {'WER':>5}  heard / said")
     for t in turns:
-        print(f'{t.name:<10} {t.speech_s:>6.2f}s {ms(t.caption_after_speech_s):>8} {ms(t.to_transcript_delta_s):>8} '
+        print(f'{t.name:<14} {t.speech_s:>6.2f}s {ms(t.caption_after_speech_s):>8} {ms(t.to_transcript_delta_s):>8} '
               f'{ms(t.to_completed_s):>9} {ms(t.to_audio_delta_s):>8} {ms(t.to_done_s):>8} '
               f'{ms(t.cpu_to_audio_s):>9} {t.cpu_s / t.speech_s:>13.2f} {t.wer:>5.2f}  '
-              f'{t.heard!r} / {t.said!r} ({t.reply_audio_s:.1f} s reply)')
+              f'{t.heard!r} / {t.said!r} ({t.reply_audio_s:.1f} s reply){"; " + t.live if t.live else ""}')
 
     def mean(values: list) -> str:
         values = [v for v in values if v is not None]
         return ms(sum(values) / len(values)) if values else '-'
-    print(f"{'mean':<10} {'':>7} {mean([t.caption_after_speech_s for t in turns]):>8} "
+    print(f"{'mean':<14} {'':>7} {mean([t.caption_after_speech_s for t in turns]):>8} "
           f"{mean([t.to_transcript_delta_s for t in turns]):>8} {mean([t.to_completed_s for t in turns]):>9} "
           f"{mean([t.to_audio_delta_s for t in turns]):>8} {mean([t.to_done_s for t in turns]):>8} "
           f"{mean([t.cpu_to_audio_s for t in turns]):>9} "
@@ -239,6 +242,33 @@ def neural_vad_cost(testdata: Path) -> str:
     return (f'Silero VAD CPU per 32 ms frame: {per_frame[40]:.0f} µs fed in 40 ms appends, {page:.0f} µs in '
             f'{APPEND_MS} ms appends (the page\'s; {page * 1000 / FRAME_MS / 1e6:.1%} of a core per talking session), '
             f'{batched:.0f} µs in one batch ({frames} frames)')
+
+
+def utterances(manifest: list[dict], testdata: Path) -> list[tuple[dict, bytes]]:
+    """The test recordings, then two longer turns (3.6-4.2 s): one recording, a 0.3 s pause, the next one."""
+    single = [(entry, mic_pcm24(testdata / entry['mic_file'])) for entry in manifest]
+    joined = []
+    for (first, a), (second, b) in zip(single, single[1:], strict=False):
+        keep = int((first['mic_trailing_silence_s'] - 0.35) * 24_000) * 2   # 0.15 s of the first's silence
+        skip = int((second['mic_leading_silence_s'] - 0.15) * 24_000) * 2   # and 0.15 s of the second's
+        entry = {**first, 'name': f"{first['name']}+{second['name']}", 'text': f"{first['text']} {second['text']}",
+                 'speech_seconds': first['speech_seconds'] + 0.3 + second['speech_seconds']}
+        joined.append((entry, a[:len(a) - int(first['mic_trailing_silence_s'] * 48_000) + keep] + b[skip:]))
+    return single + joined
+
+
+def live_counts(agent) -> dict:
+    counts = getattr(getattr(agent, 'hearing', None), 'counts', None)
+    return dict(vars(counts)) if counts is not None else {}
+
+
+def describe_live(before: dict, after: dict) -> str:
+    """One turn's live recognition: interim and pause decodes, and whether the commit found its text ready."""
+    if not after:
+        return ''
+    delta = {key: after[key] - before.get(key, 0) for key in after}
+    ready = 'ready' if delta['commits_ready'] else 'decoded at commit'
+    return f"{delta['interim']} interim + {delta['pauses']} pause decodes, {ready}"
 
 
 def mic_pcm24(path: Path) -> bytes:

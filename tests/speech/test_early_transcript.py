@@ -1,5 +1,5 @@
-"""Latency without live captions: the turn is decoded whole at its latest pause, so a commit after the pause
-finds its transcript ready; and Whisper encodes a short turn at its own length rather than a 30 s window."""
+"""Latency: the turn is decoded whole at its latest pause, so a commit after the pause finds its transcript ready;
+and Whisper encodes a short turn at its own length rather than a 30 s window."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,56 +9,22 @@ from voice_ui.pcm import pcm16_to_float
 from voice_ui.speech.agent import SpeechAgent
 from voice_ui.speech.audio import resample
 from voice_ui.speech.brains import EchoBrain
-from voice_ui.speech.models import ModelCache
 from voice_ui.speech.short_decode import MAX_SHORT_S, can_decode_short, decode_short
 from voice_ui.speech.wer import word_error_rate
 
-from .test_live_captions import CountingRecognizer, feed, silence, sound
+from .test_live_captions import WORDS, ScriptedRecognizer, agent_with, feed, silence, sound
 from .test_speech_models import MAX_WER
 
 
-def early_agent(recognizer) -> SpeechAgent:
-    agent = SpeechAgent(brain=EchoBrain(), models=ModelCache(), environ={})  # live captions off: the default
-    agent._models._models[('whisper', agent.whisper_source.value)] = recognizer
-    return agent
-
-
-async def test_a_commit_after_a_pause_reuses_the_whole_turn_decoded_at_the_pause():
-    recognizer = CountingRecognizer()
-    agent = early_agent(recognizer)
-    turn = silence(300) + sound(900) + silence(600)
-    assert await feed(agent, 'item_a', turn) == []  # no captions without VOICE_UI_SPEECH_LIVE
-    assert len(recognizer.decoded) == 1               # decoded once, at the pause, before any commit
-    assert await agent.transcribe_item('item_a', turn, 'en', None) == 'piece1'
-    assert len(recognizer.decoded) == 1               # the commit decoded nothing more
-
-
-async def test_speech_after_the_pause_decodes_the_turn_whole_again():
-    recognizer = CountingRecognizer()
-    agent = early_agent(recognizer)
-    turn = silence(300) + sound(800) + silence(500) + sound(700) + silence(100)  # still speaking at commit
-    await feed(agent, 'item_b', turn)
-    assert await agent.transcribe_item('item_b', turn, 'en', None) == f'piece{len(recognizer.decoded)}'
-    assert recognizer.decoded[-1] == len(turn)  # one decode of everything: no pieces stitched together
-
-
 async def test_each_later_pause_redecodes_from_the_start_of_the_turn():
-    recognizer = CountingRecognizer()
-    agent = early_agent(recognizer)
+    recognizer = ScriptedRecognizer()
+    agent = agent_with(recognizer, live='0')
     turn = silence(300) + sound(800) + silence(500) + sound(700) + silence(600)
     await feed(agent, 'item_c', turn)
-    assert len(recognizer.decoded) == 2 and recognizer.decoded[1] > recognizer.decoded[0] + len(sound(700))
-    assert await agent.transcribe_item('item_c', turn, 'en', None) == 'piece2'
+    [(_, first), (_, second)] = recognizer.decoded
+    assert second > first + len(sound(700))  # the whole turn again, not only what followed the first pause
+    assert await agent.transcribe_item('item_c', turn, 'en', None) == ' '.join(WORDS[:10])
     assert len(recognizer.decoded) == 2
-
-
-async def test_a_commit_of_other_audio_is_decoded_as_it_is():
-    recognizer = CountingRecognizer()
-    agent = early_agent(recognizer)
-    await feed(agent, 'item_d', silence(200) + sound(900) + silence(600))
-    other = sound(1000) + silence(100)
-    assert await agent.transcribe_item('item_d', other, None, None) == 'piece2'
-    assert recognizer.decoded[-1] == len(other)
 
 
 @pytest.fixture(scope='module')
@@ -90,7 +56,7 @@ def test_silence_and_noise_are_no_speech_to_the_short_decode(whisper):
 
 def test_long_turns_and_unknown_languages_take_the_usual_path(whisper):
     assert not can_decode_short(whisper, np.zeros(int(MAX_SHORT_S * 16_000) + 1, np.float32), 'en')
-    assert not can_decode_short(CountingRecognizer(), np.zeros(16_000, np.float32), 'en')  # not faster-whisper
+    assert not can_decode_short(ScriptedRecognizer(), np.zeros(16_000, np.float32), 'en')  # not faster-whisper
 
 
 def test_the_short_window_is_opt_in_and_its_setting_checked():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -140,3 +141,17 @@ def words(text: str) -> list[str]:
             pieces.append(text[start:index])
             start = index
     return pieces
+
+
+def normalized(word: str) -> str:
+    return re.sub(r"[^\w']", '', word.lower())
+
+
+def agreement(before: list[str], now: list[str]) -> int:
+    """How many leading words two transcripts share (case and punctuation aside)."""
+    count = 0
+    for a, b in zip(before, now, strict=False):
+        if normalized(a) != normalized(b):
+            break
+        count += 1
+    return count

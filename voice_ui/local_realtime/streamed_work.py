@@ -1,11 +1,12 @@
 """Agent work that streams: captions while the user speaks, and replies spoken sentence by sentence.
 
 Both are optional agent abilities (the SpeechAgent has them; the echo agent does not):
-- `hear(item_id, pcm, language, prompt) -> list[str]`: audio of the next user item as it arrives; returns the
-  text of pieces it finished decoding. The engine sends them as `conversation.item.input_audio_transcription
-  .delta` events for that item id (the id `input_audio_buffer.speech_started` announced, or in manual mode the
-  id the commit will use), so at commit only the rest remains. `transcribe_item(item_id, audio, ...)` then gives
-  the final text, which `...completed` carries whole as always.
+- `hear(item_id, pcm, language, prompt) -> AsyncIterator[str]`: audio of the next user item as it arrives; yields
+  each caption (text to append) as soon as it is known. The engine sends them as
+  `conversation.item.input_audio_transcription.delta` events for that item id (the id
+  `input_audio_buffer.speech_started` announced, or in manual mode the id the commit will use), so at commit only
+  the rest remains. `transcribe_item(item_id, audio, ...)` then gives the final text, which `...completed`
+  carries whole as always.
 - `respond_stream(history, audio, instructions, tools)`: an async iterator of `Reply` pieces (text, its audio,
   its word timing); the last carries the tool calls. Each piece is queued as it arrives, so the first
   sentence plays while the next is synthesised; a cancelled response stops the iteration at once.
@@ -25,7 +26,7 @@ from .actions import Respond, Transcribe
 from .events import error_event, event
 from .reply_pieces import PieceStream
 from .server_agent import Reply
-from .server_conversation import words
+from .server_conversation import agreement, words
 
 log = logging.getLogger(__name__)
 MAX_CAPTIONED_ITEMS = 16
@@ -76,19 +77,27 @@ class Captions:
         self.sent: dict[str, str] = {}
 
     def add(self, item_id: str, text: str) -> str:
-        """The delta text for a newly decoded piece (with its joining space)."""
+        """The delta text for a caption, which continues what was sent (its own leading space or punctuation)."""
         before = self.sent.pop(item_id, '')
-        piece = (' ' if before else '') + text.strip()
+        piece = text if before else text.lstrip()
         self.sent[item_id] = before + piece
         while len(self.sent) > MAX_CAPTIONED_ITEMS:
             self.sent.pop(next(iter(self.sent)))
         return piece
 
     def remainder(self, item_id: str, final: str) -> str:
-        """What of `final` is still to be sent. Deltas are append-only, so when the final text does not begin
-        with what was sent (rare: the commit held audio the live pieces did not), `...completed` alone has it."""
-        before = self.sent.pop(item_id, '')
-        return final[len(before):] if final.startswith(before) else ''
+        """What of `final` follows the captions already sent: the last sent word's held-back punctuation, then the
+        words after those sent. Deltas are append-only: when `final` does not begin with the words sent (case and
+        punctuation aside), `...completed` alone corrects them."""
+        before, final_words = self.sent.pop(item_id, '').split(), final.split()
+        if not before:
+            return final
+        if agreement(before, final_words) < len(before):
+            return ''
+        last_sent, last_final = before[-1], final_words[len(before) - 1]
+        held = last_final[len(last_sent):] if last_final.startswith(last_sent) else ''
+        rest = ' '.join(final_words[len(before):])
+        return held + (' ' + rest if rest else '')
 
 
 def caption_ready(engine, item_id: str, text: str, now: float) -> None:
@@ -135,8 +144,9 @@ async def perform_streamed(agent, engine, work, wake: asyncio.Event) -> bool:
         hear = getattr(agent, 'hear', None)
         if hear is not None:
             try:
-                for text in await hear(work.item_id, work.pcm, work.language, work.prompt):
+                async for text in hear(work.item_id, work.pcm, work.language, work.prompt):
                     caption_ready(engine, work.item_id, text, time.monotonic())
+                    wake.set()
             except Exception as exc:  # captions are a bonus: the commit still decodes everything
                 log.warning('live recognition failed: %r', exc)
             wake.set()

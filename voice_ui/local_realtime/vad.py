@@ -73,6 +73,11 @@ class EnergyVad:
         self.speaking, self._voiced_run_ms = False, 0
         return VadEvent('stopped', self.position_ms)
 
+    @property
+    def quiet_ms(self) -> int:
+        """How long the speech in progress has been silent (0 while voiced, or when no speech is in progress)."""
+        return self._silent_ms if self.speaking else 0
+
     def reset(self, origin_ms: int) -> None:
         """Forget any turn in progress (after a manual commit or clear); the next frame starts at `origin_ms`."""
         self.position_ms, self._pending = origin_ms, b''

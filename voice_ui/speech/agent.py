@@ -11,13 +11,13 @@ from .brains import Brain, ChatCompletionsBrain, brain_from_env
 from .capacity import SpeechSeats, capacity_from_env
 from .chat_stream import chat_deltas
 from .engines import Recognizer, Synthesizer
-from .live import HeardItem, LiveHearing, Piece, has_speech
+from .live import LiveHearing
 from .models import (MODELS, LoadFailure, ModelCache, ModelSource, load_failure, load_piper, load_whisper, piper_source,
                      whisper_source)
 from .sentences import SentenceBuffer
 
 log = logging.getLogger(__name__)
-LIVE_ENV = 'VOICE_UI_SPEECH_LIVE'  # '1': decode while the user speaks (opt-in: pieces cost WER and CPU today)
+LIVE_ENV = 'VOICE_UI_SPEECH_LIVE'  # '0': no captions while the user speaks (interim decodes cost spare CPU)
 WINDOW_ENV = 'VOICE_UI_WHISPER_WINDOW'  # 'short': ~4x less CPU per turn, a little less accurate on clipped speech
 
 
@@ -46,7 +46,7 @@ class SpeechAgent:
         self.problems: dict[str, LoadFailure] = {}  # 'whisper'/'piper' -> why it could not load
         self.hearing = LiveHearing()
         env = os.environ if environ is None else environ
-        self.live = env.get(LIVE_ENV, '0').strip() == '1'
+        self.live = env.get(LIVE_ENV, '1').strip() != '0'
         window = env.get(WINDOW_ENV, '').strip().lower() or 'full'
         if window not in ('full', 'short'):
             raise ValueError(f"{WINDOW_ENV} must be 'full' or 'short', not {window[:40]!r}")
@@ -83,61 +83,40 @@ class SpeechAgent:
         await self.warm_up()
         return '; '.join(problem.detail for problem in self.problems.values()) or None
 
-    async def hear(self, item_id: str, pcm: bytes, language: str | None, prompt: str | None) -> list[str]:
-        """Audio of the user item `item_id` as it arrives; returns the text of each piece that a pause closed
-        (in order), decoded now rather than at commit."""
+    async def hear(self, item_id: str, pcm: bytes, language: str | None, prompt: str | None) -> AsyncIterator[str]:
+        """Audio of the user item `item_id` as it arrives; yields each caption as soon as it is known (live.py):
+        words two decodes of the turn so far agree on, and the whole turn's words at a pause."""
         heard = self.hearing.item(item_id)
         heard.feed(pcm)
-        if not self.live:
-            await self.decode_early(heard, language, prompt)
-            return []
-        if not heard.pending:
-            return []
-        recognizer = await self.recognizer()
-        texts = []
-        async with heard.lock:  # pieces decode one after another, in order
-            while heard.pending:
-                piece = heard.pending.pop(0)
-                piece.text = await asyncio.to_thread(recognizer.transcribe, bytes(heard.audio[piece.start:piece.end]),
-                                                     language, heard.prompt(prompt))
-                heard.decoded.append(piece)
-                if piece.text:
-                    texts.append(piece.text)
-        return texts
-
-    async def decode_early(self, heard: HeardItem, language: str | None, prompt: str | None) -> None:
-        """At a pause, decode the whole turn so far (one decode at a time; a later pause is caught up on the next
-        append), so that a commit after it finds the transcript ready."""
-        span = heard.turn_so_far()
-        if span is None or heard.lock.locked() or 'whisper' in self.problems:
-            return
+        if heard.lock.locked() or 'whisper' in self.problems:
+            return  # the decode in flight catches up with this audio when it is done
         async with heard.lock:
             recognizer = await self.recognizer()
-            start, end = span
-            text = await asyncio.to_thread(recognizer.transcribe, bytes(heard.audio[start:end]), language, prompt)
-            heard.early = Piece(start, end, text)
+            while (span := heard.next_span(self.live and not recognizer.busy)) is not None:
+                heard.decoded_to = span.end
+                audio = bytes(heard.audio[span.start:span.end])
+                if span.settled:  # the turn up to a pause: likely its transcript, so decoded for sure
+                    self.hearing.counts.pauses += 1
+                    text = await asyncio.to_thread(recognizer.transcribe, audio, language, prompt, short=True)
+                else:
+                    self.hearing.counts.interim += 1
+                    text = await asyncio.to_thread(recognizer.interim, audio, language, prompt)
+                caption = heard.decoded(span, text) if text is not None else ''
+                if caption.strip():
+                    yield caption
 
     async def transcribe_item(self, item_id: str, audio: bytes, language: str | None, prompt: str | None) -> str:
-        """The committed item's transcript: the early decode when it covers the turn, or the pieces already
-        decoded while it was heard (live captions) plus the rest, or the whole turn decoded now."""
+        """The committed item's transcript: the decode of its latest pause when the turn's speech ended there,
+        else the whole turn decoded now."""
         heard = self.hearing.item(item_id)
-        async with heard.lock:  # an early decode in flight finishes first: it is likely the answer
+        async with heard.lock:  # a decode in flight finishes first: it is likely the answer
             self.hearing.pop(item_id)
-            if not self.live:
-                early = heard.early_transcript(audio)
-                return early if early is not None else await self.transcribe(audio, language, prompt)
-            match = heard.reusable(audio)
-            if match is None:
-                return await self.transcribe(audio, language, prompt)
-            pieces, begin = match
-            head, tail = audio[:max(0, pieces[0].start - begin)], audio[pieces[-1].end - begin:]
-            if has_speech(head):  # speech before the first reused piece: decode the turn whole
-                return await self.transcribe(audio, language, prompt)
-            texts = [piece.text for piece in pieces]
-            if has_speech(tail):
-                recognizer = await self.recognizer()
-                texts.append(await asyncio.to_thread(recognizer.transcribe, tail, language, heard.prompt(prompt)))
-            return ' '.join(text for text in texts if text).strip()
+            settled = heard.settled_transcript(audio)
+            if settled is not None:
+                self.hearing.counts.commits_ready += 1
+                return settled
+            self.hearing.counts.commits_decoded += 1
+            return await self.transcribe(audio, language, prompt)
 
     async def respond_stream(self, history: list[Message], audio: bytes, instructions: str | None = None,
                              tools: ToolOffer = NO_TOOLS) -> AsyncIterator[Reply]:

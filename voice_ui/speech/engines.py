@@ -23,12 +23,20 @@ class Recognizer:
         self.short_window = short_window  # encode a short turn at its own length (short_decode.py): opt-in
         self._lock = threading.Lock()  # one decode at a time: on a small CPU, parallel decodes only thrash
 
-    def transcribe(self, pcm24: bytes, language: str | None = None, prompt: str | None = None) -> str:
+    @property
+    def busy(self) -> bool:
+        """A decode is running (another session's, say): interim captions wait rather than queue behind it."""
+        return self._lock.locked()
+
+    def transcribe(self, pcm24: bytes, language: str | None = None, prompt: str | None = None,
+                   short: bool | None = None) -> str:
+        """`short`: encode a short turn at its own length (default: the configured window); audio that ends in
+        silence decodes as well that way, speech cut mid-word better with the full window."""
         audio = resample(pcm16_to_float(pcm24), SAMPLE_RATE, WHISPER_RATE)
         if audio.size == 0:
             return ''
         with self._lock:
-            if self.short_window and can_decode_short(self._model, audio, language):
+            if (self.short_window if short is None else short) and can_decode_short(self._model, audio, language):
                 text = decode_short(self._model, audio, language, prompt)
                 if text is not None:
                     return text
@@ -36,6 +44,16 @@ class Recognizer:
                 audio, language=language or None, initial_prompt=prompt or None, beam_size=1,
                 condition_on_previous_text=False)  # one short turn: no cross-segment conditioning to loop on
             return ' '.join(segment.text.strip() for segment in segments).strip()
+
+
+    def interim(self, pcm24: bytes, language: str | None = None, prompt: str | None = None) -> str | None:
+        """A quick guess at speech still going on (live captions): the short window only; None when it cannot be
+        used or is unsure (a full-window decode would cost several guesses' time for a caption that can wait)."""
+        audio = resample(pcm16_to_float(pcm24), SAMPLE_RATE, WHISPER_RATE)
+        if audio.size == 0 or not can_decode_short(self._model, audio, language):
+            return None
+        with self._lock:
+            return decode_short(self._model, audio, language, prompt)
 
 
 class Synthesizer:

@@ -188,9 +188,11 @@ def test_captions_are_append_only_and_each_word_is_shown_once(hypotheses):
         assert bool(caption) == bool(new)
         assert captions.sent.get('item', '').startswith(sent_before)  # append-only
         assert agreement(captions.sent.get('item', '').split(), heard.shown) == len(heard.shown)
-    final = ' '.join(heard.shown + ['done.'])
     sent = captions.sent.get('item', '')
-    assert sent + captions.remainder('item', final) == final  # the deltas add up to the final text
+    # A final text that keeps the words as sent (the last with its punctuation as decoded) and says one more: the
+    # deltas add up to it exactly (a final that changed a sent word's punctuation is `completed`'s to correct).
+    final = ' '.join(sent.split()[:-1] + heard.shown[-1:] + ['done.'])
+    assert sent + captions.remainder('item', final) == final
 
 
 def test_the_final_text_continues_the_captions_word_by_word():

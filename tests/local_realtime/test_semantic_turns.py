@@ -93,6 +93,18 @@ def test_speech_resuming_voids_the_verdict_and_the_turn_goes_on():
     assert [e.kind for e in vad.scored(second, 0.99)] == ['stopped']
 
 
+def test_a_new_pause_is_judged_only_once_the_worker_is_back_with_the_void_judgement():
+    vad = detector()
+    feed(vad, quiet(500) + tone(1000) + quiet(300))
+    void = vad.take_work()
+    feed(vad, tone(400) + quiet(300))  # the user went on and paused again while the worker was busy
+    assert vad.take_work() is None  # never two inferences for one session at once
+    assert vad.scored(void, 0.99) == []
+    second = vad.take_work()
+    assert isinstance(second, ScoreTurn) and second.end_ms > void.end_ms
+    assert [e.kind for e in vad.scored(second, 0.99)] == ['stopped']
+
+
 def test_a_long_pause_that_ends_the_turn_first_makes_the_verdict_late():
     vad = detector('high')
     feed(vad, quiet(500) + tone(1000) + quiet(300))

@@ -47,6 +47,8 @@ class SemanticTurns:
         self.long_pause_ms = max(int(long_pause_ms), int(inner.silence_duration_ms))
         self.prefix_padding_ms = inner.prefix_padding_ms
         self.silence_duration_ms = self.long_pause_ms  # the longest a pause can last before the turn ends
+        self.running: ScoreTurn | None = None  # the judgement a worker has, void or not: one at a time, so a
+        # session never has two inferences on the 2 cores (kept across resets: the worker is still busy)
         self.reset(origin_ms)
 
     def reset(self, origin_ms: int) -> None:
@@ -57,7 +59,7 @@ class SemanticTurns:
         self.turn_start_ms: int | None = None
         self.pause_end_ms: int | None = None  # in a pause being judged: where the long pause would end it
         self.ready: ScoreTurn | None = None      # a judgement to hand to a worker
-        self.in_flight: ScoreTurn | None = None  # the judgement a worker is making
+        self.in_flight: ScoreTurn | None = None  # the judgement whose verdict still counts
 
     @property
     def speaking(self) -> bool:
@@ -78,8 +80,9 @@ class SemanticTurns:
 
     def take_work(self):
         """A turn to judge, else the neural detector's own scoring work (one of each at most is ever out)."""
-        if self.ready is not None and self.in_flight is None:
-            self.in_flight, self.ready = self.ready, None
+        if self.ready is not None and self.running is None:
+            self.running = self.in_flight = self.ready
+            self.ready = None
             return self.in_flight
         take_work = getattr(self.inner, 'take_work', None)
         return take_work() if take_work else None
@@ -89,6 +92,8 @@ class SemanticTurns:
         if not isinstance(job, ScoreTurn):
             scored = getattr(self.inner, 'scored', None)
             return self._judge(scored(job, result)) if scored else []
+        if job is self.running:
+            self.running = None  # the worker is free: a judgement waiting for it goes out now (ask_for_scoring)
         if job is not self.in_flight:
             return []  # speech resumed, the long pause ended the turn, or a reset: this judgement is late
         self.in_flight = None
@@ -99,8 +104,9 @@ class SemanticTurns:
     def job_failed(self, job, origin_ms: int) -> None:
         """The worker raised: a failed judgement leaves the long pause to decide; a failed voice scoring
         restarts detection at `origin_ms` (its audio stays buffered, unscored), as without this detector."""
-        if job is self.in_flight:
-            self.in_flight = None
+        if isinstance(job, ScoreTurn):
+            self.running = None if job is self.running else self.running
+            self.in_flight = None if job is self.in_flight else self.in_flight
         elif getattr(self.inner, 'in_flight', None) is job:
             self.reset(origin_ms)
 

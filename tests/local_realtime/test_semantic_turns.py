@@ -227,3 +227,40 @@ def test_random_audio_pauses_and_verdicts_never_break_the_detector_and_memory_st
                 assert event.ms > last_stop
                 last_stop = event.ms
         assert len(vad.recent) <= (WINDOW_MS + 3100) * BYTES_PER_MS  # the window and one append at most
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(
+    st.tuples(st.just('speak'), st.integers(20, 1500)), st.tuples(st.just('pause'), st.integers(20, 4500)),
+    st.tuples(st.just('answer'), st.one_of(st.floats(allow_nan=True), st.none(), st.text(max_size=3))),
+    st.tuples(st.just('fail'), st.none()), st.tuples(st.just('clear'), st.none()),
+    st.tuples(st.just('commit'), st.none()),
+    st.tuples(st.just('eagerness'), st.sampled_from(['low', 'medium', 'high', 'auto', None]))), max_size=25))
+def test_a_session_survives_any_order_of_audio_verdicts_failures_and_updates(steps):
+    """Judgements answered late, twice, after a clear or a new detector, failing, or with junk: the engine
+    never fails (no `server_error`), every event it sends is GA-valid (Harness.poll checks), one speech_stopped
+    per turn at most, and the detector's memory stays bounded."""
+    harness = ModelHarness()
+    harness.turn_detection(SEMANTIC)
+    harness.hold, failures = True, 0
+    for what, value in steps:
+        if what in ('speak', 'pause'):
+            harness.append(tone(value) if what == 'speak' else quiet(value), chunk_ms=100)
+        elif what in ('answer', 'fail') and harness.held:
+            job = harness.held.pop(0)
+            if what == 'answer':
+                voice_scored(harness.engine, job, value, harness.now)
+            else:
+                voice_failed(harness.engine, job, harness.now)
+                failures += 1
+            harness.poll()
+        elif what in ('clear', 'commit'):
+            harness.send({'type': f'input_audio_buffer.{what}'})
+        elif what == 'eagerness':
+            harness.turn_detection({**SEMANTIC, 'eagerness': value} if value else SEMANTIC)
+        vad = harness.engine.audio.vad
+        assert isinstance(vad, SemanticTurns) and len(vad.recent) <= (WINDOW_MS + 1000) * BYTES_PER_MS
+    server_errors = [e for _, e in harness.of_type(ServerEvent.ERROR) if e['error']['type'] == 'server_error']
+    assert len(server_errors) == failures  # only the failures the test made: nothing in the engine broke
+    starts, stops = (len(harness.of_type(kind)) for kind in (ServerEvent.SPEECH_STARTED, ServerEvent.SPEECH_STOPPED))
+    assert stops <= starts

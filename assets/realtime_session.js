@@ -5,6 +5,7 @@ import { ConversationRecorder, NO_AUDIO_MESSAGE } from 'voice-ui/audio/recorder.
 import { audioFilename, saveDownload } from 'voice-ui/audio/wav.js';
 import { EventLog } from 'voice-ui/event-log.js';
 import { NoticeKind, UiEvent } from 'voice-ui/protocol.js';
+import { TurnButtons } from 'voice-ui/press.js';
 import { VoiceSession } from 'voice-ui/voice-session.js';
 import { sessionSnapshot } from 'voice-ui/session-stats.js';
 
@@ -42,6 +43,7 @@ export default {
       microphone: this.microphone ? JSON.parse(JSON.stringify(this.microphone)) : null,
     });
     this.voice.handsFree.preset(this.handsFree);
+    this.buttons = new TurnButtons(this.voice);  // Start/Stop Speaking act on the mouse's press (press.js)
     this.spaceHeld = false;
     this.onKeyDown = (event) => {
       if (event.code !== 'Space' || isTyping(event.target)) return;
@@ -66,6 +68,7 @@ export default {
   unmounted() {
     window.removeEventListener('keydown', this.onKeyDown, true);
     window.removeEventListener('keyup', this.onKeyUp, true);
+    if (this.buttons) this.buttons.dispose();
     if (this.voice) this.voice.dispose();
   },
   methods: {
@@ -74,6 +77,13 @@ export default {
     },
     stop() {
       this.voice.stop();
+    },
+    // Start/Stop Speaking (RealtimeSession.turn_button): the mouse's press acts, else the click (touch, pen, Enter).
+    button_down(button, event) {
+      this.buttons.pointerDown(button, event);
+    },
+    button_click(button, event) {
+      this.buttons.click(button, event);
     },
     close() {
       this.voice.close();

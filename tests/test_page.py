@@ -89,9 +89,10 @@ async def test_the_component_gets_a_ga_session_and_the_buttons_act_in_the_browse
     assert props['model'] == 'gpt-realtime'
     validate_client_event({'type': ClientEvent.SESSION_UPDATE, 'session': props['session']})
     assert props['session']['audio']['input']['turn_detection'] is None
-    for marker, method in (('start', 'start'), ('stop', 'stop')):
-        handlers = [listener.js_handler for listener in button(user, marker)._event_listeners.values()]
-        assert handlers == [f'() => getElement({session.id}).{method}()'], handlers
+    for marker in ('start', 'stop'):  # the mouse's press acts, else the click (assets/press.js)
+        handlers = [(listener.type, listener.js_handler) for listener in button(user, marker)._event_listeners.values()]
+        assert handlers == [('pointerdown', f"(e) => getElement({session.id}).button_down('{marker}', e)"),
+                            ('click', f"(e) => getElement({session.id}).button_click('{marker}', e)")], handlers
 
 
 async def test_the_status_is_mirrored_from_the_browser(openai_env, user: User):

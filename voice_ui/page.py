@@ -97,11 +97,11 @@ class VoicePage:
             self._wire(self.session)
             with ui.row().classes('vu-controls w-full items-center gap-2'):
                 # The gestures act in the browser at once (and unlock audio there); Python hears of them as status.
-                start = ui.button('Start Speaking', icon='mic').mark('start') \
-                    .on('click', js_handler=f'() => {self.session.js_call("start")}') \
+                # Start and Stop act on the mouse's press (a held Start is hold-to-talk), else on the click.
+                turn_button = self.session.turn_button
+                start = turn_button(ui.button('Start Speaking', icon='mic').mark('start'), 'start') \
                     .bind_enabled_from(conv, 'status', backward=lambda s: s not in CAPTURING)
-                self.stop_button = ui.button('Stop Speaking', icon='stop').mark('stop') \
-                    .on('click', js_handler=f'() => {self.session.js_call("stop")}') \
+                self.stop_button = turn_button(ui.button('Stop Speaking', icon='stop').mark('stop'), 'stop') \
                     .bind_enabled_from(conv, 'status', backward=lambda s: s == Status.LISTENING and not self.hands_free)
                 close = ui.button('Close Session', icon='power_settings_new', on_click=self.close).mark('close') \
                     .props('outline')
@@ -123,7 +123,7 @@ class VoicePage:
             export_controls(conv, settings.model, self.session)
             events = EventsDrawer(self.session)
             ui.button('Events', icon='list', on_click=events.open).mark('events').props('flat dense')
-            ui.label('Tip: hold Space to talk.').classes('vu-tip')
+            ui.label('Tip: hold Space (or Start Speaking) to talk.').classes('vu-tip')
 
     def _typing_row(self) -> None:
         """Message box and Send: the browser sends the text at once (interrupting the agent), then clears the box."""

@@ -36,6 +36,7 @@ register_esm('voice-ui', ASSETS, max_time=max(p.stat().st_mtime for p in ASSETS.
 
 
 MAX_BATCH_EVENTS = 2_000  # a batch is one socket message (< 1 MB); more entries than this are no browser's
+TURN_BUTTONS = ('start', 'stop')  # assets/press.js TurnButton
 BATCHED = {e.value: '_' + e.name.lower() for e in UiEvent if e != UiEvent.BATCH}  # name -> its handler
 
 
@@ -157,6 +158,15 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         """Before the page is shown: the remembered input device, and the meters the browser draws the levels into."""
         self._props['microphone'] = {'deviceId': device_id, 'label': label,
                                      'meters': {'microphone': level.html_id, 'agent': agent_level.html_id}}
+
+    def turn_button(self, button: ui.button, action: str) -> ui.button:
+        """Makes `button` Start (`'start'`) or Stop (`'stop'`) Speaking, acting in the browser: on the primary mouse
+        button's press (a held Start is hold-to-talk), on the click for touch, pen and keyboard (assets/press.js)."""
+        if action not in TURN_BUTTONS:
+            raise ValueError(f'a turn button starts or stops: {action!r}')
+        for event, method in (('pointerdown', 'button_down'), ('click', 'button_click')):
+            button.on(event, js_handler=f'(e) => {self.js_call(method, repr(action), "e")}')
+        return button
 
     def js_call(self, method: str, *arguments: str) -> str:
         """JS that calls a component method directly inside a browser event handler (a user gesture);

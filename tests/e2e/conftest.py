@@ -72,7 +72,7 @@ def open_voice_page(playwright, chromium: str, mic: str | Path, url: str, init_s
 
 
 @contextmanager
-def voice_page(playwright, chromium: str, mic: str, url: str) -> Iterator[VoicePage]:
+def voice_page(playwright, chromium: str, mic: str | Path, url: str) -> Iterator[VoicePage]:
     """`open_voice_page` for a `with` block (or a fixture): the browser closes afterwards."""
     browser, voice = open_voice_page(playwright, chromium, mic, url)
     try:

@@ -13,7 +13,7 @@ from voice_ui.local_realtime.limits import ServerLimits
 from voice_ui.local_realtime.neural_vad import NeuralVad, ScoreVoice, unavailable_reason
 from voice_ui.local_realtime.server_agent import EchoAgent
 from voice_ui.local_realtime.server_config import EngineOptions, LocalRealtimeConfig, Pacing
-from voice_ui.local_realtime.turn_detectors import (EAGERNESS_SILENCE_MS, NEURAL_BY_DEFAULT, choose_vad, describe_vad,
+from voice_ui.local_realtime.turn_detectors import (EAGERNESS_SILENCE_MS, choose_vad, describe_vad,
                                                     detector_settings)
 from voice_ui.local_realtime.turn_events import voice_scored
 from voice_ui.local_realtime.vad import EnergyVad
@@ -60,7 +60,7 @@ def test_a_server_picks_neural_for_an_agent_that_listens_and_energy_otherwise(ne
     class Listening(EchoAgent):
         listens = True
     assert choose_vad('auto', EchoAgent(), {}) == 'energy'  # tone-speaking tests keep a detector that hears tones
-    assert choose_vad('auto', Listening(), {}) == ('neural' if NEURAL_BY_DEFAULT else 'energy')
+    assert choose_vad('auto', Listening(), {}) == 'neural'  # an agent that really hears gets Silero by default
     assert choose_vad('neural', Listening(), {'VOICE_UI_VAD': 'energy'}) == 'energy'
     assert choose_vad('auto', EchoAgent(), {'VOICE_UI_VAD': ' Neural '}) == 'neural'
     with pytest.raises(ValueError, match='VOICE_UI_VAD must be one of'):

@@ -2,10 +2,10 @@
 
 Two detectors share one interface (`feed` -> `VadEvent`s, `reset`, `speaking`): the Silero neural detector
 (neural_vad.py, with the speech extra) and the energy detector (vad.py, always available). The server's
-`EngineOptions.vad` names the kind; `VOICE_UI_VAD=neural|energy|auto` overrides it. `auto` is energy for now:
-the neural detector is opt-in (`neural`) until the hands-free browser test is run with it on a quieter machine
-(at load 15-20 it failed in both runs with neural and in one of three with energy: not conclusive). Only
-agents that `listens` are meant to get it by default then, so tests that speak in tones keep the energy one.
+`EngineOptions.vad` names the kind; `VOICE_UI_VAD=neural|energy|auto` overrides it. `auto` gives the neural
+detector to agents that `listens` (the speech agent: it hears real voices, and noise that fools an energy
+detector is not speech to Silero) and the energy one to the rest (the echo agent's tests speak in tones). The
+hands-free browser tests pass with it on a quiet machine (a loaded one at 15-20 had failed them with either).
 
 `semantic_vad` judges whether what was said so far is a finished thought. With the `turn` extra (pipecat-ai,
 which ships smart-turn v3.2: end_of_turn.py) and a listening agent it gets `SemanticTurns` (semantic_turns.py):
@@ -26,7 +26,7 @@ from .vad import EnergyVad
 log = logging.getLogger(__name__)
 VAD_ENV = 'VOICE_UI_VAD'
 VAD_KINDS = ('auto', 'neural', 'energy')
-NEURAL_BY_DEFAULT = False  # `auto` for a listening agent: see the module docstring
+NEURAL_BY_DEFAULT = True  # `auto` for a listening agent: see the module docstring
 # semantic_vad's eagerness -> the pause (ms) that ends a turn; the service's `auto` is `medium`.
 EAGERNESS_SILENCE_MS = {'high': 350, 'medium': 700, 'auto': 700, 'low': 1400}
 SEMANTIC_PREFIX_PADDING_MS = 300

@@ -1,8 +1,9 @@
 """semantic_vad's end-of-turn model: `python benchmarks/end_of_turn.py` (needs the `turn` extra).
 
-For each test recording, whole and cut mid-sentence, prints:
+For each voice detector (Silero, the default for an agent that hears, and energy) and each test recording,
+whole and cut mid-sentence, prints:
   p(complete)    smart-turn v3.2's probability that the turn is finished, for the audio the detector hands it
-                 at the short pause (the energy detector, as the embedded server's default)
+                 at the last short pause
   CPU ms         process CPU of one judgement (resampling, features, inference), median of 5
   wall ms        its wall time, median of 5
   end (model)    from the end of speech to `input_audio_buffer.speech_stopped` in a served semantic_vad session
@@ -31,6 +32,7 @@ import uvicorn  # noqa: E402
 import websockets  # noqa: E402
 
 from voice_ui.local_realtime.end_of_turn import turn_probability, unavailable_reason  # noqa: E402
+from voice_ui.local_realtime.neural_vad import unavailable_reason as neural_unavailable  # noqa: E402
 from voice_ui.local_realtime.server import create_app  # noqa: E402
 from voice_ui.local_realtime.server_config import EngineOptions, LocalRealtimeConfig, Pacing  # noqa: E402
 from voice_ui.local_realtime.turn_detectors import new_detector  # noqa: E402
@@ -49,9 +51,9 @@ def recording(name: str, fraction: float) -> bytes:
     return pcm[:int(len(pcm) * fraction) // 2 * 2]
 
 
-def judged_audio(speech: bytes) -> bytes:
+def judged_audio(kind: str, speech: bytes) -> bytes:
     """The audio the detector hands the model at the last short pause of `speech`."""
-    vad = new_detector('energy', {'type': 'semantic_vad'}, 0, 'smart-turn')
+    vad = new_detector(kind, {'type': 'semantic_vad'}, 0, 'smart-turn')
     audio, last = b'\0\0' * 24 * LEAD_MS + speech + b'\0\0' * 24 * 600, b''
     for start in range(0, len(audio), APPEND_MS * BYTES_PER_MS):
         vad.feed(audio[start:start + APPEND_MS * BYTES_PER_MS])
@@ -112,9 +114,9 @@ async def listen(ws, stopped: list) -> None:
             stopped.append((time.perf_counter(), event))
 
 
-async def serving(turn_model: str, cases: list[tuple[str, bytes]]) -> list[tuple[float, int] | None]:
+async def serving(kind: str, turn_model: str, cases: list[tuple[str, bytes]]) -> list[tuple[float, int] | None]:
     port = free_port()
-    config = LocalRealtimeConfig(api_keys={API_KEY}, engine=EngineOptions(pacing=Pacing.BURST, vad='energy',
+    config = LocalRealtimeConfig(api_keys={API_KEY}, engine=EngineOptions(pacing=Pacing.BURST, vad=kind,
                                                                           turn_model=turn_model))
     server = uvicorn.Server(uvicorn.Config(create_app(config), host='127.0.0.1', port=port, log_level='warning',
                                            lifespan='off'))
@@ -147,13 +149,15 @@ async def main() -> None:
           f'python {sys.version.split()[0]}')
     cases = [(f'{name} {"whole" if fraction == 1 else f"cut {fraction:.0%}"}', recording(name, fraction))
              for name in CUTS for fraction in (1.0, CUTS[name])]
-    costs = [judgement_cost(judged_audio(speech)) for _, speech in cases]
-    with_model = await serving('smart-turn', cases)
-    without = await serving('none', cases)
-    print(f'\n{"recording":<16} {"p(complete)":>11} {"CPU ms":>7} {"wall ms":>8}   {"end (model) ms":>16}   '
-          f'{"end (none) ms":>15}')
-    for (label, _), (probability, cpu, wall), ended, plain in zip(cases, costs, with_model, without, strict=True):
-        print(f'{label:<16} {probability:11.3f} {cpu:7.0f} {wall:8.0f}   {shown(ended):>16}   {shown(plain):>15}')
+    kinds = ['neural', 'energy'] if neural_unavailable() is None else ['energy']
+    for kind in kinds:
+        costs = [judgement_cost(judged_audio(kind, speech)) for _, speech in cases]
+        with_model = await serving(kind, 'smart-turn', cases)
+        without = await serving(kind, 'none', cases)
+        print(f'\n{kind + " detector":<16} {"p(complete)":>11} {"CPU ms":>7} {"wall ms":>8}   {"end (model) ms":>16}   '
+              f'{"end (none) ms":>15}')
+        for (label, _), (probability, cpu, wall), ended, plain in zip(cases, costs, with_model, without, strict=True):
+            print(f'{label:<16} {probability:11.3f} {cpu:7.0f} {wall:8.0f}   {shown(ended):>16}   {shown(plain):>15}')
     load = ', '.join(f'{value:.1f}' for value in os.getloadavg())
     print(f'\nload average after: {load}. end = wall ms from the end of speech to speech_stopped (its audio_end_ms '
           'after the end of speech); eagerness auto waits 2000 ms of pause when the model says unfinished.')

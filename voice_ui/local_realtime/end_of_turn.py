@@ -4,7 +4,8 @@ The model (an 8.7 MB ONNX file, BSD-2-Clause, by Daily) ships inside the `pipeca
 extra installs; nothing is downloaded at run time. Only two of the wheel's files are used, found through
 `importlib.util.find_spec` and never imported as pipecat: the model, and `_whisper_features.py`, the numpy-only
 Whisper log-mel features it was trained with (loaded from its file, so pipecat's package code, its logging and
-its import-time work stay out of the server). pipecat-ai brings onnxruntime and soxr, which do the rest.
+its import-time work stay out of the server). pipecat-ai brings onnxruntime and soxr, which do the rest;
+threadpoolctl keeps the features' matrix product on one BLAS thread.
 
 What the model is given is what pipecat gives it (`LocalSmartTurnAnalyzerV3`): the last 8 s of the turn at
 16 kHz, zero-padded on the left, as 80 x 800 normalised log-mel features; it answers the probability that the
@@ -125,8 +126,17 @@ def model_input(pcm: bytes) -> np.ndarray:
         audio = soxr.resample(audio, SAMPLE_RATE, MODEL_RATE, quality='HQ').astype(np.float32, copy=False)
     size = WINDOW_S * MODEL_RATE
     audio = audio[-size:] if len(audio) >= size else np.pad(audio, (size - len(audio), 0))
-    features = features_module().compute_whisper_log_mel_features(audio, do_normalize=True)
+    # One BLAS thread for the features' one matrix product (~5 ms): with two, OpenBLAS's idle worker spins on
+    # the other core for ~100 ms after it (measured), a core the speech models need.
+    with blas_threads().limit(limits=1, user_api='blas'):
+        features = features_module().compute_whisper_log_mel_features(audio, do_normalize=True)
     return np.asarray(features, np.float32)[None]
+
+
+@functools.cache
+def blas_threads():
+    from threadpoolctl import ThreadpoolController
+    return ThreadpoolController()
 
 
 def turn_probability(pcm: bytes) -> float:

@@ -111,3 +111,24 @@ async def test_a_served_semantic_vad_session_ends_a_finished_turn_early_and_wait
     assert kinds == turn and delay <= 400  # judged during the wait: ends where the audio heard so far ends
     kinds, delay = await stream_and_wait('weather', CUTS['weather'])
     assert kinds == turn and MODEL_WAIT_MS['auto'] - 300 <= delay <= MODEL_WAIT_MS['auto'] + 100
+
+
+async def test_one_bulk_append_is_scored_and_judged_off_the_event_loop_as_one_turn(model):
+    """Silero scores the bulk append in a worker, then the model judges in another: the pause after "hello
+    world," is over (the speech went on) before it is judged, the last pause's verdict ends the one turn."""
+    if (reason := neural_unavailable()) is not None:
+        unavailable(f'the neural VAD needs the speech extra: {reason}')
+    config = LocalRealtimeConfig(api_keys={API_KEY}, engine=EngineOptions(pacing=Pacing.BURST, vad='neural',
+                                                                          turn_model='smart-turn'))
+    speech = recording('weather')
+    with serve(config) as served:
+        client = await open_session(served.url, {'type': 'realtime', 'audio': {'input': {
+            'turn_detection': {'type': 'semantic_vad', 'create_response': False}}}})
+        await client.append(silence(LEAD_MS) + speech + silence(1000), chunk_ms=6000)  # less than the long pause
+        events = await client.until(ServerEvent.INPUT_AUDIO_COMMITTED, timeout=30)
+        kinds = [e['type'] for e in events if e['type'].startswith('input_audio_buffer.')]
+        assert kinds == [ServerEvent.SPEECH_STARTED, ServerEvent.SPEECH_STOPPED, ServerEvent.INPUT_AUDIO_COMMITTED]
+        stopped = next(e for e in events if e['type'] == ServerEvent.SPEECH_STOPPED)
+        heard = LEAD_MS + len(speech) // BYTES_PER_MS + 1000
+        assert 0 <= heard - stopped['audio_end_ms'] < 32  # all the audio heard (Silero reads whole 32 ms frames)
+        await client.connection.close()

@@ -9,7 +9,7 @@ threadpoolctl keeps the features' matrix product on one BLAS thread.
 
 What the model is given is what pipecat gives it (`LocalSmartTurnAnalyzerV3`): the last 8 s of the turn at
 16 kHz, zero-padded on the left, as 80 x 800 normalised log-mel features; it answers the probability that the
-turn is complete (> 0.5: complete). That costs ~20 ms for the features and ~150-200 ms for the inference on
+turn is complete (> 0.5: complete). That costs ~10 ms for the features and ~110-130 ms for the inference on
 one core here, so it always runs in a worker (`ScoreTurn`), never on the event loop. One inference session per
 process is shared (`run` is thread-safe) with one intra-op thread: a judgement never takes both cores.
 """

@@ -5,13 +5,13 @@ this detector does not end the turn: it hands the turn's audio to a worker (`Sco
 keeps listening. Then, on the session's audio timeline, like pipecat's smart-turn analyzer and LiveKit's turn
 detector:
 - the model says complete (> 0.5) and the user is still silent: the turn ends at once (`stopped` where the
-  audio heard so far ends), ~250 ms of pause plus ~200 ms of inference after the last word;
+  audio heard so far ends), ~250 ms of pause plus ~130 ms of inference after the last word;
 - it says incomplete (or fails): the turn ends only after the long pause that `eagerness` sets (`MODEL_WAIT_MS`,
   counted from the start of the pause), so a user who stops to think is not cut off;
 - speech resumes first: the pause, and any judgement of it still to come, count for nothing.
 
 Why 250 ms: pauses inside a sentence (stop closures, a breath between phrases) are mostly shorter, so the model
-is asked about real pauses, not every gap between words; and pause + inference (~450 ms) is close to the
+is asked about real pauses, not every gap between words; and pause + inference (~400 ms) is close to the
 200-500 ms gap people leave between turns. pipecat recommends 200 ms with its smart-turn analyzer.
 
 Why 1 / 2 / 4 s for high / medium (auto) / low: the service documents its maximum waits as 2 / 4 / 8 s; this

@@ -264,3 +264,10 @@ def test_a_session_survives_any_order_of_audio_verdicts_failures_and_updates(ste
     assert len(server_errors) == failures  # only the failures the test made: nothing in the engine broke
     starts, stops = (len(harness.of_type(kind)) for kind in (ServerEvent.SPEECH_STARTED, ServerEvent.SPEECH_STOPPED))
     assert stops <= starts
+
+
+def test_the_standalone_server_refuses_a_bad_turn_model_with_a_message(monkeypatch):
+    from voice_ui.local_realtime.__main__ import main
+    monkeypatch.setenv('VOICE_UI_TURN_MODEL', 'smart-turn-v9')
+    with pytest.raises(SystemExit, match='VOICE_UI_TURN_MODEL must be one of auto, smart-turn, none'):
+        main(['--agent', 'echo', '--api-key', 'k', '--port', '1'])

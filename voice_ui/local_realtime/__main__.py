@@ -25,6 +25,7 @@ from .faults import ALLOW_FAULTS_ENV
 from .limits import ServerLimits
 from .server import create_app
 from .tokens import TOKEN_SECRET_ENV, token_secret
+from .end_of_turn import describe_turn_model
 from .turn_detectors import describe_vad
 from .uvicorn_guards import server_options
 
@@ -108,12 +109,16 @@ def serve(args: argparse.Namespace, sock: socket.socket | None = None) -> None:
     agent = EchoAgent() if args.agent == 'echo' else default_agent()
     if hasattr(agent, 'load'):
         agent.load()  # a speech model that cannot load is said now, and the line below does not advertise it
-    config = LocalRealtimeConfig(api_keys={args.api_key}, agent=agent,
-                                 engine=EngineOptions(pacing=Pacing(args.pacing), session_limit_s=args.session_limit),
-                                 limits=ServerLimits(max_sessions=args.max_sessions),
-                                 allow_fault_endpoints=args.allow_faults)
+    try:
+        engine = EngineOptions(pacing=Pacing(args.pacing), session_limit_s=args.session_limit)
+        config = LocalRealtimeConfig(api_keys={args.api_key}, agent=agent, engine=engine,
+                                     limits=ServerLimits(max_sessions=args.max_sessions),
+                                     allow_fault_endpoints=args.allow_faults)
+    except ValueError as error:  # $VOICE_UI_VAD / $VOICE_UI_TURN_MODEL name what cannot run: said, not a traceback
+        raise SystemExit(f'embedded server: {error}') from None
     print(f'Embedded Realtime server: http://{args.host}:{args.port}/v1 ({args.pacing} pacing, '
-          f'{config.agent.description}, {describe_vad(config.engine.vad)}{f", pid {os.getpid()}" if sock else ""})',
+          f'{config.agent.description}, {describe_vad(config.engine.vad)}, '
+          f'{describe_turn_model(config.engine.turn_model)}{f", pid {os.getpid()}" if sock else ""})',
           flush=True)
     server = uvicorn.Server(uvicorn.Config(create_app(config), host=args.host, port=args.port, log_level='warning',
                                            **server_options(config.limits)))

@@ -43,7 +43,7 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
         self.outbox = Outbox()
         self.conversation = Conversation()
         self.conversation_id = new_id('conv')
-        self.audio = InputAudio(self.options.vad)
+        self.audio = InputAudio(self.options.vad, self.options.turn_model)
         self.audio.configure(self.turn_detection)
         self.active: ResponseRun | None = None
         self.next_user_item_id = new_id('item')

@@ -10,15 +10,17 @@ from .vad import EnergyVad, VadEvent
 
 if TYPE_CHECKING:
     from .neural_vad import NeuralVad
+    from .semantic_turns import SemanticTurns
 
 
 class InputAudio:
-    def __init__(self, detector_kind: str = 'energy') -> None:
+    def __init__(self, detector_kind: str = 'energy', turn_model: str = 'none') -> None:
         self.detector_kind = detector_kind  # 'neural' or 'energy' (turn_detectors.py)
+        self.turn_model = turn_model        # 'smart-turn' or 'none': semantic_vad's end-of-turn model
         self.buffer = bytearray()
         self.buffer_start_ms = 0  # timeline position of buffer[0]
         self.total_bytes = 0      # everything ever appended this session
-        self.vad: EnergyVad | NeuralVad | None = None
+        self.vad: EnergyVad | NeuralVad | SemanticTurns | None = None
         self.turn_start_ms: int | None = None
 
     @property
@@ -26,9 +28,10 @@ class InputAudio:
         return self.total_bytes // BYTES_PER_MS
 
     def configure(self, turn_detection: dict | None) -> None:
-        """(Re)start VAD for a new `turn_detection` (semantic_vad: eagerness sets the pause, turn_detectors.py).
-        Values were validated (session_rules): finite and in range."""
-        self.vad = new_detector(self.detector_kind, turn_detection, self.total_ms) if turn_detection else None
+        """(Re)start VAD for a new `turn_detection` (semantic_vad: the end-of-turn model or eagerness decides,
+        turn_detectors.py). Values were validated (session_rules): finite and in range."""
+        self.vad = (new_detector(self.detector_kind, turn_detection, self.total_ms, self.turn_model)
+                    if turn_detection else None)
         self.turn_start_ms = None
 
     def make_room(self, incoming: int, cap: int) -> None:
@@ -58,7 +61,8 @@ class InputAudio:
         return self._track(self.vad.feed(pcm) if self.vad else [])
 
     def voice_work(self):
-        """A `ScoreVoice` job for a worker when the neural detector has more audio than it scores inline."""
+        """A job for a worker: `ScoreVoice` when the neural detector has more audio than it scores inline,
+        `ScoreTurn` when semantic_vad's end-of-turn model is to judge a pause."""
         take_work = getattr(self.vad, 'take_work', None)
         return take_work() if take_work else None
 

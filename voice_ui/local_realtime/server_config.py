@@ -8,6 +8,7 @@ from enum import StrEnum
 from .server_agent import Agent, EchoAgent
 from .faults import ALLOW_FAULTS_ENV, Faults
 from .limits import ServerLimits
+from .end_of_turn import choose_turn_model
 from .turn_detectors import choose_vad
 
 
@@ -24,6 +25,7 @@ class EngineOptions:
     word_ms: int = 60                # realtime pace of transcript words when a reply has no audio
     session_limit_s: float = 60 * 60  # the service ends sessions after 60 minutes
     vad: str = 'auto'                 # turn detection's detector: neural | energy | auto (turn_detectors.py)
+    turn_model: str = 'auto'          # semantic_vad's end-of-turn model: smart-turn | none | auto (end_of_turn.py)
 
 
 @dataclass
@@ -43,7 +45,8 @@ class LocalRealtimeConfig:
         if not self.api_keys or not all(self.api_keys):
             raise ValueError('the embedded server needs at least one non-empty API key')
         # `auto` becomes a kind now: neural when the agent really listens and the model loads (or $VOICE_UI_VAD)
-        self.engine = replace(self.engine, vad=choose_vad(self.engine.vad, self.agent))
+        self.engine = replace(self.engine, vad=choose_vad(self.engine.vad, self.agent),
+                              turn_model=choose_turn_model(self.engine.turn_model, self.agent))
 
     @property
     def fault_endpoints_enabled(self) -> bool:

@@ -29,6 +29,7 @@ from .server_config import LocalRealtimeConfig
 from .session_guard import failed
 from .streamed_work import CheckAgent, agent_seat, hearing_for, perform_streamed
 from .tokens import Grant, TokenStore, bearer
+from .end_of_turn import ScoreTurn
 from .neural_vad import ScoreVoice
 from .turn_events import voice_failed, voice_scored
 
@@ -202,7 +203,7 @@ class Connection:
 
     async def perform(self, work: Transcribe | Respond) -> None:
         """Run agent work off the pump; the engine hears back with the result or the error message."""
-        if isinstance(work, ScoreVoice):
+        if isinstance(work, (ScoreVoice, ScoreTurn)):
             return await self.score_voice(work)
         try:
             if await perform_streamed(self.agent, self.engine, work, self.wake):  # live captions, spoken sentences
@@ -223,8 +224,9 @@ class Connection:
                 self.engine.reply_ready(work.response_id, None, str(exc) or type(exc).__name__, time.monotonic())
         self.wake.set()
 
-    async def score_voice(self, job: ScoreVoice) -> None:
-        """A large append's voice detection, off the event loop (the engine decides with the result)."""
+    async def score_voice(self, job: ScoreVoice | ScoreTurn) -> None:
+        """A large append's voice detection or a pause's end-of-turn judgement, off the event loop (the engine
+        decides with the result)."""
         try:
             result = await asyncio.to_thread(job.run)
         except Exception:  # a broken model: the client hears of it, the session lives on without this audio

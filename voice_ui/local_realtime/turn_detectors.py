@@ -7,11 +7,12 @@ detector to agents that `listens` (the speech agent: it hears real voices, and n
 detector is not speech to Silero) and the energy one to the rest (the echo agent's tests speak in tones). The
 hands-free browser tests pass with it on a quiet machine (a loaded one at 15-20 had failed them with either).
 
-`semantic_vad` needs an end-of-turn model that judges whether what was said so far is a finished thought.
-None ships with the speech extra (faster-whisper, piper). One could be bundled without a download: the
-pipecat-ai wheel carries smart-turn v3.2 (an 8.7 MB ONNX file, BSD-2) and its feature code, but it brings all
-of pipecat's dependencies and is not wired in yet. Until then `semantic_vad` is the same detector as
-`server_vad` with its pause chosen by `eagerness`: `high` answers after a short pause, `low` lets the user
+`semantic_vad` judges whether what was said so far is a finished thought. With the `turn` extra (pipecat-ai,
+which ships smart-turn v3.2: end_of_turn.py) and a listening agent it gets `SemanticTurns` (semantic_turns.py):
+the voice detector hears a short pause, the model judges it in a worker, a finished turn ends at once and an
+unfinished one waits for a longer pause set by `eagerness`. `EngineOptions.turn_model` names the choice;
+`VOICE_UI_TURN_MODEL=smart-turn|none|auto` overrides it. Without the model `semantic_vad` is the same detector
+as `server_vad` with its pause chosen by `eagerness`: `high` answers after a short pause, `low` lets the user
 think (EAGERNESS_SILENCE_MS). README says so.
 """
 from __future__ import annotations
@@ -41,13 +42,23 @@ def detector_settings(turn_detection: dict) -> tuple[float, int, int]:
             int(turn_detection.get('silence_duration_ms', 500)))
 
 
-def new_detector(kind: str, turn_detection: dict, origin_ms: int):
-    """A fresh detector of `kind` ('neural' or 'energy'; anything else is energy) for the session timeline."""
-    settings = detector_settings(turn_detection)
+def new_detector(kind: str, turn_detection: dict, origin_ms: int, turn_model: str = 'none'):
+    """A fresh detector of `kind` ('neural' or 'energy'; anything else is energy) for the session timeline;
+    `semantic_vad` with `turn_model` 'smart-turn' gets it wrapped in the end-of-turn model's pause rule."""
+    threshold, padding, silence = detector_settings(turn_detection)
+    semantic = turn_detection.get('type') == 'semantic_vad' and turn_model == 'smart-turn'
+    if semantic:
+        from .semantic_turns import SHORT_PAUSE_MS
+        silence = SHORT_PAUSE_MS
     if kind == 'neural':
         from .neural_vad import NeuralVad
-        return NeuralVad(*settings, origin_ms=origin_ms)
-    return EnergyVad(*settings, origin_ms=origin_ms)
+        inner = NeuralVad(threshold, padding, silence, origin_ms=origin_ms)
+    else:
+        inner = EnergyVad(threshold, padding, silence, origin_ms=origin_ms)
+    if not semantic:
+        return inner
+    from .semantic_turns import MODEL_WAIT_MS, SemanticTurns
+    return SemanticTurns(inner, MODEL_WAIT_MS[turn_detection.get('eagerness') or 'auto'], origin_ms)
 
 
 def choose_vad(requested: str, agent: object, environ: Mapping[str, str] | None = None) -> str:

@@ -4,7 +4,8 @@ stopped (commit the turn, answer it). Sans-I/O like the engine.
 The energy detector decides inside `input_audio_buffer.append`. The neural one does too for the small appends
 of a client streaming in real time; a large append is scored by a worker instead (`ScoreVoice`, queued as an
 action the transport runs in a thread, like agent work), whose result comes back through `voice_scored`, so
-a bulk upload never stalls the event loop.
+a bulk upload never stalls the event loop. semantic_vad's end-of-turn model (`ScoreTurn`, semantic_turns.py)
+always runs that way: its judgement of a pause comes back through `voice_scored` too.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from .vad import VadEvent
 
 if TYPE_CHECKING:
     from .engine import RealtimeEngine
+    from .end_of_turn import ScoreTurn
     from .neural_vad import ScoreVoice
 
 
@@ -40,12 +42,15 @@ def on_voice_events(engine: RealtimeEngine, changes: list[VadEvent], now: float)
 
 
 def ask_for_scoring(engine: RealtimeEngine, now: float) -> None:
-    job = engine.audio.voice_work()
-    if job is not None:
+    # semantic_vad may have two jobs due (a turn to judge and audio to score): at most one of each is out
+    for _ in range(2):
+        job = engine.audio.voice_work()
+        if job is None:
+            return
         engine.queue([job], now)
 
 
-def voice_scored(engine: RealtimeEngine, job: ScoreVoice, result, now: float) -> None:
+def voice_scored(engine: RealtimeEngine, job: ScoreVoice | ScoreTurn, result, now: float) -> None:
     """A worker scored `job`: apply what the detector decides (the transport calls this on the event loop)."""
     if engine.closed:
         return
@@ -54,11 +59,14 @@ def voice_scored(engine: RealtimeEngine, job: ScoreVoice, result, now: float) ->
                    'voice detection', now)
 
 
-def voice_failed(engine: RealtimeEngine, job: ScoreVoice, now: float) -> None:
+def voice_failed(engine: RealtimeEngine, job: ScoreVoice | ScoreTurn, now: float) -> None:
     """The worker raised: say so, and start the detector afresh (the job's audio stays buffered, unscored)."""
     if engine.closed:
         return
     engine.send(failed('voice detection'), now)
     vad = engine.audio.vad
-    if getattr(vad, 'in_flight', None) is job:
+    job_failed = getattr(vad, 'job_failed', None)  # semantic_vad's detector: a failed judgement is not fatal
+    if job_failed is not None:
+        job_failed(job, engine.audio.total_ms)
+    elif getattr(vad, 'in_flight', None) is job:
         vad.reset(engine.audio.total_ms)

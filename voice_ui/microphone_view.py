@@ -8,10 +8,11 @@ the capture worklet's level and the player's output: no level ever reaches Pytho
 """
 from __future__ import annotations
 
-from nicegui import app, ui
+from nicegui import ui
 
 from . import ASSETS
 from .realtime_session import DevicesEventArguments, RealtimeSession
+from .settings import user_storage
 
 STORAGE_KEY = 'voice_ui.microphone'
 DEFAULT_LABEL = 'System default'  # the browser's name of the option '' until it has listed the devices
@@ -20,10 +21,7 @@ REMEMBERED_LABEL = 'Remembered microphone'
 
 def remembered() -> tuple[str, str]:
     """The person's chosen input (device id, label); ('', '') for the system default or without user storage."""
-    try:
-        value = app.storage.user.get(STORAGE_KEY)
-    except RuntimeError:  # no storage_secret, or outside a page: nothing is remembered
-        return '', ''
+    value = user_storage().get(STORAGE_KEY)  # without user storage nothing is remembered
     if not isinstance(value, dict):
         return '', ''
     device_id, label = value.get('device_id'), value.get('label')
@@ -33,10 +31,7 @@ def remembered() -> tuple[str, str]:
 
 
 def remember(device_id: str, label: str) -> None:
-    try:
-        app.storage.user[STORAGE_KEY] = {'device_id': device_id, 'label': label}
-    except RuntimeError:
-        pass  # without user storage the choice lasts for this page only
+    user_storage()[STORAGE_KEY] = {'device_id': device_id, 'label': label}  # without user storage: this page only
 
 
 def level_meter(name: str, kind: str) -> ui.element:

@@ -155,3 +155,8 @@ def agreement(before: list[str], now: list[str]) -> int:
             break
         count += 1
     return count
+
+
+def held_punctuation(sent: str, now: str) -> str:
+    """What `now` (a word as decoded now) adds after `sent` (the same word as sent, its punctuation held back)."""
+    return now[len(sent):] if sent and now.startswith(sent) else ''

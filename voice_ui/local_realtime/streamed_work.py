@@ -26,7 +26,7 @@ from .actions import Respond, Transcribe
 from .events import error_event, event
 from .reply_pieces import PieceStream
 from .server_agent import Reply
-from .server_conversation import agreement, words
+from .server_conversation import agreement, held_punctuation, words
 
 log = logging.getLogger(__name__)
 MAX_CAPTIONED_ITEMS = 16
@@ -94,10 +94,8 @@ class Captions:
             return final
         if agreement(before, final_words) < len(before):
             return ''
-        last_sent, last_final = before[-1], final_words[len(before) - 1]
-        held = last_final[len(last_sent):] if last_final.startswith(last_sent) else ''
         rest = ' '.join(final_words[len(before):])
-        return held + (' ' + rest if rest else '')
+        return held_punctuation(before[-1], final_words[len(before) - 1]) + (' ' + rest if rest else '')
 
 
 def caption_ready(engine, item_id: str, text: str, now: float) -> None:

@@ -88,8 +88,8 @@ class SpeechAgent:
         words two decodes of the turn so far agree on, and the whole turn's words at a pause."""
         heard = self.hearing.item(item_id)
         heard.feed(pcm)
-        if heard.lock.locked() or 'whisper' in self.problems:
-            return  # the decode in flight catches up with this audio when it is done
+        if heard.lock.locked() or 'whisper' in self.problems or heard.next_span(self.live) is None:
+            return  # the decode in flight catches up with this audio when it is done; or nothing is due
         async with heard.lock:
             recognizer = await self.recognizer()
             while (span := heard.next_span(self.live and not recognizer.busy)) is not None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..local_realtime.server_conversation import agreement
+from ..local_realtime.server_conversation import agreement, held_punctuation
 from ..local_realtime.vad import EnergyVad
 from ..protocol import BYTES_PER_MS
 from .short_decode import MAX_SHORT_S
@@ -147,9 +147,8 @@ class HearingCounts:
 def continuation(sent_last: str, last_now: str, new: list[str]) -> str:
     """The caption after `sent_last` (the last word sent, its punctuation held back): that word's punctuation as
     the latest text has it (e.g. "," after "world"), then the `new` words, the last again without punctuation."""
-    held = last_now[len(sent_last):] if sent_last and last_now.startswith(sent_last) else ''
     joined = ' '.join(new[:-1] + [new[-1].rstrip(PUNCTUATION)]) if new else ''
-    return held + (' ' if sent_last and joined else '') + joined
+    return held_punctuation(sent_last, last_now) + (' ' if sent_last and joined else '') + joined
 
 
 class LiveHearing:

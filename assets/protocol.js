@@ -7,6 +7,7 @@ export const MAX_CHUNK_MS = 40;            // upper bound for one input_audio_bu
 export const SUBPROTOCOL = 'realtime';
 export const TOKEN_SUBPROTOCOL_PREFIX = 'openai-insecure-api-key.';
 export const REALTIME_PATH = '/v1/realtime';
+export const RESTORED_ITEM_PREFIX = 'earlier-';  // turns restored after a reload (never a server's item id)
 
 export const ClientEvent = Object.freeze({
   SESSION_UPDATE: 'session.update',

@@ -111,6 +111,10 @@ export default {
     set_microphone(deviceId, label) {
       this.voice.microphone.choose(typeof deviceId === 'string' ? deviceId : null, label);
     },
+    // The conversation so far, restored by Python after a reload or failover: the next session is told it too.
+    remember_turns(turns) {
+      this.voice.renewal.memory.seed(turns);
+    },
     provide_token(value, expiresAt) {
       this.voice.tokens.provide(value, expiresAt);
     },

@@ -5,7 +5,7 @@
 // not by when their text was done: a user transcript that finishes after the reply began still comes first.
 // Bounded: at most MAX_ENTRIES turns are kept, each at most `maxChars` long; the replay is the newest turns that fit
 // in `maxTurns` and `maxChars` together. Tool calls, their outputs and audio are not kept (text only).
-import { ClientEvent, Role, ServerEvent as S } from './protocol.js';
+import { ClientEvent, RESTORED_ITEM_PREFIX as RESTORED_ID, Role, ServerEvent as S } from './protocol.js';
 
 export const REPLAY_TURNS = 40;      // defaults; the page passes VOICE_UI_REPLAY_TURNS / VOICE_UI_REPLAY_CHARS
 export const REPLAY_CHARS = 16000;
@@ -75,6 +75,23 @@ export class TurnMemory {
     if (!entry) return;
     entry.text = textOf(text).trim().slice(0, this.maxChars);
     entry.done = true;
+  }
+
+  // Turns of this conversation from before the page loaded (Python restored them after a reload or a replica's
+  // failover): they go first, as finished turns, so the next session is told them like any other. `turns` is
+  // [{role, text}]; anything else in it is skipped. Ids are the restored cards' ids, never a server's.
+  seed(turns) {
+    if (!Array.isArray(turns)) return 0;
+    const earlier = [];
+    for (const turn of turns.slice(-MAX_ENTRIES)) {
+      const role = turn && turn.role;
+      const text = textOf(turn && turn.text).trim().slice(0, this.maxChars);
+      if ((role !== Role.USER && role !== Role.AGENT) || !text) continue;
+      earlier.push([`${RESTORED_ID}${earlier.length}`, { role, text, done: true, since: 0 }]);
+    }
+    const later = [...this.entries].filter(([itemId]) => !itemId.startsWith(RESTORED_ID));
+    this.entries = new Map([...earlier, ...later].slice(-MAX_ENTRIES));
+    return earlier.length;
   }
 
   // True while a turn that began lately still waits for its text (a rollover now would forget it).

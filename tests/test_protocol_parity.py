@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import typing
+from pathlib import Path
 
 import pytest
 from openai.types.realtime import RealtimeClientEvent, RealtimeServerEvent
 
-from voice_ui import protocol
+from voice_ui import protocol, realtime_session
 from voice_ui.realtime_session import ASSETS
 
 JS = (ASSETS / 'protocol.js').read_text(encoding='utf-8')
@@ -57,7 +58,7 @@ def test_error_codes_and_constants_agree():
     assert js_codes.items() <= {m.name: m.value for m in protocol.ErrorCode}.items()
     constants = js_constants()
     shared = ('SAMPLE_RATE', 'MIN_COMMIT_MS', 'SUBPROTOCOL', 'TOKEN_SUBPROTOCOL_PREFIX', 'MAX_TRANSCRIPT_EVENT_CHARS',
-              'MAX_TYPED_CHARS')
+              'MAX_TYPED_CHARS', 'RESTORED_ITEM_PREFIX')
     for name in shared:
         assert constants[name] == getattr(protocol, name), name
 
@@ -66,3 +67,12 @@ def test_the_forwarded_server_events_agree():
     body = re.search(r'FORWARDED_SERVER_EVENTS = Object\.freeze\(new Set\(\[(.*?)\]\)\)', JS, re.S).group(1)
     names = set(re.findall(r'ServerEvent\.(\w+)', body))
     assert {protocol.ServerEvent[n] for n in names} == protocol.FORWARDED_SERVER_EVENTS
+
+
+def test_every_command_python_sends_is_a_method_of_the_component():
+    """RealtimeSession's commands reach the Vue component by name (run_method): a misspelt one would do nothing."""
+    python = Path(realtime_session.__file__).read_text(encoding='utf-8')
+    commands = set(re.findall(r"run_method\('(\w+)'", python))
+    component = (ASSETS / 'realtime_session.js').read_text(encoding='utf-8')
+    methods = set(re.findall(r'^    (\w+)\(.*\) \{$', component.split('methods: {', 1)[1], re.M))
+    assert commands and commands <= methods, commands - methods

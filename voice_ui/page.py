@@ -64,8 +64,10 @@ class VoicePage:
         self.tools = ToolLoop(self.runner, self.session.send_events)  # Python runs tools; the browser sends
         client.on_delete(self.tokens.close)
         # The conversation so far survives a reload and a replica's death (kept per sign-in and tab, coalesced)
+        replays = backend.settings.replay_turns > 0 and backend.settings.replay_chars > 0
         TranscriptKeeper(access.shared_state.transcripts, self.conversation,
-                         scope=identity.session_id or identity.key, client=client)
+                         scope=identity.session_id or identity.key, client=client,
+                         remember=self.session.remember_turns if replays else None)
         client.on_delete(self.tools.close)
 
     def _build(self) -> None:

@@ -115,6 +115,11 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         """No token can be had: a waiting Start ends with `message` on the error channel."""
         self.run_method('token_failed', message)
 
+    def remember_turns(self, turns: list[dict]) -> None:
+        """The conversation so far, restored after a reload or failover (`[{role, text}]`): the browser's memory of it
+        (session-renewal.js) tells the next Realtime session, so the agent remembers what the page shows."""
+        self.run_method('remember_turns', turns)
+
     def start(self) -> None:
         """What the Start button does in the browser (for callers without a user gesture, e.g. tests)."""
         self.run_method('start')

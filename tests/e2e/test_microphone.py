@@ -8,6 +8,7 @@ refuses a missing id: OverconstrainedError) and its live track ends."""
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -114,10 +115,16 @@ def assert_asked_exactly(asked: dict, wanted: str) -> None:
 
 
 def test_the_select_lists_the_fake_inputs_and_a_switch_between_turns_keeps_the_session(voice, control):
-    voice.page.get_by_role('combobox', name='Microphone').click()  # named before any Start: permission is granted
-    options = voice.page.get_by_role('option').all_inner_texts()
+    # Named before any Start (permission is granted): the browser lists the devices at load and Python fills the
+    # select when the list arrives, a moment after the page is shown; a select opened before then shows the default.
+    voice.page.wait_for_function(f'getElement({voice.element_id}).voice.microphone.snapshot().labelled === true')
+    deadline, options = time.monotonic() + 10, []
+    while len(options) < 3 and time.monotonic() < deadline:
+        voice.page.get_by_role('combobox', name='Microphone').click()
+        options = voice.page.get_by_role('option').all_inner_texts()
+        voice.page.keyboard.press('Escape')
+        voice.page.wait_for_timeout(100)
     assert options == ['System default (Fake Default Audio Input)', INPUT_1, INPUT_2], options
-    voice.page.keyboard.press('Escape')
 
     first = voice.turn(HOLD_S)
     assert_played_fully(first.stats)

@@ -186,3 +186,28 @@ def test_a_dropped_connection_is_renewed_after_a_backoff(voice, control):
     type_turn(voice, 'Still there?')  # and the conversation goes on
     assert voice.cards('user')[-1] == 'Still there?'
     assert_no_error_banner(voice)
+
+
+def test_after_a_reload_the_restored_conversation_is_replayed_into_the_new_session(voice, control):
+    """The tab reloads (or its replica died and another renders it): the kept transcript comes back as cards, and the
+    next voice session is told it too, so the agent remembers what the page shows."""
+    if not voice.cards('user'):  # run alone: a conversation to keep first
+        type_turn(voice, FIRST)
+    voice.page.wait_for_timeout(2500)  # the keeper's coalesced write (at most one a second) is in the store
+    users, agents = voice.cards('user'), voice.cards('assistant')
+    voice.page.reload()
+    voice.open(voice.page.url)  # the re-rendered page's component
+    voice.page.get_by_text('The conversation so far was restored').wait_for(timeout=30_000)
+    assert voice.cards('user') == users and voice.cards('assistant') == agents
+    third = 'And what did I say first?'
+    type_turn(voice, third)
+    [target] = [log for log in control.sessions() if any(e['type'] == ClientEvent.ITEM_CREATE and not e[
+        'event_id'].startswith('replay_') and e['item']['content'][0]['text'] == third for e in log['client_events'])]
+    items = replayed(target)
+    assert items and all(item['id'].startswith('earlier-') for item in items), [item['id'] for item in items]
+    assert texts(items)[:2] == [('user', users[0]), ('assistant', agents[0])]
+    assert [text for role, text in texts(items) if role == 'user'] == users
+    for event in target['client_events']:
+        validate_client_event(event)
+    assert voice.cards('user') == users + [third]  # the replay's echoes made no new cards
+    assert_no_error_banner(voice)

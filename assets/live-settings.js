@@ -48,7 +48,7 @@ export class LiveSettings {
     if (session && typeof session === 'object') s.options.session = session;
     if (turnDetection && typeof turnDetection === 'object') s.handsFree.turnDetection = turnDetection;
     const socket = s.socket;
-    if (!socket || !socket.isOpen || s.status === Status.CONNECTING) return;  // connect() sends the new body
+    if (!socket || !socket.isOpen || s.status === Status.CONNECTING || s.status === Status.RECONNECTING) return;  // connect() sends the new body
     if (live && typeof live === 'object') {
       socket.send({ type: ClientEvent.SESSION_UPDATE, event_id: eventId('settings'), session: s.handsFree.sessionBody(live) });
     }

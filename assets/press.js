@@ -72,7 +72,8 @@ export class TurnButtons {
   }
 
   busy() {
-    return this.voice.status === Status.CONNECTING || !!this.voice.capturing;
+    const v = this.voice;  // a Start during a renewal is waiting for its turn: as busy as a connect
+    return v.status === Status.CONNECTING || !!v.capturing || (v.status === Status.RECONNECTING && !!v.renewal?.startWanted);
   }
 
   watch(press) {

@@ -72,6 +72,8 @@ export const ResponseStatus = Object.freeze({
 export const Status = Object.freeze({
   IDLE: 'idle',
   CONNECTING: 'connecting',
+  // a renewal (session-renewal.js): Start is honoured, its turn begins once the new session is up
+  RECONNECTING: 'reconnecting',
   LISTENING: 'listening',
   STOPPING: 'stopping',
   THINKING: 'thinking',

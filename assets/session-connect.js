@@ -14,10 +14,10 @@ const quietly = (promise) => { promise.catch(() => {}); return promise; };  // a
 export async function connect(s, generation, renewing = false) {  // renewing: a new session, no new turn
   const stale = () => generation !== s.generation;
   s.teardownConnection();
-  s.setStatus(Status.CONNECTING);
+  s.setStatus(renewing ? Status.RECONNECTING : Status.CONNECTING);
   const mic = s.mic = s.microphone.capture(s.context, (turn, pcm) => s.onMicChunk(turn, pcm));
   const micOpen = quietly(mic.open());
-  quietly(micOpen.then(() => { if (!renewing && !stale() && s.mic === mic && s.status === Status.CONNECTING) s.early.arm(); }));
+  quietly(micOpen.then(() => { if (!stale() && s.mic === mic && (renewing ? s.renewal.startWanted : s.status === Status.CONNECTING)) s.early.arm(); }));
   const token = quietly(s.tokens.take(s.options.tokenTimeoutMs));
   const socket = new RealtimeSocket({ onEvent: (event) => s.onServerEvent(socket, event),
     onClose: (info) => s.renewal.socketClosed(socket, info), log: s.options.eventLog });

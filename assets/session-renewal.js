@@ -76,6 +76,8 @@ export class SessionRenewal {
     this.reason = null;      // planned | expired | dropped
     this.replayed = new Set();  // ids replayed into the current session: their echoes are no news for Python
     this.lastReplayed = null;
+    this.startWanted = false;  // Start was pressed while reconnecting: the turn begins once the new session is up
+    this.waiting = false;      // a reconnect's backoff is under way (retryTimer)
   }
 
   // Every server event of the current socket. True: the session handled it (Python is not told).
@@ -176,7 +178,7 @@ export class SessionRenewal {
     if (!this.renewing && !wasSetUp) return false;
     if ((source !== ErrorSource.SOCKET && source !== ErrorSource.TOKEN) || this.attempts >= MAX_ATTEMPTS
         || this.tooMany()) {
-      this.renewing = false;  // the page shows the error; the next Start still replays what was said
+      this.renewing = this.startWanted = false;  // the page shows the error; the next Start still replays what was said
       return false;
     }
     this.attempts++;
@@ -199,12 +201,30 @@ export class SessionRenewal {
     s.generation++;  // a connect still under way gives up
     s.teardownConnection();
     this.memory.dropUnfinished();
-    s.setStatus(Status.CONNECTING);
+    s.setStatus(Status.RECONNECTING);
     clearTimeout(this.retryTimer);
     const generation = ++s.generation;
+    this.waiting = delayMs > 0;
     this.retryTimer = setTimeout(() => {
+      this.waiting = false;
       if (generation === s.generation) s.connect(generation, true).catch(() => {});
     }, delayMs);
+  }
+
+  // Start pressed while reconnecting (status RECONNECTING): the person wants to talk now, so a backoff still under
+  // way is cut short, and the turn's capture begins as soon as the new microphone is open (session-connect.js);
+  // resume() then begins the turn with what was said meanwhile.
+  wantStart() {
+    const s = this.session;
+    if (this.startWanted) return;
+    this.startWanted = true;
+    if (this.waiting) {
+      clearTimeout(this.retryTimer);
+      this.waiting = false;
+      s.connect(++s.generation, true).catch(() => {});
+    } else if (s.mic && s.mic.active && s.early.turn === null) {
+      s.early.arm();  // the new microphone is already open
+    }
   }
 
   // Called by connect() once the new session is set up (session.update sent): the replay, then the turn state.
@@ -223,11 +243,13 @@ export class SessionRenewal {
       if (events.length) notify();
       return false;
     }
-    this.renewing = this.lost = s.stopPending = false;
+    const wanted = this.startWanted, stopped = s.stopPending;
+    this.renewing = this.lost = this.startWanted = s.stopPending = false;
     this.renewals++;
     this.lastGapMs = Math.round(performance.now() - this.reconnectAt);  // old session left → new one set up
     const typed = s.typed.afterConnect();  // typed while reconnecting: after the replay, in order
-    if (s.handsFree.on) s.beginTurn();
+    if (s.handsFree.on || (wanted && !typed && !stopped)) s.beginTurn();  // a Start while reconnecting: its turn
+    else if (wanted && !typed) s.early.drop(), s.tooShort(false), s.setStatus(Status.IDLE);  // Stop came too
     else if (!typed) s.setStatus(Status.IDLE);
     notify();  // after the status: a hint the status change would otherwise clear at once
     return true;

@@ -84,6 +84,7 @@ export class VoiceSession {
     this.unlockAudio();
     this.stats.gesture('start');
     if (this.status === Status.CONNECTING || this.capturing) return;  // double click, a second Space
+    if (this.status === Status.RECONNECTING) return this.renewal.wantStart();  // the turn begins once it is up
     this.stopPending = false;
     const connected = !!this.socket && this.socket.isOpen && !!this.mic && this.mic.active;
     if (!connected) return quietly(this.connect(++this.generation));
@@ -137,7 +138,7 @@ export class VoiceSession {
   stop() {
     this.stats.gesture('stop');
     if (this.handsFree.streaming) return;  // the server's VAD ends turns (Space and Stop do nothing then)
-    if (this.status === Status.CONNECTING) {
+    if (this.status === Status.CONNECTING || (this.status === Status.RECONNECTING && this.renewal.startWanted)) {
       this.stopPending = true;
       return;
     }
@@ -205,7 +206,8 @@ export class VoiceSession {
 
   // Nothing is in flight any more: the status follows what is still going on.
   settle() {
-    if ((this.capturing && !this.handsFree.streaming) || this.status === Status.CONNECTING || this.status === Status.CLOSED) return;
+    if ((this.capturing && !this.handsFree.streaming) || this.status === Status.CONNECTING || this.status === Status.RECONNECTING
+      || this.status === Status.CLOSED) return;
     if (this.flushingTurn !== null || this.commits.pending) return this.setStatus(Status.STOPPING);
     if (this.replies.response && this.replies.response.audio) return this.setStatus(Status.SPEAKING);
     this.setStatus(this.replies.active ? Status.THINKING : this.handsFree.restingStatus());  // hands-free: idle or not

@@ -103,6 +103,12 @@ async def test_the_status_is_mirrored_from_the_browser(openai_env, user: User):
     status(user, Status.STOPPING)
     await user.should_see('Sending')
     assert not button(user, 'stop').enabled
+    status(user, Status.CONNECTING)
+    await user.should_see('Connecting…')
+    assert not button(user, 'start').enabled  # a Start is already under way
+    status(user, Status.RECONNECTING)
+    await user.should_see('Reconnecting…')
+    assert button(user, 'start').enabled and not button(user, 'stop').enabled  # a Start is honoured (renewal)
     status(user, Status.SPEAKING)
     await user.should_see('Agent is speaking')
     status(user, 'no-such-state')

@@ -34,7 +34,7 @@ from .transcript_view import TranscriptView
 from .usage_view import usage_line
 
 STATUS_TEXT = {
-    Status.IDLE: 'Ready', Status.CONNECTING: 'Connecting…',
+    Status.IDLE: 'Ready', Status.CONNECTING: 'Connecting…', Status.RECONNECTING: 'Reconnecting…',
     Status.LISTENING: 'Listening… press Stop Speaking (or release Space)', Status.STOPPING: 'Sending…',
     Status.THINKING: 'Thinking…', Status.SPEAKING: 'Agent is speaking…',
     Status.ERROR: 'Something went wrong — see above', Status.CLOSED: 'Session closed',

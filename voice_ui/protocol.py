@@ -111,6 +111,7 @@ class Status(StrEnum):
     """The turn state machine's states. Written only by the JS component; Python mirrors them."""
     IDLE = 'idle'
     CONNECTING = 'connecting'
+    RECONNECTING = 'reconnecting'  # a renewal: a new session carries the conversation on; Start is honoured
     LISTENING = 'listening'
     STOPPING = 'stopping'     # Stop was pressed: the last audio is being flushed, commit not yet confirmed
     THINKING = 'thinking'

@@ -7,7 +7,8 @@ and the Hands-free switch act there at once, and Python is told through typed ev
 (`on_status`, `on_transcript`, ...). Python never writes the status.
 
 States (protocol.Status): idle → connecting → listening → stopping → thinking → speaking → idle, plus error and
-closed. A server-VAD mode fits the same machine: `input_audio_buffer.speech_started` enters listening,
+closed; reconnecting while a renewal brings up a new session (a Start is honoured then: its turn begins once it is
+up). A server-VAD mode fits the same machine: `input_audio_buffer.speech_started` enters listening,
 `speech_stopped` stopping, `committed` thinking — only the events that move it change, not the states (the
 Hands-free switch sets `turn_detection` with `session.update`).
 """

@@ -77,9 +77,12 @@ RENEWAL_JS = '''async (scenario) => {
     teardownConnection() { s.socket = null; },
     setStatus(status) { s.status = status; s.statuses.push(status); s.renewal.onStatus(); },
     beginTurn() { s.statuses.push('turn'); },
+    early: { turn: null, drop() { s.statuses.push('early dropped'); } }, mic: null,
+    tooShort() { s.statuses.push('too short'); },
     fail(source, code) { s.generation++; s.teardownConnection(); if (!s.renewal.retry(source)) s.errors.push(code); },
     async connect(generation, renewing) {
       s.connects++;
+      if (s.connectLater) await sleep(10);  // the new session is set up a moment after the Start
       if (s.connectFails) return s.fail('socket', '1006');
       s.socket = socket();
       s.renewal.onEvent({ type: 'session.created', session: { expires_at: Date.now() / 1000 + 3600 } });
@@ -88,7 +91,8 @@ RENEWAL_JS = '''async (scenario) => {
   };
   const created = (seconds) => s.renewal.onEvent({ type: 'session.created',
     session: { expires_at: Date.now() / 1000 + seconds } });
-  s.renewal = new SessionRenewal(s, { maxConversationMs: scenario === 'limit' ? 400 : 0, delay: () => 20 });
+  const backoff = scenario.startsWith('start') ? 5000 : 20;  // a long backoff that a Start cuts short
+  s.renewal = new SessionRenewal(s, { maxConversationMs: scenario === 'limit' ? 400 : 0, delay: () => backoff });
   const said = [{ type: 'conversation.item.added', item: { id: 'item_t1', type: 'message', role: 'user',
     content: [{ type: 'input_text', text: 'hi' }] } }];
   said.forEach((e) => s.renewal.onEvent(e));
@@ -122,6 +126,21 @@ RENEWAL_JS = '''async (scenario) => {
     await sleep(1000);
     return { connects: s.connects, errors: s.errors, max: MAX_ATTEMPTS, statuses: s.statuses,
       renewing: s.renewal.renewing };
+  }
+  if (scenario.startsWith('start')) {  // a drop; Start pressed during the backoff: reconnected at once, the turn begins
+    const first = s.socket;
+    created(3600);
+    s.renewal.socketClosed(first, { opened: true, code: 1006 });
+    await sleep(50);
+    const beforeStart = { connects: s.connects, status: s.status, waiting: s.renewal.waiting };
+    s.statuses.length = 0;
+    s.connectLater = true;
+    s.renewal.wantStart();
+    s.renewal.wantStart();  // a second press (or Space's repeat) changes nothing
+    if (scenario === 'start-stop') s.stopPending = true;  // ...released before the session was up
+    await sleep(50);
+    return { beforeStart, connects: s.connects, statuses: s.statuses, wanted: s.renewal.startWanted,
+      stopPending: s.stopPending, notices: s.notices };
   }
   if (scenario === 'expiry') {  // session_expired, then close 1001: no error, renewed at once, no attempt counted
     const first = s.socket;
@@ -211,6 +230,7 @@ def test_restored_turns_come_first_and_hostile_ones_are_skipped(page):
         validate_client_event(event)
     assert r['big'] <= 1000  # bounded like everything else it keeps
 
+
 def test_backoff_grows_with_jitter_and_a_cap_and_the_lead_time_is_bounded(page):
     r = page.evaluate(TIMES_JS)
     assert r['low'] == [250, 500, 1000, 2000, 4000, 5000, 5000]
@@ -225,7 +245,7 @@ def test_backoff_grows_with_jitter_and_a_cap_and_the_lead_time_is_bounded(page):
 def test_a_due_rollover_waits_for_the_reply_then_replays(page):
     r = page.evaluate(RENEWAL_JS, 'quiet')
     assert r['whileSpeaking'] == 0 and r['after'] == 1 and r['reason'] == 'planned'
-    assert r['statuses'][-2:] == ['connecting', 'idle']
+    assert r['statuses'][-2:] == ['reconnecting', 'idle']
     [item] = r['replay']
     validate_client_event(item)
     assert item['item']['content'] == [{'type': 'input_text', 'text': 'hi'}]
@@ -238,14 +258,28 @@ def test_a_due_rollover_waits_for_the_reply_then_replays(page):
 def test_hands_free_renews_between_utterances_and_streams_on(page):
     r = page.evaluate(RENEWAL_JS, 'hands-free')
     assert r['whileSpeaking'] == 0 and r['after'] == 1
-    assert r['statuses'][-2:] == ['connecting', 'turn']  # the mic streams again for the server's VAD
+    assert r['statuses'][-2:] == ['reconnecting', 'turn']  # the mic streams again for the server's VAD
 
 
 def test_drops_are_retried_a_bounded_number_of_times_then_reported(page):
     r = page.evaluate(RENEWAL_JS, 'drops')
     assert r['connects'] == r['max'] == 5
     assert r['errors'] == ['1006'] and r['renewing'] is False
-    assert 'connecting' in r['statuses']
+    assert 'reconnecting' in r['statuses']
+
+
+def test_start_during_a_reconnect_backoff_reconnects_at_once_and_begins_the_turn(page):
+    r = page.evaluate(RENEWAL_JS, 'start')
+    assert r['beforeStart'] == {'connects': 0, 'status': 'reconnecting', 'waiting': True}  # the backoff is 5 s
+    assert r['connects'] == 1  # cut short by the press, once
+    assert r['statuses'] == ['turn'] and r['wanted'] is False  # the turn of the press, once the session is up
+    assert any(n['kind'] == 'reconnected' for n in r['notices'])
+
+
+def test_start_then_stop_during_a_reconnect_says_too_short_and_settles(page):
+    r = page.evaluate(RENEWAL_JS, 'start-stop')
+    assert r['connects'] == 1
+    assert r['statuses'] == ['early dropped', 'too short', 'idle'] and r['stopPending'] is False
 
 
 def test_expiry_is_renewed_at_once_without_an_error(page):

@@ -211,3 +211,41 @@ def test_after_a_reload_the_restored_conversation_is_replayed_into_the_new_sessi
         validate_client_event(event)
     assert voice.cards('user') == users + [third]  # the replay's echoes made no new cards
     assert_no_error_banner(voice)
+
+
+def test_space_held_while_reconnecting_is_a_turn_of_the_new_session(voice, control):
+    """A drop is being renewed (status reconnecting, a backoff under way): holding Space (or pressing Start) is not
+    ignored. The backoff is cut short, the new microphone captures from the press, and the turn goes to the new
+    session once it is up, then is committed and answered."""
+    if not renewal(voice)['remembered']:  # run alone: a conversation to carry on first
+        type_turn(voice, FIRST)
+    count = wait_renewed(voice, renewal(voice)['renewals'])['renewals']
+    control.set_faults(drop_after_audio_deltas=1)
+    try:
+        voice.start_speaking()
+        voice.page.wait_for_timeout(1500)
+        voice.stop_speaking()
+        voice.page.wait_for_function(f'getElement({voice.element_id}).voice.status === "reconnecting"',
+                                     timeout=30_000, polling=5)
+    finally:
+        control.set_faults()
+    sessions_before = len(control.sessions())  # the dropped session is among them
+    voice.page.keyboard.down('Space')
+    voice.page.wait_for_function(f'getElement({voice.element_id}).voice.capturing === true', timeout=20_000)
+    voice.page.wait_for_timeout(1500)
+    voice.page.keyboard.up('Space')
+    voice.wait_status('idle', timeout_ms=30_000)
+    state = renewal(voice)
+    assert state['renewals'] > count and state['reason'] == 'dropped', state
+    logs = control.sessions()[sessions_before - 1:]
+    committed = [log for log in logs if any(e['type'] == ClientEvent.INPUT_AUDIO_COMMIT for e in log['client_events'])]
+    spoken = committed[-1]  # the dropped session had the turn before: this one came after the drop
+    assert not spoken['outcome'].startswith('dropped') and logs.index(spoken) > 0, [log['outcome'] for log in logs]
+    kinds = [e['type'] for e in spoken['client_events']]
+    first_append = kinds.index(ClientEvent.INPUT_AUDIO_APPEND)
+    assert kinds[0] == ClientEvent.SESSION_UPDATE and first_append < kinds.index(ClientEvent.INPUT_AUDIO_COMMIT)
+    assert 'response.done' in spoken['server_events'][spoken['server_events'].index('input_audio_buffer.committed'):]
+    appended_ms = sum(e['audio_bytes'] for e in spoken['client_events']  # decoded PCM16 at 24 kHz: 48 bytes a ms
+                      if e['type'] == ClientEvent.INPUT_AUDIO_APPEND) / 48
+    assert appended_ms >= 1450, appended_ms  # the held Space's audio (1.5 s after the turn began), from the press on
+    assert_no_error_banner(voice)

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Callable
 
 MAX_KEYS = 50_000
-OPEN_STATUSES = frozenset({'connecting', 'listening', 'stopping', 'thinking', 'speaking'})
+OPEN_STATUSES = frozenset({'connecting', 'reconnecting', 'listening', 'stopping', 'thinking', 'speaking'})
 RESERVATION_S = 30.0  # a granted start counts as open until the page reports a status, at most this long
 
 

@@ -61,6 +61,8 @@ def decode_short(model: Any, audio: np.ndarray, language: str | None, prompt: st
     ids = result.sequences_ids[0]
     text = tokenizer.decode(ids).strip()
     avg_log_prob = result.scores[0]  # length-normalised cumulative log probability
+    if not any(char.isalnum() for char in text):
+        return ''  # nothing or only punctuation (" . . ."): how Whisper transcribes silence on some CPUs' kernels
     if result.no_speech_prob > NO_SPEECH_THRESHOLD and avg_log_prob < LOG_PROB_THRESHOLD:
         return ''  # faster-whisper skips such a segment: silence or noise
     if avg_log_prob < LOG_PROB_THRESHOLD or (text and get_compression_ratio(text) > COMPRESSION_RATIO_THRESHOLD):

@@ -50,10 +50,13 @@ def test_local_with_a_key_says_local_and_names_the_agent():
     app = start_app('startup-local', '--local', OPENAI_API_KEY='sk-not-used', OPENAI_BASE_URL=None)
     try:
         page = httpx.get(app.url).text
-        line = next(line for line in app.log_tail(200).splitlines() if line.startswith('voice-ui:'))
+        lines = app.log_tail(200).splitlines()
     finally:
         app.stop()
+    line = next(line for line in lines if line.startswith('voice-ui:'))
     assert line.startswith('voice-ui: Embedded server (--local) · ') and line.endswith(f'open {app.url}'), line
+    detail = lines[lines.index(line) + 1]  # which turn detection the embedded server's sessions get
+    assert detail.startswith('  embedded server: turn detection: ') and 'semantic_vad: ' in detail, detail
     assert '(no OpenAI key)' not in line and '(no OpenAI key)' not in page
     assert 'Embedded server (--local)' in page
     assert 'sk-not-used' not in line
@@ -75,3 +78,11 @@ def test_a_speech_model_that_cannot_load_is_said_on_start_and_on_the_page():
     assert 'To fix it, unset VOICE_UI_WHISPER_MODEL' in log
     assert 'offline speech unavailable' in page and 'offline speech: whisper' not in page
     assert log.index('voice-ui:') < log.index(READY)
+
+
+def test_a_bad_turn_detection_setting_is_said_and_stops_the_start():
+    for name in ('VOICE_UI_VAD', 'VOICE_UI_TURN_MODEL'):
+        done = run_main('--port', str(free_port()), OPENAI_API_KEY=None, **{name: 'bogus' + 'x' * 500})
+        output = done.stdout + done.stderr
+        assert done.returncode != 0 and f'voice-ui cannot start: {name} must be one of' in output, output
+        assert 'Traceback' not in output and READY not in output and 'x' * 100 not in output

@@ -26,18 +26,25 @@ def create_backend(settings: Settings) -> Backend:
         if not browser_url.startswith(('ws://', 'wss://')):
             raise SystemExit('VOICE_UI_BROWSER_REALTIME_URL must start with ws:// or wss://')
         return Backend(settings, TokenService(settings), f'OpenAI · {settings.model}', browser_url)
-    from .local_realtime.server_config import LocalRealtimeConfig
+    from .local_realtime.end_of_turn import describe_turn_model
     from .local_realtime.server import mount_local_realtime
+    from .local_realtime.server_config import LocalRealtimeConfig
+    from .local_realtime.turn_detectors import describe_vad
     from .speech import default_agent
 
     key = 'local-' + secrets.token_urlsafe(24)  # lives only in this process, like a real key would
     agent = default_agent()
-    mount_local_realtime(app, LocalRealtimeConfig(api_keys={key}, agent=agent))
+    try:  # VOICE_UI_VAD / VOICE_UI_TURN_MODEL are read here: a bad value or a model that cannot run stops the start
+        config = LocalRealtimeConfig(api_keys={key}, agent=agent)
+    except ValueError as error:
+        raise SystemExit(f'voice-ui cannot start: {error}') from None
+    mount_local_realtime(app, config)
     if hasattr(agent, 'load'):
         agent.load()  # before serving: a model that cannot load is said now, and the header never advertises it
     local = settings.with_embedded_server(key)
     label = f'Embedded server ({"--local" if settings.api_key else "no OpenAI key"}) · {agent.description}'
-    return Backend(local, TokenService(local), label, None)
+    detail = f'embedded server: {describe_vad(config.engine.vad)}; {describe_turn_model(config.engine.turn_model)}'
+    return Backend(local, TokenService(local), label, None, detail)
 
 
 def port_problem(host: str, port: int) -> str | None:
@@ -85,6 +92,8 @@ def run(settings: Settings) -> None:
     for warning in serving_warnings(settings, access):
         logging.getLogger('voice_ui').warning(warning)
     print(startup_line(backend), flush=True)
+    if backend.detail:
+        print(f'  {backend.detail}', flush=True)
     ui.run(host=settings.host, port=settings.port, title=native.WINDOW_TITLE, reload=False, dark=None,
            native=settings.native, window_size=native.WINDOW_SIZE if settings.native else None,
            show=settings.open_browser and not settings.native, favicon='🎙️',

@@ -49,6 +49,7 @@ class Backend:
     tokens: TokenService
     label: str                 # e.g. "OpenAI · gpt-realtime" or "Embedded server · echo agent"
     browser_ws_url: str | None  # None: the page's own origin (embedded server on this port)
+    detail: str = ''           # printed under the start-up line, e.g. the embedded server's turn detection
 
 
 class VoicePage:

@@ -1,3 +1,5 @@
+import pytest
+
 from voice_ui.config import Settings, parse_args, read_dotenv, settings_from_env
 
 
@@ -26,3 +28,13 @@ def test_ws_url_is_derived_from_the_base_url():
 def test_local_flag_forces_the_embedded_server():
     settings = parse_args(['--local'], base=Settings(api_key='sk-x'))
     assert settings.uses_embedded_server
+
+
+def test_the_audio_download_cap_comes_from_the_environment_within_bounds():
+    assert Settings().record_audio_minutes == 30
+    assert settings_from_env({'VOICE_UI_RECORD_AUDIO_MINUTES': '0'}, None).record_audio_minutes == 0  # none kept
+    assert settings_from_env({'VOICE_UI_RECORD_AUDIO_MINUTES': ' 120 '}, None).record_audio_minutes == 120
+    assert settings_from_env({'VOICE_UI_RECORD_AUDIO_MINUTES': ''}, None).record_audio_minutes == 30  # unset
+    for value in ('-1', '181', '1e9', 'lots'):
+        with pytest.raises(SystemExit, match='VOICE_UI_RECORD_AUDIO_MINUTES'):
+            settings_from_env({'VOICE_UI_RECORD_AUDIO_MINUTES': value}, None)

@@ -38,6 +38,7 @@ class Settings:
     max_conversation_minutes: int = 240  # then the conversation ends (with a notice) instead of being renewed
     replay_turns: int = 40
     replay_chars: int = 16_000
+    record_audio_minutes: int = 30  # the audio download's cap: the browser keeps this much of both sides (0: none)
     host: str = '127.0.0.1'
     port: int = 8080
     native: bool = False
@@ -101,6 +102,7 @@ ENV_FIELDS = {  # environment variable -> (field, type)
     'VOICE_UI_MAX_CONVERSATION_MINUTES': ('max_conversation_minutes', int),
     'VOICE_UI_REPLAY_TURNS': ('replay_turns', int),
     'VOICE_UI_REPLAY_CHARS': ('replay_chars', int),
+    'VOICE_UI_RECORD_AUDIO_MINUTES': ('record_audio_minutes', int),
     'VOICE_UI_PASSWORD': ('password', str),
     'VOICE_UI_USERS_FILE': ('users_file', str),
     'VOICE_UI_AUTH_HEADER': ('auth_header', str),
@@ -120,6 +122,7 @@ LIMITS = {  # integer settings and the range each must lie in
     'VOICE_UI_MAX_CONVERSATION_MINUTES': ('max_conversation_minutes', 1, 7 * 24 * 60),
     'VOICE_UI_REPLAY_TURNS': ('replay_turns', 0, 500),
     'VOICE_UI_REPLAY_CHARS': ('replay_chars', 0, 200_000),
+    'VOICE_UI_RECORD_AUDIO_MINUTES': ('record_audio_minutes', 0, 180),  # the browser holds it in memory
     'VOICE_UI_SESSION_HOURS': ('session_hours', 1, 24 * 90),
     'VOICE_UI_MINTS_PER_MINUTE': ('mints_per_minute', 1, 10_000),
     'VOICE_UI_MAX_SESSIONS': ('max_sessions', 1, 10_000),

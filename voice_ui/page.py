@@ -96,7 +96,8 @@ class VoicePage:
             self.session = RealtimeSession(ws_url=self.backend.browser_ws_url, model=settings.model,
                                            session=session_update(mine.apply_to(settings)),
                                            turn_detection=mine.turn_detection_body(), hands_free=mine.hands_free,
-                                           renewal=settings.renewal)
+                                           renewal=settings.renewal,
+                                           record_audio_seconds=settings.record_audio_minutes * 60)
             self._wire(self.session)
             with ui.row().classes('vu-controls w-full items-center gap-2'):
                 # The gestures act in the browser at once (and unlock audio there); Python hears of them as status.

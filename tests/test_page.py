@@ -299,14 +299,3 @@ async def test_a_user_turn_without_speech_shows_a_note_not_an_empty_card(openai_
     feed(user, {'type': S.INPUT_AUDIO_COMMITTED, 'item_id': 'item_u1', 'previous_item_id': None})
     transcript(user, 'item_u1', 'user', '', replace=True, final=True)  # the recognizer heard nothing
     await user.should_see('no speech heard')
-
-
-@pytest.fixture
-def five_minutes_of_audio(openai_env, monkeypatch):
-    """Must come before `user`: the app reads its settings as it starts."""
-    monkeypatch.setenv('VOICE_UI_RECORD_AUDIO_MINUTES', '5')
-
-
-async def test_the_audio_download_cap_reaches_the_component(five_minutes_of_audio, user: User):
-    await user.open('/')
-    assert user.find(RealtimeSession).elements.pop().props['recordAudioSeconds'] == 300

@@ -78,12 +78,14 @@ def short_conversations(openai_env, monkeypatch):  # noqa: F811
     """Renewal settings in the environment; must come before `user` (the app reads them as it starts)."""
     monkeypatch.setenv('VOICE_UI_MAX_CONVERSATION_MINUTES', '30')
     monkeypatch.setenv('VOICE_UI_REPLAY_TURNS', '12')
+    monkeypatch.setenv('VOICE_UI_RECORD_AUDIO_MINUTES', '5')
 
 
-async def test_the_component_gets_the_renewal_options(short_conversations, user: User):
+async def test_the_component_gets_the_renewal_and_recording_options(short_conversations, user: User):
     await user.open('/')
     session = user.find(RealtimeSession).elements.pop()
     assert session.props['renewal'] == {'maxConversationMs': 30 * 60_000, 'replayTurns': 12, 'replayChars': 16_000}
+    assert session.props['recordAudioSeconds'] == 5 * 60  # the audio download's cap
 
 
 async def test_a_renewal_shows_reconnected_on_the_page_and_no_error(openai_env, user: User):  # noqa: F811

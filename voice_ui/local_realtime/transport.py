@@ -167,9 +167,13 @@ class Connection:
             due = self.engine.next_due()
             if (due is not None and due < self.sleeping_until) or self.engine.closed:
                 self.wake.set()
-            while len(self.engine.outbox) > self.limits.max_queued_events and not self.engine.closed:
+            while self.backlogged() and not self.engine.closed:
                 self.drained.clear()
                 await self.drained.wait()  # the client is not reading: neither do we
+
+    def backlogged(self) -> bool:
+        outbox = self.engine.outbox
+        return len(outbox) > self.limits.max_queued_events or outbox.queued_bytes > self.limits.max_queued_bytes
 
     async def pump(self) -> None:
         loop = asyncio.get_running_loop()

@@ -41,7 +41,7 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
         self.limits = limits or ServerLimits()
         self.faults = faults or Faults()
         self.outbox = Outbox()
-        self.conversation = Conversation()
+        self.conversation = Conversation(self.limits.max_conversation_items, self.limits.max_conversation_bytes)
         self.conversation_id = new_id('conv')
         self.audio = InputAudio(self.options.vad, self.options.turn_model)
         self.audio.configure(self.turn_detection)

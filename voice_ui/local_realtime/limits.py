@@ -21,6 +21,8 @@ class ServerLimits:
     max_json_depth: int = 64                 # nesting of a client event or mint body
     max_kept_audio_bytes: int = 4 * MIB      # conversation audio kept per session (~44 s); older audio is dropped,
     #                                          transcripts stay
+    max_conversation_items: int = 4096      # items a session keeps; past it or ...
+    max_conversation_bytes: int = 8 * MIB   # ... this much text, the oldest are forgotten (as truncation: auto)
     max_queued_events: int = 10_000          # server events queued for a client that does not read: reading waits
     max_queued_bytes: int = 32 * MIB         # ... and the bytes they hold (a retrieve queues MBs of audio)
     # Connections (the transport and the server check these)

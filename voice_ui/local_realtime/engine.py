@@ -267,6 +267,10 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
     def on_response_cancel(self, client_event: dict, now: float) -> None:
         if self.active is None:
             raise RequestError(ErrorCode.CANCEL_NOT_ACTIVE, 'Cancellation failed: no active response found.')
+        wanted = client_event.get('response_id')
+        if wanted is not None and wanted != self.active.id:  # another response's id must not cancel this one
+            raise RequestError(ErrorCode.CANCEL_NOT_ACTIVE, f"Cancellation failed: no active response with id "
+                               f"'{wanted[:64]}'.", 'response_id')
         self.queue(self.active.cancel('client_cancelled'), now)
 
     HANDLERS = {

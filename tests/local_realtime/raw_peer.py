@@ -30,14 +30,15 @@ def frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
     return head + mask + (np.frombuffer(payload, dtype=np.uint8) ^ pattern).tobytes()
 
 
-def open_raw(base_url: str, headers: dict[str, str], receive_buffer: int | None = None) -> socket.socket:
+def open_raw(base_url: str, headers: dict[str, str], receive_buffer: int | None = None,
+             query: str = 'model=gpt-realtime') -> socket.socket:
     """A socket that has sent the upgrade request for `{base_url}/realtime` (the 101 is left unread)."""
     host, port = base_url.split('//')[1].split('/')[0].split(':')
     sock = socket.socket()
     if receive_buffer is not None:  # a small window: the server's sends back up at once
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
     sock.connect((host, int(port)))
-    lines = ['GET /v1/realtime?model=gpt-realtime HTTP/1.1', 'Host: x', 'Upgrade: websocket', 'Connection: Upgrade',
+    lines = [f'GET /v1/realtime?{query} HTTP/1.1', 'Host: x', 'Upgrade: websocket', 'Connection: Upgrade',
              f'Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}', 'Sec-WebSocket-Version: 13',
              *(f'{name}: {value}' for name, value in headers.items())]
     sock.sendall(('\r\n'.join(lines) + '\r\n\r\n').encode())
@@ -68,3 +69,36 @@ class PeakRss:
     @property
     def growth_mb(self) -> float:
         return (self.peak - self.start) / 1e6
+
+
+def read_frames(sock: socket.socket, seconds: float, skip_head: bool = False,
+                count: int | None = None) -> list[tuple[int, bytes]]:
+    """(opcode, payload) of the server's frames within `seconds` (unmasked, as servers send them), after the
+    HTTP head when `skip_head`; the list ends early at a close frame, the end of the connection or `count`."""
+    data, frames, deadline = b'', [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(1 << 16)
+        except TimeoutError:
+            break
+        except OSError:
+            chunk = b''
+        data += chunk
+        if skip_head and b'\r\n\r\n' in data:
+            data, skip_head = data.partition(b'\r\n\r\n')[2], False
+        while not skip_head and len(data) >= 2:
+            size, start = data[1] & 0x7F, 2
+            if size == 126:
+                size, start = struct.unpack('!H', data[2:4])[0], 4
+            elif size == 127:
+                size, start = struct.unpack('!Q', data[2:10])[0], 10
+            if len(data) < start + size:
+                break
+            frames.append((data[0] & 0x0F, data[start:start + size]))
+            data = data[start + size:]
+            if frames[-1][0] == CLOSE or sum(opcode < CLOSE for opcode, _ in frames) == count:
+                return frames  # `count` data frames (control frames, like pongs, are not counted)
+        if not chunk:
+            break
+    return frames

@@ -36,6 +36,7 @@ from .turn_events import voice_failed, voice_scored
 log = logging.getLogger(__name__)
 CLOSE_POLICY = 1008       # before accept: the handshake is refused (HTTP 403)
 CLOSE_TRY_AGAIN = 1013    # too many open sessions
+MAX_MODEL_CHARS = 200     # `?model=`, as a minted session's model
 
 
 class OpenSessions:
@@ -80,6 +81,9 @@ async def realtime_websocket(websocket: WebSocket, config: LocalRealtimeConfig, 
     if BETA_SUBPROTOCOL in offered:
         return await reject(websocket, session_log, ErrorCode.API_VERSION_MISMATCH, CLOSE_API_VERSION,
                             f'The {BETA_SUBPROTOCOL} subprotocol is the beta API; this is the GA interface.')
+    if model is not None and (len(model) > MAX_MODEL_CHARS or not model.isprintable()):
+        return await reject(websocket, session_log, ErrorCode.INVALID_VALUE, CLOSE_POLICY,
+                            f'Invalid model {model[:40]!r}: at most {MAX_MODEL_CHARS} printable characters.')
     grant = tokens.grant_for(token, model)
     if grant is None:
         return await reject(websocket, session_log, ErrorCode.INVALID_API_KEY, CLOSE_INVALID_TOKEN,

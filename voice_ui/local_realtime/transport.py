@@ -34,7 +34,7 @@ from .neural_vad import ScoreVoice
 from .turn_events import voice_failed, voice_scored
 
 log = logging.getLogger(__name__)
-CLOSE_POLICY = 1008       # before accept: the handshake is refused (HTTP 403)
+CLOSE_POLICY = 1008       # policy violation; before accept, the handshake is refused (HTTP 403)
 CLOSE_TRY_AGAIN = 1013    # too many open sessions
 MAX_MODEL_CHARS = 200     # `?model=`, as a minted session's model
 

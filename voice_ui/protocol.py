@@ -89,6 +89,9 @@ class ErrorCode(StrEnum):
     INVALID_JSON = 'invalid_json'
     CANNOT_UPDATE_VOICE = 'cannot_update_voice'
     SERVER_ERROR = 'server_error'
+    METHOD_NOT_ALLOWED = 'method_not_allowed'
+    INVALID_REQUEST = 'invalid_request'
+    REQUEST_TIMEOUT = 'request_timeout'
 
 
 class TurnDetection(StrEnum):

@@ -86,6 +86,29 @@ plausible_events = st.one_of(
     st.just({'type': 'response.create'}),
     st.builds(lambda text: {'type': 'response.create', 'response': {'instructions': text}}, words),
     st.just({'type': 'response.cancel'}),
+    st.builds(lambda i: {'type': 'response.cancel', 'response_id': i}, item_ids),
+    st.just({'type': 'output_audio_buffer.clear'}),  # WebRTC/SIP only: refused over a WebSocket
+    st.builds(lambda i, p: {'type': 'conversation.item.create', 'item': i, 'previous_item_id': p},
+              st.sampled_from([
+                  {'type': 'message', 'role': 'user', 'content': [
+                      {'type': 'input_text', 'text': 'look'},
+                      {'type': 'input_image', 'image_url': 'data:image/png;base64,iVBORw0KGgo=', 'detail': 'low'}]},
+                  {'type': 'function_call', 'name': 'f', 'arguments': '{}', 'call_id': 'c1'},
+                  {'type': 'function_call_output', 'call_id': 'c1', 'output': 'done'},
+                  {'type': 'message', 'role': 'assistant', 'content': [{'type': 'output_audio', 'transcript': 'hi'}]},
+              ]), st.none() | st.just('root') | item_ids),
+    st.builds(lambda r: {'type': 'response.create', 'response': r}, st.fixed_dictionaries({}, optional={
+        'conversation': st.sampled_from(['auto', 'none']), 'metadata': st.just({'k': 'v'}),
+        'output_modalities': st.sampled_from([['text'], ['audio']]), 'max_output_tokens': st.sampled_from(['inf', 5]),
+        'input': st.lists(st.builds(lambda i: {'type': 'item_reference', 'id': i}, item_ids), max_size=2),
+        'tool_choice': st.just('none'), 'prompt': st.just({'id': 'pmpt_1'}), 'reasoning': st.just({'effort': 'low'}),
+        'instructions': st.none() | words})),
+    st.builds(lambda s: {'type': 'session.update', 'session': {'type': 'realtime', **s}}, st.fixed_dictionaries(
+        {}, optional={'audio': st.none(), 'output_modalities': st.none(), 'tools': st.none(),
+                      'max_output_tokens': st.none(),
+                      'truncation': st.sampled_from(['disabled', {'type': 'retention_ratio', 'retention_ratio': 0.3}]),
+                      'prompt': st.none() | st.just({'id': 'p', 'variables': {'a': 'b'}}), 'include': st.none(),
+                      'tracing': st.sampled_from([None, 'auto', {'workflow_name': 'w'}])})),
 )
 
 bad_session_values = st.one_of(

@@ -75,6 +75,8 @@ def test_the_reply_follows_the_last_item_and_says_so():
     ({'type': 'function_call', 'name': 'f'}, 'missing_required_parameter', 'item.arguments'),
     ({'type': 'message', 'role': 'robot', 'content': []}, 'invalid_value', 'item.role'),
     ({'type': 'message', 'role': 'user', 'content': [{'type': 'input_image', 'image_url': 'data:'}]},
+     'invalid_value', 'item.content[0].image_url'),  # GA takes images, as data URIs of images
+    ({'type': 'message', 'role': 'system', 'content': [{'type': 'input_image', 'image_url': 'data:image/png,'}]},
      'invalid_value', 'item.content[0].type'),
     ({'type': 'message', 'role': 'user', 'content': [{'type': 'input_audio', 'audio': '***'}]},
      'invalid_value', 'item.content[0].audio'),

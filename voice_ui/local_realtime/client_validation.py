@@ -14,6 +14,7 @@ import binascii
 from ..protocol import ClientEvent, ErrorCode
 from .limits import ServerLimits
 from .safe_json import check_depth, loads
+from .session_options import check_prompt, check_reasoning
 from .session_schema import RequestError
 from .value_rules import expect_int, expect_list, expect_object, expect_str
 
@@ -120,9 +121,11 @@ def check_response_create(client_event: dict, limits: ServerLimits) -> None:
         expect_str(response['instructions'], 'response.instructions', nullable=True)
     if response.get('max_output_tokens') not in (None, 'inf'):
         expect_int(response['max_output_tokens'], 'response.max_output_tokens', 1, 4096)
-    for name in ('metadata', 'audio', 'prompt'):
+    for name in ('metadata', 'audio'):
         if name in response:
             expect_object(response[name], f'response.{name}', nullable=True)
+    check_prompt(response.get('prompt'), 'response.prompt')
+    check_reasoning(response.get('reasoning'), 'response.reasoning')
     for name in ('output_modalities', 'tools', 'input'):
         if name in response:
             expect_list(response[name], f'response.{name}', nullable=True)

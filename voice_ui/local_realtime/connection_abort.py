@@ -11,7 +11,7 @@ def abort_transport(websocket: WebSocket) -> bool:
 
     ASGI offers no such thing, so look for the server's transport behind the (possibly wrapped) send callable.
     """
-    seen, frontier = set(), [websocket._send]
+    seen, frontier = set(), [getattr(websocket, '_send', None)]
     for _ in range(8):
         found = []
         for obj in frontier:

@@ -41,7 +41,7 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
         self.limits = limits or ServerLimits()
         self.faults = faults or Faults()
         self.outbox = Outbox()
-        self.conversation = Conversation()
+        self.conversation = Conversation(self.limits.max_conversation_items, self.limits.max_conversation_bytes)
         self.conversation_id = new_id('conv')
         self.audio = InputAudio(self.options.vad, self.options.turn_model)
         self.audio.configure(self.turn_detection)
@@ -267,6 +267,10 @@ class RealtimeEngine(ItemHandlers, IdleTimeouts):
     def on_response_cancel(self, client_event: dict, now: float) -> None:
         if self.active is None:
             raise RequestError(ErrorCode.CANCEL_NOT_ACTIVE, 'Cancellation failed: no active response found.')
+        wanted = client_event.get('response_id')
+        if wanted is not None and wanted != self.active.id:  # another response's id must not cancel this one
+            raise RequestError(ErrorCode.CANCEL_NOT_ACTIVE, f"Cancellation failed: no active response with id "
+                               f"'{wanted[:64]}'.", 'response_id')
         self.queue(self.active.cancel('client_cancelled'), now)
 
     HANDLERS = {

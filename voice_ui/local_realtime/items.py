@@ -20,10 +20,12 @@ FIELDS = {'message': COMMON_FIELDS | {'role', 'content'},
           'function_call': COMMON_FIELDS | {'call_id', 'name', 'arguments'},
           'function_call_output': COMMON_FIELDS | {'call_id', 'output'}}
 GA_ONLY_TYPES = ('mcp_call', 'mcp_list_tools', 'mcp_approval_request', 'mcp_approval_response')
-PART_TYPES = {'user': ('input_text', 'input_audio'), 'system': ('input_text',),
+PART_TYPES = {'user': ('input_text', 'input_audio', 'input_image'), 'system': ('input_text',),
               'assistant': ('output_text', 'output_audio')}
 PART_FIELDS = {'input_text': {'type', 'text'}, 'output_text': {'type', 'text'},
-               'input_audio': {'type', 'audio', 'transcript'}, 'output_audio': {'type', 'transcript'}}
+               'input_audio': {'type', 'audio', 'transcript'}, 'output_audio': {'type', 'transcript'},
+               'input_image': {'type', 'image_url', 'detail'}}
+IMAGE_DETAILS = ('auto', 'low', 'high')
 STATUSES = ('completed', 'incomplete', 'in_progress')
 MAX_ID_CHARS = 64
 
@@ -78,6 +80,7 @@ def message_from_client(raw: dict, item_id: str, status: str, decode_audio: Deco
         raise RequestError(ErrorCode.MISSING_REQUIRED_PARAMETER, f"Missing required parameter: '{prefix}.content'.",
                            f'{prefix}.content')
     texts: list[str] = []
+    images: list[dict] = []
     audio, audio_part, transcript_missing = b'', False, False
     for index, part in enumerate(content):
         where = f'{prefix}.content[{index}]'
@@ -94,6 +97,9 @@ def message_from_client(raw: dict, item_id: str, status: str, decode_audio: Deco
         if part_type.endswith('_text'):
             texts.append(required_string(part, 'text', where))
             continue
+        if part_type == 'input_image':  # kept and echoed as sent; the agents here hear no images
+            images.append(image_part(part, where))
+            continue
         audio_part = True
         transcript = optional_string(part, 'transcript', where)
         encoded = optional_string(part, 'audio', where)
@@ -108,7 +114,19 @@ def message_from_client(raw: dict, item_id: str, status: str, decode_audio: Deco
                            'items.', f'{prefix}.content')
     text = None if transcript_missing else ''.join(texts)
     return Item(item_id, role, audio_part=audio_part, text=text, audio=audio, status=status,
-                transcribing=transcript_missing)
+                transcribing=transcript_missing, images=tuple(images))
+
+
+def image_part(part: dict, where: str) -> dict:
+    url = required_string(part, 'image_url', f'{where}')
+    if not url.startswith('data:image/'):
+        raise RequestError(ErrorCode.INVALID_VALUE, f"Invalid '{where}.image_url': expected a data URI of a PNG or "
+                           "JPEG image ('data:image/png;base64,...').", f'{where}.image_url')
+    detail = part.get('detail')
+    if detail is not None and (not isinstance(detail, str) or detail not in IMAGE_DETAILS):
+        raise RequestError(ErrorCode.INVALID_VALUE, f"Invalid value for '{where}.detail'. Supported values are: "
+                           "'auto', 'low' and 'high'.", f'{where}.detail')
+    return {'type': 'input_image', 'image_url': url, **({'detail': detail} if detail is not None else {})}
 
 
 def decode_base64(encoded: str, param: str) -> bytes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from ..protocol import ErrorCode
 from .session_schema import RequestError
@@ -45,7 +46,31 @@ def loads(text: str | bytes, max_depth: int) -> object:
     except ValueError as exc:  # a number with too many digits, or NaN/Infinity
         raise RequestError(ErrorCode.INVALID_JSON, f'We could not parse the JSON body: {str(exc)[:200]}') from None
     check_depth(value, max_depth)
+    if LONE_SURROGATE_ESCAPE.search(text):
+        check_no_lone_surrogates(value)
     return value
+
+
+# Only a `\\uD800`-`\\uDFFF` escape makes a surrogate (raw UTF-8 cannot hold one); a pair of them is joined into one
+# character by the parser, so what is left over is unpaired: text no UTF-8 encoder (the HTTP response's) accepts.
+LONE_SURROGATE_ESCAPE = re.compile(r'\\u[dD][89a-fA-F]')
+
+
+def check_no_lone_surrogates(value: object) -> None:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str):
+            try:
+                node.encode('utf-8')
+            except UnicodeEncodeError as exc:
+                raise RequestError(ErrorCode.INVALID_JSON, 'The JSON holds an unpaired UTF-16 surrogate escape '
+                                   f'(\\u{ord(node[exc.start]):04x}), which is not text.') from None
 
 
 def check_depth(value: object, max_depth: int) -> None:

@@ -7,6 +7,7 @@ introspection endpoints when allowed. Routes go first in the router so no catch-
 """
 from __future__ import annotations
 
+import asyncio
 import time
 
 from starlette.applications import Starlette
@@ -36,7 +37,8 @@ class LocalRealtimeServer:
 
     def routes(self) -> list:
         prefix = self.config.prefix.rstrip('/')
-        routes: list = [Route(f'{prefix}/realtime/client_secrets', self.client_secrets, methods=['POST']),
+        # Every method reaches the handler, so a wrong one gets OpenAI's JSON error shape, not Starlette's text.
+        routes: list = [Route(f'{prefix}/realtime/client_secrets', self.client_secrets, methods=ANY_METHOD),
                         WebSocketRoute(f'{prefix}/realtime', self.realtime)]
         if self.config.fault_endpoints_enabled:
             routes += [Route(f'{prefix}/_local/faults', self.faults, methods=['GET', 'POST']),
@@ -44,7 +46,10 @@ class LocalRealtimeServer:
         return routes
 
     async def client_secrets(self, request: Request) -> JSONResponse:
-        """Authenticated before the body is read; the body is bounded and parsed strictly."""
+        """Authenticated before the body is read; the body is bounded in size and time and parsed strictly."""
+        if request.method != 'POST':
+            return JSONResponse(error_body(f'Invalid method for URL ({request.method} {request.url.path}): use POST.',
+                                           code=ErrorCode.METHOD_NOT_ALLOWED), 405, headers={'allow': 'POST'})
         authorization = request.headers.get('authorization')
         body = None  # an unauthenticated request is refused by `mint` without a byte of its body read
         if self.tokens.is_api_key(bearer(authorization)):
@@ -52,6 +57,10 @@ class LocalRealtimeServer:
                 body = await read_json(request, self.config.limits)
             except BodyTooLarge as error:
                 return JSONResponse(error_body(str(error), code=ErrorCode.INVALID_VALUE), 413)
+            except TimeoutError:
+                return JSONResponse(error_body(f'The request body did not arrive within '
+                                               f'{self.config.limits.request_body_timeout_s:g} s.',
+                                               code=ErrorCode.REQUEST_TIMEOUT), 408)
             except RequestError as error:
                 return JSONResponse(error_body(error.message, code=error.code, param=error.param), 400)
         status, payload = self.tokens.mint(authorization, body)
@@ -78,6 +87,9 @@ class LocalRealtimeServer:
         return JSONResponse(self.logs.to_list())
 
 
+ANY_METHOD = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -89,10 +101,11 @@ async def read_json(request: Request, limits: ServerLimits) -> object:
     if declared.isdigit() and int(declared) > most:
         raise BodyTooLarge(f'The request body is larger than {most} bytes.')
     raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > most:
-            raise BodyTooLarge(f'The request body is larger than {most} bytes.')
+    async with asyncio.timeout(limits.request_body_timeout_s):  # TimeoutError: a body that stalls
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > most:
+                raise BodyTooLarge(f'The request body is larger than {most} bytes.')
     return loads(bytes(raw), limits.max_json_depth) if raw else None
 
 

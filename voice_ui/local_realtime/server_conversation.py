@@ -12,6 +12,7 @@ from .session_schema import RequestError
 
 TEXT_PART_TYPES = {'user': 'input_text', 'system': 'input_text', 'assistant': 'output_text'}
 ROOT = 'root'  # `previous_item_id` that places an item first
+ITEM_OVERHEAD = 256  # what an item costs beyond its strings (the object, its fields)
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Item:
     arguments: str = ''      # function_call: JSON text (grows while streaming)
     output: str = ''         # function_call_output
     word_ends_ms: tuple[int, ...] | None = None  # assistant audio: when each transcript word ends
+    images: tuple[dict, ...] = ()  # user message: its input_image parts, as sent (the agent hears no images)
 
     def wire(self, encode_audio: Callable[[bytes], bytes] | None = None) -> dict:
         """The GA item. With `encode_audio` (retrieve), audio content carries its base64 audio."""
@@ -43,7 +45,15 @@ class Item:
                 part['audio'] = base64.b64encode(encode_audio(self.audio)).decode('ascii')
         else:
             part = {'type': TEXT_PART_TYPES[self.role], 'text': self.text or ''}
-        return {**base, 'role': self.role, 'content': [part] if self.text is not None or self.audio_part else []}
+        parts = [part] if self.text is not None or self.audio_part else []
+        if self.images:  # text (or audio) first, then the images; a message of images alone has no text part
+            parts = [p for p in parts if self.text or p['type'] != 'input_text'] + [dict(i) for i in self.images]
+        return {**base, 'role': self.role, 'content': parts}
+
+    def size(self) -> int:
+        """About the bytes this item holds besides its audio (which `audio_retention` budgets)."""
+        return ITEM_OVERHEAD + len(self.text or '') + len(self.arguments) + len(self.output) + len(self.name) \
+            + len(self.call_id) + len(self.id) + sum(len(part.get('image_url') or '') for part in self.images)
 
     def message(self) -> Message | None:
         """This item as a turn of the agent's text history."""
@@ -55,8 +65,12 @@ class Item:
 
 
 class Conversation:
-    def __init__(self) -> None:
+    """The items in order, within bounds: past `max_items` or `max_bytes` of text, the oldest finished items are
+    forgotten (as `truncation: auto` drops old context), so adding items cannot grow a session's memory."""
+
+    def __init__(self, max_items: int = 4096, max_bytes: int = 8 * 1024 * 1024) -> None:
         self.items: list[Item] = []
+        self.max_items, self.max_bytes = max_items, max_bytes
 
     def add(self, item: Item, previous_item_id: str | None = None) -> str | None:
         """Insert after `previous_item_id` (`root`: first; None: at the end); returns the id now before it
@@ -70,7 +84,19 @@ class Conversation:
         if any(existing.id == item.id for existing in self.items):
             raise RequestError(ErrorCode.INVALID_VALUE, f"Item with id '{item.id}' already exists.", 'item.id')
         self.items.insert(index, item)
-        return self.items[index - 1].id if index else None
+        previous_id = self.items[index - 1].id if index else None
+        self.forget_oldest(keep=item)
+        return previous_id
+
+    def forget_oldest(self, keep: Item) -> None:
+        size, index = sum(item.size() for item in self.items), 0
+        while (len(self.items) > self.max_items or size > self.max_bytes) and index < len(self.items):
+            item = self.items[index]
+            if item is keep or item.status == 'in_progress' or item.transcribing:
+                index += 1  # the newest, one still streaming or one awaiting its transcript stays
+                continue
+            size -= item.size()
+            del self.items[index]
 
     def index_of(self, item_id: object, param: str = 'item_id') -> int:
         for index, item in enumerate(self.items):

@@ -28,6 +28,7 @@ class Snapshot:
         self.fields = dict(vars(engine))
         self.items = list(engine.conversation.items)
         self.seq = next(engine.outbox._seq)  # entries queued from here on have a larger sequence number
+        self.queued_bytes = engine.outbox.queued_bytes
         audio = engine.audio
         self.audio = (len(audio.buffer), audio.buffer_start_ms, audio.total_bytes, audio.turn_start_ms)
 
@@ -38,6 +39,7 @@ class Snapshot:
         heap = engine.outbox._heap
         heap[:] = [entry for entry in heap if entry.seq < self.seq]
         heapq.heapify(heap)
+        engine.outbox.queued_bytes = self.queued_bytes
         audio = engine.audio
         length, audio.buffer_start_ms, audio.total_bytes, audio.turn_start_ms = self.audio
         del audio.buffer[length:]  # audio appended by the failed event

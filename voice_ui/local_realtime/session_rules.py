@@ -6,6 +6,7 @@ every session opened with it. Ranges are the service's where it documents them, 
 from __future__ import annotations
 
 from ..protocol import ErrorCode
+from .session_options import check_include, check_prompt, check_reasoning, check_tracing, check_truncation
 from .session_schema import SEMANTIC_VAD_DEFAULTS, SERVER_VAD_DEFAULTS, RequestError
 from .value_rules import (expect_bool, expect_enum, expect_int, expect_list, expect_number, expect_object,
                           expect_str)
@@ -21,7 +22,7 @@ VAD_MS_MAX = 10_000
 def check_session_values(patch: dict, prefix: str) -> None:
     """Raise `RequestError` for the first value of a wrong type or out of range (keys are already known)."""
     if 'model' in patch:
-        expect_str(patch['model'], f'{prefix}model', max_length=200)
+        expect_str(patch['model'], f'{prefix}model', nullable=True, max_length=200)
     if 'instructions' in patch:
         expect_str(patch['instructions'], f'{prefix}instructions', nullable=True)
     if 'output_modalities' in patch:
@@ -33,18 +34,18 @@ def check_session_values(patch: dict, prefix: str) -> None:
     if 'tools' in patch:
         for index, tool in enumerate(expect_list(patch['tools'], f'{prefix}tools', MAX_TOOLS, nullable=True) or []):
             expect_object(tool, f'{prefix}tools[{index}]')
-    if 'tool_choice' in patch and not isinstance(patch['tool_choice'], dict):
+    if patch.get('tool_choice') is not None and not isinstance(patch['tool_choice'], dict):
         expect_enum(patch['tool_choice'], f'{prefix}tool_choice', TOOL_CHOICES)
-    if 'tracing' in patch and patch['tracing'] is not None and not isinstance(patch['tracing'], dict):
-        expect_enum(patch['tracing'], f'{prefix}tracing', ('auto',))
-    if 'truncation' in patch and not isinstance(patch['truncation'], dict):
-        expect_enum(patch['truncation'], f'{prefix}truncation', ('auto', 'disabled'))
-    for name in ('prompt', 'reasoning'):
-        if name in patch:
-            expect_object(patch[name], f'{prefix}{name}', nullable=True)
+    if 'tracing' in patch:
+        check_tracing(patch['tracing'], f'{prefix}tracing')
+    if 'truncation' in patch:
+        check_truncation(patch['truncation'], f'{prefix}truncation')
+    if 'prompt' in patch:
+        check_prompt(patch['prompt'], f'{prefix}prompt')
+    if 'reasoning' in patch:
+        check_reasoning(patch['reasoning'], f'{prefix}reasoning')
     if 'include' in patch:
-        for index, entry in enumerate(expect_list(patch['include'], f'{prefix}include', 16, nullable=True) or []):
-            expect_str(entry, f'{prefix}include[{index}]')
+        check_include(patch['include'], f'{prefix}include')
     if 'parallel_tool_calls' in patch:
         expect_bool(patch['parallel_tool_calls'], f'{prefix}parallel_tool_calls')
     audio = patch.get('audio') or {}

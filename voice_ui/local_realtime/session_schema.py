@@ -105,16 +105,26 @@ def validate_session(patch: object, prefix: str = 'session.') -> dict:
     return patch
 
 
+# `null` for a setting the session cannot be without keeps the current value, as GA treats an omitted field: an
+# `audio: null` or `output_modalities: null` taken literally left a session no response could run in.
+KEPT_ON_NULL = {'audio', 'output_modalities', 'tools', 'max_output_tokens', 'tool_choice', 'truncation', 'model'}
+CLEARED_BY_NULL = {'turn_detection', 'transcription', 'noise_reduction'}  # the audio settings null switches off
+
+
 def merge_session(current: dict, patch: dict) -> dict:
     """Only fields present change. Sub-objects like turn detection are replaced whole (filled with the
-    defaults of their type); `null` clears turn_detection, transcription and noise_reduction."""
+    defaults of their type); `null` clears turn_detection, transcription and noise_reduction (and the other
+    nullable options: tracing, prompt, include), and keeps the rest."""
     merged = copy.deepcopy(current)
     for key, value in patch.items():
-        if key == 'audio' and value is not None:
+        if value is None and key in KEPT_ON_NULL:
+            continue
+        if key == 'audio':
             for direction, settings in value.items():
                 target = merged['audio'][direction]
                 for name, setting in (settings or {}).items():
-                    target[name] = expand(name, setting)
+                    if setting is not None or name in CLEARED_BY_NULL:
+                        target[name] = expand(name, setting)
         else:
             merged[key] = copy.deepcopy(value)
     return merged

@@ -144,12 +144,18 @@ class TokenStore:
         return grant
 
     def is_api_key(self, secret: str | None) -> bool:
-        return secret is not None and any(secrets.compare_digest(secret, key) for key in self.api_keys)
+        # As bytes: compare_digest refuses str with non-ASCII characters (a header of Latin-1 bytes was a 500).
+        return secret is not None and any(secrets.compare_digest(as_bytes(secret), as_bytes(key))
+                                          for key in self.api_keys)
 
     def prune(self) -> None:
         now = self.clock()
         for value in [value for value, grant in self.grants.items() if grant.expires_at <= now]:
             del self.grants[value]
+
+
+def as_bytes(text: str) -> bytes:
+    return text.encode('utf-8', 'surrogatepass')
 
 
 def bearer(authorization: str | None) -> str | None:

@@ -34,8 +34,9 @@ from .neural_vad import ScoreVoice
 from .turn_events import voice_failed, voice_scored
 
 log = logging.getLogger(__name__)
-CLOSE_POLICY = 1008       # before accept: the handshake is refused (HTTP 403)
+CLOSE_POLICY = 1008       # policy violation; before accept, the handshake is refused (HTTP 403)
 CLOSE_TRY_AGAIN = 1013    # too many open sessions
+MAX_MODEL_CHARS = 200     # `?model=`, as a minted session's model
 
 
 class OpenSessions:
@@ -80,6 +81,9 @@ async def realtime_websocket(websocket: WebSocket, config: LocalRealtimeConfig, 
     if BETA_SUBPROTOCOL in offered:
         return await reject(websocket, session_log, ErrorCode.API_VERSION_MISMATCH, CLOSE_API_VERSION,
                             f'The {BETA_SUBPROTOCOL} subprotocol is the beta API; this is the GA interface.')
+    if model is not None and (len(model) > MAX_MODEL_CHARS or not model.isprintable()):
+        return await reject(websocket, session_log, ErrorCode.INVALID_VALUE, CLOSE_POLICY,
+                            f'Invalid model {model[:40]!r}: at most {MAX_MODEL_CHARS} printable characters.')
     grant = tokens.grant_for(token, model)
     if grant is None:
         return await reject(websocket, session_log, ErrorCode.INVALID_API_KEY, CLOSE_INVALID_TOKEN,
@@ -126,12 +130,16 @@ class Connection:
         self.drained = asyncio.Event()
         self.work: set[asyncio.Task] = set()
         self.sleeping_until = math.inf  # when the pump's timer fires (inf: no timer, or the pump is busy)
+        self.sending_since: float | None = None  # while the pump waits on a send: since when
+        self.watchdog: asyncio.TimerHandle | None = None  # `watch_sends`, while the connection runs
         engine.hearing = hearing_for(agent, engine, self.start_work)
 
     async def run(self) -> None:
         self.start_work(CheckAgent())  # models that fail to load are reported to the client, not just logged
         reader = asyncio.create_task(self.read())
         pump = asyncio.create_task(self.pump())
+        self.watchdog = asyncio.get_running_loop().call_later(self.limits.send_stall_timeout_s / 4, self.watch_sends,
+                                                              pump)
         try:
             done, _ = await asyncio.wait({reader, pump}, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -141,6 +149,7 @@ class Connection:
                 elif error is not None:
                     log.error('local realtime session failed', exc_info=error)
         finally:
+            self.watchdog.cancel()
             self.engine.close()  # frees the session's audio and queue now, not at the next GC pass
             self.wake.set()      # a pump whose cancellation a send swallowed still sees the end
             self.drained.set()
@@ -167,9 +176,13 @@ class Connection:
             due = self.engine.next_due()
             if (due is not None and due < self.sleeping_until) or self.engine.closed:
                 self.wake.set()
-            while len(self.engine.outbox) > self.limits.max_queued_events and not self.engine.closed:
+            while self.backlogged() and not self.engine.closed:
                 self.drained.clear()
                 await self.drained.wait()  # the client is not reading: neither do we
+
+    def backlogged(self) -> bool:
+        outbox = self.engine.outbox
+        return len(outbox) > self.limits.max_queued_events or outbox.queued_bytes > self.limits.max_queued_bytes
 
     async def pump(self) -> None:
         loop = asyncio.get_running_loop()
@@ -178,7 +191,9 @@ class Connection:
             self.sleeping_until = math.inf  # while sending, anything newly queued wakes it again
             for action in self.engine.poll(time.monotonic()):
                 if isinstance(action, Send):
+                    self.sending_since = time.monotonic()
                     await self.websocket.send_text(encode(action.event))
+                    self.sending_since = None
                     self.log.server(action.event['type'])
                 elif isinstance(action, Close):
                     return await self.close(action)
@@ -195,6 +210,18 @@ class Connection:
             finally:
                 if timer is not None:
                     timer.cancel()
+
+    def watch_sends(self, pump: asyncio.Task) -> None:
+        """Every quarter of `send_stall_timeout_s`: a send waiting longer than that means the peer reads nothing
+        (under any WebSocket implementation), so the connection is dropped rather than held forever."""
+        since, stall = self.sending_since, self.limits.send_stall_timeout_s
+        if since is not None and time.monotonic() - since > stall:
+            log.info('dropping a client that read nothing for %gs', stall)
+            self.log.outcome, self.log.close_code = 'dropped: not reading', None
+            if not abort_transport(self.websocket):
+                pump.cancel()
+            return
+        self.watchdog = asyncio.get_running_loop().call_later(stall / 4, self.watch_sends, pump)
 
     def start_work(self, action) -> None:
         task = asyncio.create_task(self.perform(action))

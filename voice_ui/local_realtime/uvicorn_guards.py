@@ -11,8 +11,10 @@ for the request head (`handshake_timeout_s`, then the connection is dropped), a 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
+from ..protocol import ErrorCode, error_body
 from .limits import ServerLimits
 
 log = logging.getLogger(__name__)
@@ -25,15 +27,16 @@ def server_options(limits: ServerLimits, choose_ws: bool = True) -> dict:
     http = guarded_http(limits)
     if http is not None:
         options['http'] = http
-    ws = guarded_ws() if choose_ws else None
+    ws = guarded_ws(limits) if choose_ws else None
     if ws is not None:
         options['ws'] = ws
     return options
 
 
 def http_response(status: int, reason: str, message: str) -> bytes:
-    body = message.encode()
-    return (f'HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n'
+    """A complete response in OpenAI's JSON error shape, so every refusal a client sees reads alike."""
+    body = json.dumps(error_body(message, code=ErrorCode.INVALID_REQUEST)).encode()
+    return (f'HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n'
             f'content-length: {len(body)}\r\nconnection: close\r\n\r\n').encode() + body
 
 
@@ -108,7 +111,9 @@ def guarded_http(limits: ServerLimits) -> type | None:
             if self._head_too_large:
                 self._head_too_large = False
                 return self._refuse_head()
-            super().send_400_response(msg)
+            # uvicorn's own answer is plain text; a JSON client (the openai SDK) reads this one
+            self.transport.write(http_response(400, 'Bad Request', f'{msg} (the request is not valid HTTP/1.1).'))
+            self.transport.close()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._end_head()
@@ -117,23 +122,65 @@ def guarded_http(limits: ServerLimits) -> type | None:
     return GuardedHttpToolsProtocol
 
 
-def guarded_ws() -> type | None:
+def guarded_ws(limits: ServerLimits) -> type | None:
     try:
         from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
     except ImportError:
         return None
 
     class GuardedWebSocketsProtocol(WebSocketsSansIOProtocol):
+        """Also: a peer that stops reading stops being read (uvicorn answers every ping at once, so a ping flood
+        from a peer that never reads grew the server's send buffer without end), and is dropped once it has not
+        read for `send_stall_timeout_s`."""
+
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
             self.transport = CoalescingTransport(self.transport)
+            self._stall_timer: asyncio.TimerHandle | None = None
+            self._unread = False  # reading paused because the peer does not read what we send
 
         def data_received(self, data: bytes) -> None:
-            super().data_received(data)
-            refused = getattr(self.conn, 'handshake_exc', None)
+            try:
+                super().data_received(data)
+                refused = getattr(self.conn, 'handshake_exc', None)
+            except UnicodeError:  # websockets cannot word its refusal of a header that is not UTF-8
+                refused = 'a header is not valid UTF-8'
             if refused is not None and not self.handshake_initiated and not self.transport.is_closing():
                 self.transport.write(http_response(400, 'Bad Request', f'WebSocket handshake refused: {refused}'))
                 self.transport.close()
+
+        def pause_writing(self) -> None:
+            super().pause_writing()
+            self._unread = True
+            self.transport.pause_reading()
+            if self._stall_timer is None:
+                self._stall_timer = self.loop.call_later(limits.send_stall_timeout_s, self._stalled)
+
+        def resume_writing(self) -> None:
+            super().resume_writing()
+            if self._stall_timer is not None:
+                self._stall_timer.cancel()
+                self._stall_timer = None
+            if self._unread:
+                self._unread = False
+                if not self.read_paused:  # else the app resumes reading when it takes the queued message
+                    self.transport.resume_reading()
+
+        def handle_ping(self) -> None:
+            super().handle_ping()
+            if self._unread:  # the app resumed reading meanwhile: pings alone must not fill the buffer
+                self.transport.pause_reading()
+
+        def _stalled(self) -> None:
+            self._stall_timer = None
+            log.info('dropping a WebSocket peer that read nothing for %gs', limits.send_stall_timeout_s)
+            self.transport.abort()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._stall_timer is not None:
+                self._stall_timer.cancel()
+                self._stall_timer = None
+            super().connection_lost(exc)
 
     return GuardedWebSocketsProtocol
 

@@ -53,7 +53,7 @@ class Access:
         self.book = book
         self.header = settings.auth_header.strip().lower()
         if self.header and not HEADER_NAME.fullmatch(self.header):
-            raise SystemExit(f'VOICE_UI_AUTH_HEADER: {settings.auth_header!r} is not a header name')
+            raise SystemExit(f'VOICE_UI_AUTH_HEADER: {settings.auth_header[:80]!r} is not a header name')
         stores = stores or open_stores(settings)  # in memory, or in Redis shared with the other replicas
         self.sessions, self.mints, self.failed_logins = stores.sign_ins, stores.mints, stores.failed_logins
         self.open_sessions, self.shared_state = stores.open_sessions, stores

@@ -12,15 +12,16 @@ go last, and the search for an earlier place starts from the end).
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from itertools import islice
+from dataclasses import field
 from typing import Any
 
 from nicegui.binding import bindable_dataclass
 
-from .latency import TurnLatency, summary_text
+from .latency import LatencyWindow, TurnLatency
 from .protocol import ErrorCode, ErrorSource, ResponseStatus, Role, ServerEvent as S, Status
+from .usage import Usage
 
 USER, AGENT = Role.USER.value, Role.AGENT.value
 TOOL = 'tool'  # a function_call item: the view shows a tool card, bound to the tool runner's record
@@ -31,6 +32,7 @@ MAX_ID_CHARS = 256
 MAX_TURN_CHARS = 200_000   # a runaway transcript is cut here (with an ellipsis) instead of growing without end
 MAX_TURNS = 2_000          # the oldest turns leave first
 MAX_MESSAGE_CHARS = 500
+LATENCY_SEARCH = 16  # the newest cards a latency without its item may go to
 NOTHING_HEARD = 'no speech heard'
 
 
@@ -44,10 +46,6 @@ def _dict(value: Any) -> dict:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ''
-
-
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**12 else 0
 
 
 @bindable_dataclass(bindable_fields=['text', 'done', 'note', 'latency_label'])
@@ -66,23 +64,6 @@ class Turn:
         self.text = text if len(text) <= MAX_TURN_CHARS else text[:MAX_TURN_CHARS] + '…'
 
 
-@dataclass(frozen=True)
-class Usage:
-    """Totals over all `response.done` events; replaced, never mutated, so bindings see each change."""
-    input_tokens: int = 0
-    output_tokens: int = 0
-    input_audio_tokens: int = 0
-    output_audio_tokens: int = 0
-    responses: int = 0
-
-    def plus(self, usage: dict) -> Usage:
-        audio_in = _count(_dict(usage.get('input_token_details')).get('audio_tokens'))
-        audio_out = _count(_dict(usage.get('output_token_details')).get('audio_tokens'))
-        return Usage(self.input_tokens + _count(usage.get('input_tokens')),
-                     self.output_tokens + _count(usage.get('output_tokens')),
-                     self.input_audio_tokens + audio_in, self.output_audio_tokens + audio_out, self.responses + 1)
-
-
 TurnListener = Callable[[Turn, int], None]  # (turn, index) after it was inserted
 
 
@@ -93,7 +74,7 @@ class Conversation:
     error: str = ''      # the last problem, shown in the banner until the next turn starts
     notice: str = ''     # a gentle hint (e.g. too-short turn), not an error
     usage: Usage = field(default_factory=Usage)
-    latencies: deque[TurnLatency] = field(default_factory=lambda: deque(maxlen=MAX_TURNS))
+    latencies: LatencyWindow = field(default_factory=lambda: LatencyWindow(MAX_TURNS))  # O(log n) per figure
     latency_summary: str = ''  # median and p90 per stage, over the kept turns
     on_added: list[TurnListener] = field(default_factory=list, repr=False)
     on_removed: list[Callable[[Turn], None]] = field(default_factory=list, repr=False)
@@ -171,11 +152,12 @@ class Conversation:
             return
         turn = self.turn(item_id)
         if turn is None or turn.role != AGENT:
-            turn = next((t for t in reversed(self.turns) if t.role == AGENT and t.latency is None), None)
+            recent = islice(reversed(self.turns), LATENCY_SEARCH)  # not all cards per event: a flood costs O(1)
+            turn = next((t for t in recent if t.role == AGENT and t.latency is None), None)
         if turn is not None and turn.latency is None:
             turn.latency, turn.latency_label = latency, latency.label()
         self.latencies.append(latency)
-        self.latency_summary = summary_text(self.latencies)
+        self.latency_summary = self.latencies.summary_text()
 
     def set_status(self, status: Any) -> None:
         if not isinstance(status, str) or status not in Status._value2member_map_:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .conversation import AGENT, USER, Conversation, Turn
-from .latency import STAGES, summarize
+from .latency import STAGES
 
 FORMAT = 'voice-ui-transcript'
 VERSION = 1
@@ -84,7 +84,7 @@ def _usage(conversation: Conversation) -> dict[str, int]:
 def to_json(conversation: Conversation, *, model: str = '', now: float, max_chars: int = MAX_EXPORT_CHARS) -> dict:
     turns, omitted = kept_turns(conversation, max_chars)
     summary = {name: {'turns': s.count, 'median_ms': s.median_ms, 'p90_ms': s.p90_ms}
-               for name, s in summarize(conversation.latencies).items()}
+               for name, s in conversation.latencies.summary().items()}
     return {'format': FORMAT, 'version': VERSION, 'exported_at': iso(now), 'model': model,
             'turns': [_turn_record(turn, max_chars) for turn in turns], 'omitted_turns': omitted,
             'usage': _usage(conversation), 'latency_summary': summary}

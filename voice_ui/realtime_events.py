@@ -83,3 +83,10 @@ def _record_seconds(value: float) -> float:
 
 def _str(value: Any, limit: int = 100_000) -> str:
     return value[:limit] if isinstance(value, str) else ''
+
+
+def _code(value: Any) -> str:
+    """An error's code: a string, or a WebSocket close code (an int a browser can send; not a bool, not a huge one)."""
+    if isinstance(value, int) and not isinstance(value, bool) and -10**9 < value < 10**9:
+        return str(value)
+    return value[:256] if isinstance(value, str) else ''

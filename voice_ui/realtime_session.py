@@ -25,7 +25,7 @@ from .protocol import ErrorSource, NoticeKind, Role, Status, TokenReason, UiEven
 from .realtime_events import (  # noqa: F401  (re-exported: the element's public event types)
     MAX_DEVICES, MAX_RECORD_AUDIO_SECONDS, DevicesEventArguments, ErrorEventArguments, InputDevice,
     LatencyEventArguments, NoticeEventArguments, ServerEventArguments, StatusEventArguments,
-    TokenWantedEventArguments, TranscriptEventArguments, _enum, _record_seconds, _str, devices_from,
+    TokenWantedEventArguments, TranscriptEventArguments, _code, _enum, _record_seconds, _str, devices_from,
 )
 
 from . import ASSETS  # the same folder in a checkout and in an installed wheel
@@ -221,7 +221,7 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         code = args.get('code')
         self._emit(UiEvent.ERROR, ErrorEventArguments(
             sender=self, client=self.client, source=_enum(ErrorSource, args.get('source'), ErrorSource.SERVER),
-            code=str(code)[:256] if isinstance(code, (str, int)) else '', message=_str(args.get('message'), 1000)))
+            code=_code(code), message=_str(args.get('message'), 1000)))
 
     def _notice(self, e: GenericEventArguments) -> None:
         args = self._args(e)

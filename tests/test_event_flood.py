@@ -6,14 +6,19 @@ to re-sort every kept figure (0.7 s of blocked event loop per message once 2,000
 """
 from __future__ import annotations
 
+import asyncio
 import time
 
 from hypothesis import given, settings, strategies as st
 from nicegui import Client
 from nicegui.events import GenericEventArguments
 from nicegui.page import page
+from nicegui.testing import User
 
+from tests.test_batch import turn_batches
+from tests.test_page import openai_env, transcript_texts  # noqa: F401 (fixture)
 from voice_ui.conversation import AGENT, Conversation
+from voice_ui.event_budget import EVENTS_PER_SECOND, EventBudget
 from voice_ui.latency import TurnLatency, summary_text
 from voice_ui.realtime_session import MAX_BATCH_EVENTS, RealtimeSession
 
@@ -62,3 +67,36 @@ def test_numbers_no_browser_sends_do_not_raise_in_the_handlers():
             getattr(session, name)(GenericEventArguments(sender=session, client=session.client, args=args))
     assert all(isinstance(code, (str, int)) for code in seen) and len(seen) == 2 * len(HUGE)
     assert all(len(code) <= 256 for code in seen if isinstance(code, str))
+
+
+def new_cards(first: int, count: int) -> list:
+    return [['transcript', {'item_id': f'flood{first + k}', 'role': 'user', 'delta': 'x' * 400, 'final': True}]
+            for k in range(count)]
+
+
+async def test_a_flooding_page_is_held_to_its_budget_and_real_use_goes_on(openai_env, user: User):  # noqa: F811
+    await user.open('/')
+    session = next(iter(user.find(RealtimeSession).elements))
+    batch = lambda args: session._batch(GenericEventArguments(sender=session, client=session.client, args=args))  # noqa: E731
+    handled = []
+    session.on_transcript(lambda e: handled.append(e.item_id))
+    started = time.monotonic()
+    batch(new_cards(0, MAX_BATCH_EVENTS))  # the burst a budget allows
+    flooded = cpu_of(lambda: [batch(new_cards(MAX_BATCH_EVENTS * (1 + i), MAX_BATCH_EVENTS)) for i in range(5)])
+    assert flooded < 1.0, f'five more batches of new cards took {flooded:.1f} s of CPU'
+    refill = (time.monotonic() - started) * EVENTS_PER_SECOND
+    assert MAX_BATCH_EVENTS <= len(handled) <= MAX_BATCH_EVENTS + refill + 1, len(handled)
+    await asyncio.sleep(0.3)  # the budget refills (EVENTS_PER_SECOND): a real turn needs a handful of events
+    for events in turn_batches():
+        batch(events)
+    assert transcript_texts(user)[-2:] == ['what is the weather', 'Sunny and warm.']  # after the flood's cards
+
+
+def test_the_budget_refills_at_its_rate():
+    now = [0.0]
+    budget = EventBudget(burst=10, per_second=5, clock=lambda: now[0])
+    assert sum(budget.take() for _ in range(20)) == 10
+    now[0] += 1.0
+    assert sum(budget.take() for _ in range(20)) == 5
+    now[0] += 100.0
+    assert sum(budget.take() for _ in range(20)) == 10  # never more than the burst

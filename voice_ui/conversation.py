@@ -21,6 +21,7 @@ from nicegui.binding import bindable_dataclass
 
 from .latency import LatencyWindow, TurnLatency
 from .protocol import ErrorCode, ErrorSource, ResponseStatus, Role, ServerEvent as S, Status
+from .unicode_text import sendable
 from .usage import Usage
 
 USER, AGENT = Role.USER.value, Role.AGENT.value
@@ -45,7 +46,7 @@ def _dict(value: Any) -> dict:
 
 
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ''
+    return sendable(value) if isinstance(value, str) else ''  # the page must be able to send it to the browser
 
 
 @bindable_dataclass(bindable_fields=['text', 'done', 'note', 'latency_label'])

@@ -32,6 +32,7 @@ ENDED_BADLY = {ResponseStatus.CANCELLED, ResponseStatus.INCOMPLETE, ResponseStat
 MAX_ID_CHARS = 256
 MAX_TURN_CHARS = 200_000   # a runaway transcript is cut here (with an ellipsis) instead of growing without end
 MAX_TURNS = 2_000          # the oldest turns leave first
+MAX_CONVERSATION_CHARS = 5_000_000  # ...and when all turns' text passes this (else 2,000 cut turns: ~800 MB)
 MAX_MESSAGE_CHARS = 500
 LATENCY_SEARCH = 16  # the newest cards a latency without its item may go to
 NOTHING_HEARD = 'no speech heard'
@@ -43,6 +44,10 @@ def _id(value: Any) -> str | None:
 
 def _dict(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
+
+
+def _size(turn: Turn) -> int:
+    return len(turn.text) + len(turn.replacing or '')
 
 
 def _text(value: Any) -> str:
@@ -83,6 +88,7 @@ class Conversation:
     _by_id: dict[str, Turn] = field(default_factory=dict, repr=False)
     _previous: dict[str, str] = field(default_factory=dict, repr=False)  # item id -> its previous item id
     _waiting: dict[str, str] = field(default_factory=dict, repr=False)   # previous item id -> the item placed first
+    _chars: int = field(default=0, repr=False)  # text and replacing text of all turns
 
     def turn(self, item_id: Any) -> Turn | None:
         return self._by_id.get(item_id) if isinstance(item_id, str) else None
@@ -100,7 +106,9 @@ class Conversation:
             if item.get('type', 'message') == 'message' and role in (USER, AGENT):
                 turn = self._place(_id(item.get('id')), role, _id(event.get('previous_item_id')))
                 if turn is not None:
+                    before = _size(turn)
                     self._fill_from_item(turn, item)
+                    self._grew(turn, before)
             elif item.get('type') == 'function_call':
                 self._place(_id(item.get('id')), TOOL, _id(event.get('previous_item_id')))
         elif kind == S.OUTPUT_ITEM_DONE and _dict(event.get('item')).get('type') == 'function_call':
@@ -131,7 +139,7 @@ class Conversation:
         turn = self._place(_id(item_id), role if role in (USER, AGENT) else AGENT, None)
         if turn is None:
             return
-        delta = _text(delta)
+        before, delta = _size(turn), _text(delta)
         if replace and delta:
             turn.replacing = delta  # shown once complete: the card never shrinks to the first part
         elif delta and turn.replacing is not None:
@@ -146,6 +154,7 @@ class Conversation:
             turn.done = True
             if turn.role == USER and not turn.text.strip() and not turn.note:
                 turn.note = NOTHING_HEARD  # a turn without speech: a note, not an empty card
+        self._grew(turn, before)
 
     def record_latency(self, item_id: Any, latency: TurnLatency | None) -> None:
         """One turn's figures from the browser: on the reply's card (else the last agent card without any)."""
@@ -239,9 +248,16 @@ class Conversation:
             for listener in self.on_removed:
                 listener(turn)
 
+    def _grew(self, turn: Turn, before: int) -> None:
+        """Count a turn's new text; past the conversation's bound the oldest other turns leave."""
+        self._chars += _size(turn) - before
+        while self._chars > MAX_CONVERSATION_CHARS and len(self.turns) > 1:
+            self._remove(self.turns[0] if self.turns[0] is not turn else self.turns[1])
+
     def _remove(self, turn: Turn | None) -> None:
         if turn is None:
             return
+        self._chars -= _size(turn)
         self._detach(turn)
         self._by_id.pop(turn.item_id, None)
         previous = self._previous.pop(turn.item_id, None)

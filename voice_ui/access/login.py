@@ -49,6 +49,8 @@ def register_login(access: Access) -> None:
 
     @app.get(LOGOUT_PATH, include_in_schema=False)
     def logout(request: Request) -> Response:
+        if not from_this_site(access, request):  # a link or redirect on another site cannot sign anyone out
+            return RedirectResponse('/', 303)
         identity = request.scope.get(SCOPE_KEY)
         if isinstance(identity, Identity) and identity.session_id:
             end_sign_in(access, identity)
@@ -152,6 +154,20 @@ def account_row(access: Access, identity: Identity) -> None:
         if identity.session_id:  # a proxy's sign-in ends at the proxy
             ui.button('Sign out', icon='logout', on_click=lambda: end_sign_in(access, identity)) \
                 .props('flat dense').mark('sign-out')
+
+
+def from_this_site(access: Access, request: Request) -> bool:
+    """A navigation this server's pages made (Sign out, a revoked page): the browser's Sec-Fetch-Site says so, or,
+    from a browser that sends none, a Referer (if any) naming this host. Cookies are SameSite=Lax, so another
+    site's link still carries the sign-in on a top-level GET."""
+    site = request.headers.get('sec-fetch-site')
+    if site is not None:
+        return site in ('same-origin', 'none')  # none: typed into the address bar, a bookmark
+    referer = request.headers.get('referer')
+    if referer is None:
+        return True  # no browser's cross-site navigation: a script, which could as well send the cookie itself
+    origin = '/'.join(referer.split('/', 3)[:3])  # scheme://host[:port]
+    return access.hosts.same_origin(origin, request.headers.get('host'))
 
 
 def safe_next(target: str) -> str:

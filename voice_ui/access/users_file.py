@@ -100,7 +100,7 @@ def load_users(path: Path) -> dict[str, PasswordHash]:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise UsersFileError(f'{name}: larger than {MAX_FILE_BYTES // 1024} KiB')
-        text = path.read_text(encoding='utf-8')
+        text = path.read_text(encoding='utf-8-sig')  # a byte-order mark (Windows Notepad) is no part of line 1
     except (OSError, UnicodeDecodeError) as exc:
         raise UsersFileError(f'cannot read the users file {name}: {type(exc).__name__}') from None
     users = parse_users(text, name)

@@ -25,3 +25,13 @@ def test_huge_or_costly_lines_name_their_line(tmp_path, text, words):
     path.write_text(text)
     with pytest.raises(UsersFileError, match=words):
         load_users(path)
+
+
+def test_the_cli_reads_a_bom_file_and_says_why_it_cannot_read_another(tmp_path, capsys):
+    from voice_ui.users import main
+    path = tmp_path / 'users.txt'
+    path.write_bytes(b'\xef\xbb\xbf' + f'ana:{hash_password("ana-secret-1").encode()}\n'.encode())
+    assert main(['list', '--file', str(path)]) == 0 and capsys.readouterr().out == 'ana\n'
+    path.write_bytes(b'ana:\xff\xfe\n')
+    assert main(['list', '--file', str(path)]) == 1
+    assert 'cannot read' in capsys.readouterr().err

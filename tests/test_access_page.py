@@ -222,3 +222,19 @@ async def test_the_login_page_sends_the_signed_in_on(shared_password, user: User
     assert str(user.client.request.url).endswith('/?panel=1')  # where the person was going
     again = await user.http_client.get('/login?next=//evil.example')
     assert again.status_code == 303 and again.headers['location'] == '/'
+
+
+async def test_another_site_cannot_sign_anyone_out(shared_password, user: User):
+    """GET /logout from a link or redirect on another site (SameSite=Lax cookies ride along) leaves the sign-in."""
+    await user.open('/')
+    await sign_in(user, PASSWORD)
+    await user.should_see('Start Speaking', retries=30)
+    for foreign in ({'Sec-Fetch-Site': 'cross-site'}, {'Sec-Fetch-Site': 'same-site'},
+                    {'Referer': 'https://evil.example/page'}):
+        response = await user.http_client.get('/logout', headers=foreign)
+        assert response.status_code == 303 and response.headers['location'] == '/', foreign
+        assert user.http_client.cookies.get('voice_ui_session')
+        assert (await user.http_client.get('/')).status_code == 200  # still signed in
+    response = await user.http_client.get('/logout', headers={'Sec-Fetch-Site': 'same-origin'})  # Sign out's own
+    assert response.headers['location'] == '/login'
+    assert (await user.http_client.get('/')).status_code == 303

@@ -8,6 +8,7 @@ from nicegui.events import GenericEventArguments
 from nicegui.page import page
 from nicegui.testing import User
 
+from voice_ui.event_budget import EventBudget
 from voice_ui.protocol import ServerEvent as S, UiEvent
 from voice_ui.realtime_session import BATCHED, MAX_BATCH_EVENTS, RealtimeSession
 
@@ -82,6 +83,7 @@ def test_hostile_batches_never_raise(bare_session, batch):
 def test_a_batch_is_bounded(bare_session):
     session, seen = bare_session
     seen.clear()
+    session.budget = EventBudget()  # a full one: the examples above spent the shared session's (event_budget.py)
     entry = ['status', {'status': 'idle', 'turn': 1}]
     session._batch(GenericEventArguments(sender=session, client=session.client, args=[entry] * 100_000))
     assert len(seen) == MAX_BATCH_EVENTS

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from .config_checks import check_raw, check_values, shown
 from .protocol import TurnDetection
 from .tools import ToolLoadError, Toolbox
 
@@ -150,15 +151,17 @@ def environment(environ: Mapping[str, str] | None = None, dotenv: Path | None = 
 
 def settings_from_env(environ: Mapping[str, str] | None = None, dotenv: Path | None = DOTENV) -> Settings:
     merged = environment(environ, dotenv)
-    values = {}
+    values, names = {}, {}
     for name, (attr, kind) in ENV_FIELDS.items():
         raw = merged.get(name, '').strip()
         if raw:
+            check_raw(name, raw)
             try:
-                values[attr] = kind(raw)
+                values[attr], names[attr] = kind(raw), name
             except ValueError as exc:
                 expected = ' or '.join(kind) if kind is TurnDetection else kind.__name__
-                raise SystemExit(f'{name} must be {expected}, got {raw!r}') from exc
+                raise SystemExit(f'{name} must be {expected}, got {shown(raw)}') from exc
+    check_values(values, names)  # what would otherwise fail at the first page or mint (config_checks.py)
     settings = Settings(**values)
     for name, (attr, low, high) in LIMITS.items():
         if not low <= getattr(settings, attr) <= high:

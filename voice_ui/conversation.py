@@ -12,15 +12,17 @@ go last, and the search for an earlier place starts from the end).
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from itertools import islice
+from dataclasses import field
 from typing import Any
 
 from nicegui.binding import bindable_dataclass
 
-from .latency import TurnLatency, summary_text
+from .latency import LatencyWindow, TurnLatency
 from .protocol import ErrorCode, ErrorSource, ResponseStatus, Role, ServerEvent as S, Status
+from .unicode_text import sendable
+from .usage import Usage
 
 USER, AGENT = Role.USER.value, Role.AGENT.value
 TOOL = 'tool'  # a function_call item: the view shows a tool card, bound to the tool runner's record
@@ -30,7 +32,9 @@ ENDED_BADLY = {ResponseStatus.CANCELLED, ResponseStatus.INCOMPLETE, ResponseStat
 MAX_ID_CHARS = 256
 MAX_TURN_CHARS = 200_000   # a runaway transcript is cut here (with an ellipsis) instead of growing without end
 MAX_TURNS = 2_000          # the oldest turns leave first
+MAX_CONVERSATION_CHARS = 5_000_000  # ...and when all turns' text passes this (else 2,000 cut turns: ~800 MB)
 MAX_MESSAGE_CHARS = 500
+LATENCY_SEARCH = 16  # the newest cards a latency without its item may go to
 NOTHING_HEARD = 'no speech heard'
 
 
@@ -42,12 +46,12 @@ def _dict(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def _size(turn: Turn) -> int:
+    return len(turn.text) + len(turn.replacing or '')
+
+
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ''
-
-
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**12 else 0
+    return sendable(value) if isinstance(value, str) else ''  # the page must be able to send it to the browser
 
 
 @bindable_dataclass(bindable_fields=['text', 'done', 'note', 'latency_label'])
@@ -66,23 +70,6 @@ class Turn:
         self.text = text if len(text) <= MAX_TURN_CHARS else text[:MAX_TURN_CHARS] + '…'
 
 
-@dataclass(frozen=True)
-class Usage:
-    """Totals over all `response.done` events; replaced, never mutated, so bindings see each change."""
-    input_tokens: int = 0
-    output_tokens: int = 0
-    input_audio_tokens: int = 0
-    output_audio_tokens: int = 0
-    responses: int = 0
-
-    def plus(self, usage: dict) -> Usage:
-        audio_in = _count(_dict(usage.get('input_token_details')).get('audio_tokens'))
-        audio_out = _count(_dict(usage.get('output_token_details')).get('audio_tokens'))
-        return Usage(self.input_tokens + _count(usage.get('input_tokens')),
-                     self.output_tokens + _count(usage.get('output_tokens')),
-                     self.input_audio_tokens + audio_in, self.output_audio_tokens + audio_out, self.responses + 1)
-
-
 TurnListener = Callable[[Turn, int], None]  # (turn, index) after it was inserted
 
 
@@ -93,7 +80,7 @@ class Conversation:
     error: str = ''      # the last problem, shown in the banner until the next turn starts
     notice: str = ''     # a gentle hint (e.g. too-short turn), not an error
     usage: Usage = field(default_factory=Usage)
-    latencies: deque[TurnLatency] = field(default_factory=lambda: deque(maxlen=MAX_TURNS))
+    latencies: LatencyWindow = field(default_factory=lambda: LatencyWindow(MAX_TURNS))  # O(log n) per figure
     latency_summary: str = ''  # median and p90 per stage, over the kept turns
     on_added: list[TurnListener] = field(default_factory=list, repr=False)
     on_removed: list[Callable[[Turn], None]] = field(default_factory=list, repr=False)
@@ -101,6 +88,7 @@ class Conversation:
     _by_id: dict[str, Turn] = field(default_factory=dict, repr=False)
     _previous: dict[str, str] = field(default_factory=dict, repr=False)  # item id -> its previous item id
     _waiting: dict[str, str] = field(default_factory=dict, repr=False)   # previous item id -> the item placed first
+    _chars: int = field(default=0, repr=False)  # text and replacing text of all turns
 
     def turn(self, item_id: Any) -> Turn | None:
         return self._by_id.get(item_id) if isinstance(item_id, str) else None
@@ -118,7 +106,9 @@ class Conversation:
             if item.get('type', 'message') == 'message' and role in (USER, AGENT):
                 turn = self._place(_id(item.get('id')), role, _id(event.get('previous_item_id')))
                 if turn is not None:
+                    before = _size(turn)
                     self._fill_from_item(turn, item)
+                    self._grew(turn, before)
             elif item.get('type') == 'function_call':
                 self._place(_id(item.get('id')), TOOL, _id(event.get('previous_item_id')))
         elif kind == S.OUTPUT_ITEM_DONE and _dict(event.get('item')).get('type') == 'function_call':
@@ -149,7 +139,7 @@ class Conversation:
         turn = self._place(_id(item_id), role if role in (USER, AGENT) else AGENT, None)
         if turn is None:
             return
-        delta = _text(delta)
+        before, delta = _size(turn), _text(delta)
         if replace and delta:
             turn.replacing = delta  # shown once complete: the card never shrinks to the first part
         elif delta and turn.replacing is not None:
@@ -164,6 +154,7 @@ class Conversation:
             turn.done = True
             if turn.role == USER and not turn.text.strip() and not turn.note:
                 turn.note = NOTHING_HEARD  # a turn without speech: a note, not an empty card
+        self._grew(turn, before)
 
     def record_latency(self, item_id: Any, latency: TurnLatency | None) -> None:
         """One turn's figures from the browser: on the reply's card (else the last agent card without any)."""
@@ -171,11 +162,12 @@ class Conversation:
             return
         turn = self.turn(item_id)
         if turn is None or turn.role != AGENT:
-            turn = next((t for t in reversed(self.turns) if t.role == AGENT and t.latency is None), None)
+            recent = islice(reversed(self.turns), LATENCY_SEARCH)  # not all cards per event: a flood costs O(1)
+            turn = next((t for t in recent if t.role == AGENT and t.latency is None), None)
         if turn is not None and turn.latency is None:
             turn.latency, turn.latency_label = latency, latency.label()
         self.latencies.append(latency)
-        self.latency_summary = summary_text(self.latencies)
+        self.latency_summary = self.latencies.summary_text()
 
     def set_status(self, status: Any) -> None:
         if not isinstance(status, str) or status not in Status._value2member_map_:
@@ -256,9 +248,16 @@ class Conversation:
             for listener in self.on_removed:
                 listener(turn)
 
+    def _grew(self, turn: Turn, before: int) -> None:
+        """Count a turn's new text; past the conversation's bound the oldest other turns leave."""
+        self._chars += _size(turn) - before
+        while self._chars > MAX_CONVERSATION_CHARS and len(self.turns) > 1:
+            self._remove(self.turns[0] if self.turns[0] is not turn else self.turns[1])
+
     def _remove(self, turn: Turn | None) -> None:
         if turn is None:
             return
+        self._chars -= _size(turn)
         self._detach(turn)
         self._by_id.pop(turn.item_id, None)
         previous = self._previous.pop(turn.item_id, None)

@@ -21,6 +21,8 @@ import time
 from collections import OrderedDict
 from typing import Any, Protocol
 
+from .unicode_text import sendable
+
 PREFIX = 'voice_ui:'
 MAX_TURNS, MAX_CHARS = 200, 100_000
 MAX_TABS = 20              # per sign-in
@@ -64,8 +66,8 @@ def checked(turn: Any) -> dict | None:
     if not isinstance(text, str) or not isinstance(note, str) or not isinstance(at, (int, float)) \
             or isinstance(at, bool):
         return None
-    return {'role': turn['role'], 'text': text, 'done': turn.get('done') is True, 'note': note[:500],
-            'at': float(at) if 0 <= at < 1e11 else 0.0}
+    return {'role': turn['role'], 'text': sendable(text), 'done': turn.get('done') is True,
+            'note': sendable(note[:500]), 'at': float(at) if 0 <= at < 1e11 else 0.0}
 
 
 def encode(turns: list[dict]) -> str:

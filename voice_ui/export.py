@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .conversation import AGENT, USER, Conversation, Turn
-from .latency import STAGES, summarize
+from .latency import STAGES
 
 FORMAT = 'voice-ui-transcript'
 VERSION = 1
@@ -23,7 +23,7 @@ MAX_EXPORT_CHARS = 5_000_000  # of turn text per file: a few MB, whatever the co
 ROLE_TITLES = {USER: 'You', AGENT: 'Agent'}
 TOOL_FIELDS = ('name', 'call_id', 'arguments', 'output')  # exported if a turn (e.g. a tool card) has them
 
-_CONTROL = re.compile(r'[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]')
+_CONTROL = re.compile(r'[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]')  # C0, C1, bidi
 _MARKUP = re.compile(r'([\\`*_{}\[\]()#+\-.!|~=^$:])')  # markup can start with these (< > & become entities)
 _HTML = {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'}
 
@@ -84,7 +84,7 @@ def _usage(conversation: Conversation) -> dict[str, int]:
 def to_json(conversation: Conversation, *, model: str = '', now: float, max_chars: int = MAX_EXPORT_CHARS) -> dict:
     turns, omitted = kept_turns(conversation, max_chars)
     summary = {name: {'turns': s.count, 'median_ms': s.median_ms, 'p90_ms': s.p90_ms}
-               for name, s in summarize(conversation.latencies).items()}
+               for name, s in conversation.latencies.summary().items()}
     return {'format': FORMAT, 'version': VERSION, 'exported_at': iso(now), 'model': model,
             'turns': [_turn_record(turn, max_chars) for turn in turns], 'omitted_turns': omitted,
             'usage': _usage(conversation), 'latency_summary': summary}
@@ -93,7 +93,7 @@ def to_json(conversation: Conversation, *, model: str = '', now: float, max_char
 def json_export(conversation: Conversation, *, model: str = '', now: float,
                 max_chars: int = MAX_EXPORT_CHARS) -> Export:
     data = to_json(conversation, model=model, now=now, max_chars=max_chars)
-    content = json.dumps(data, ensure_ascii=False, indent=2).encode('utf-8')
+    content = json.dumps(data, ensure_ascii=False, indent=2).encode('utf-8', 'replace')  # a lone surrogate: ?
     return Export(filename(now, 'json'), 'application/json', content)
 
 
@@ -124,7 +124,8 @@ def markdown_export(conversation: Conversation, *, model: str = '', now: float,
             s = data['latency_summary'][name]
             lines.append(f'Latency {title}: median {s["median_ms"]:.0f} ms · p90 {s["p90_ms"]:.0f} ms '
                          f'over {s["turns"]} turns  ')
-    return Export(filename(now, 'md'), 'text/markdown; charset=utf-8', ('\n'.join(lines) + '\n').encode('utf-8'))
+    return Export(filename(now, 'md'), 'text/markdown; charset=utf-8',
+                  ('\n'.join(lines) + '\n').encode('utf-8', 'replace'))
 
 
 def filename(now: float, extension: str) -> str:

@@ -7,8 +7,10 @@ the browser, so they are untrusted: anything that is not a plausible non-negativ
 """
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -17,9 +19,9 @@ STAGES = (('commit_ms', 'commit'), ('transcript_ms', 'transcript'), ('audio_ms',
 
 
 def _ms(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return round(value) if 0 <= value <= MAX_MS else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_MS:
+        return None  # the range test first: an int too large for a float made math.isfinite raise
+    return round(value)  # NaN failed the range test; inf too
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +49,10 @@ class TurnLatency:
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
     """Linear-interpolated percentile (like numpy's default) of the values; None for none."""
-    if not values:
-        return None
-    ordered = sorted(values)
+    return sorted_percentile(sorted(values), fraction) if values else None
+
+
+def sorted_percentile(ordered: Sequence[float], fraction: float) -> float:
     position = (len(ordered) - 1) * min(max(fraction, 0.0), 1.0)
     low = math.floor(position)
     high = min(low + 1, len(ordered) - 1)
@@ -77,10 +80,52 @@ def summarize(latencies: Iterable[TurnLatency]) -> dict[str, StageSummary]:
 def summary_text(latencies: Iterable[TurnLatency]) -> str:
     """The page's one-line summary, e.g. 'Latency over 3 turns — first audio: median 610 ms, p90 900 ms · …'."""
     latencies = list(latencies)
-    summary = summarize(latencies)
+    return text_of(summarize(latencies), len(latencies))
+
+
+def text_of(summary: dict[str, StageSummary], turns: int) -> str:
     if not summary:
         return ''
     parts = [f'{title}: median {summary[name].median_ms:.0f} ms, p90 {summary[name].p90_ms:.0f} ms'
              for name, title in STAGES if name in summary]
-    turns = f'{len(latencies)} turn' + ('s' if len(latencies) != 1 else '')
-    return f'Latency over {turns} — ' + ' · '.join(parts)
+    return f'Latency over {turns} turn' + ('s' if turns != 1 else '') + ' — ' + ' · '.join(parts)
+
+
+class LatencyWindow:
+    """The newest `maxlen` turns' figures, each stage's values also kept sorted: a new figure costs a bisection,
+    not a sort of all of them (a page can send thousands per socket message; the event loop serves every page)."""
+
+    def __init__(self, maxlen: int) -> None:
+        self.maxlen = maxlen
+        self._turns: deque[TurnLatency] = deque()
+        self._sorted: dict[str, list[int]] = {name: [] for name, _ in STAGES}
+
+    def __len__(self) -> int:
+        return len(self._turns)
+
+    def __iter__(self) -> Iterator[TurnLatency]:
+        return iter(self._turns)
+
+    def append(self, latency: TurnLatency) -> None:
+        if len(self._turns) >= self.maxlen:
+            oldest = self._turns.popleft()
+            for name, values in self._sorted.items():
+                if (value := getattr(oldest, name)) is not None:
+                    del values[bisect.bisect_left(values, value)]
+        self._turns.append(latency)
+        for name, values in self._sorted.items():
+            if (value := getattr(latency, name)) is not None:
+                bisect.insort(values, value)
+
+    def clear(self) -> None:
+        self._turns.clear()
+        for values in self._sorted.values():
+            values.clear()
+
+    def summary(self) -> dict[str, StageSummary]:
+        """What `summarize` says of these turns."""
+        return {name: StageSummary(len(values), sorted_percentile(values, 0.5), sorted_percentile(values, 0.9))
+                for name, values in self._sorted.items() if values}
+
+    def summary_text(self) -> str:
+        return text_of(self.summary(), len(self._turns))

@@ -11,6 +11,7 @@ from nicegui.events import UiEventArguments
 from .input_devices import MAX_DEVICES, InputDevice, devices_from  # noqa: F401  (re-exported)
 from .latency import TurnLatency
 from .protocol import ErrorSource, NoticeKind, Role, Status, TokenReason
+from .unicode_text import sendable
 
 
 @dataclass(kw_only=True, slots=True)
@@ -82,4 +83,11 @@ def _record_seconds(value: float) -> float:
 
 
 def _str(value: Any, limit: int = 100_000) -> str:
-    return value[:limit] if isinstance(value, str) else ''
+    return sendable(value[:limit]) if isinstance(value, str) else ''
+
+
+def _code(value: Any) -> str:
+    """An error's code: a string, or a WebSocket close code (an int a browser can send; not a bool, not a huge one)."""
+    if isinstance(value, int) and not isinstance(value, bool) and -10**9 < value < 10**9:
+        return str(value)
+    return sendable(value[:256]) if isinstance(value, str) else ''

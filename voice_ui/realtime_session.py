@@ -21,12 +21,13 @@ from nicegui.dependencies import register_esm
 from nicegui.events import GenericEventArguments, Handler, UiEventArguments, handle_event
 from nicegui.helpers import expects_arguments
 
+from .event_budget import EVENT_BURST, EventBudget
 from .latency import TurnLatency
 from .protocol import ErrorSource, NoticeKind, Role, Status, TokenReason, UiEvent
 from .realtime_events import (  # noqa: F401  (re-exported: the element's public event types)
     MAX_DEVICES, MAX_RECORD_AUDIO_SECONDS, DevicesEventArguments, ErrorEventArguments, InputDevice,
     LatencyEventArguments, NoticeEventArguments, ServerEventArguments, StatusEventArguments,
-    TokenWantedEventArguments, TranscriptEventArguments, _enum, _record_seconds, _str, devices_from,
+    TokenWantedEventArguments, TranscriptEventArguments, _code, _enum, _record_seconds, _str, devices_from,
 )
 
 from . import ASSETS  # the same folder in a checkout and in an installed wheel
@@ -36,7 +37,7 @@ from . import ASSETS  # the same folder in a checkout and in an installed wheel
 register_esm('voice-ui', ASSETS, max_time=max(p.stat().st_mtime for p in ASSETS.rglob('*')))
 
 
-MAX_BATCH_EVENTS = 2_000  # a batch is one socket message (< 1 MB); more entries than this are no browser's
+MAX_BATCH_EVENTS = EVENT_BURST  # a batch is one socket message (< 1 MB); more entries than this are no browser's
 TURN_BUTTONS = ('start', 'stop')  # assets/press.js TurnButton
 BATCHED = {e.value: '_' + e.name.lower() for e in UiEvent if e != UiEvent.BATCH}  # name -> its handler
 
@@ -53,11 +54,12 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         (the newest; `0`: none)
     :param renewal: how the browser renews the session before its cap or after a drop (`Settings.renewal`):
         `maxConversationMs`, `replayTurns`, `replayChars`; `None`: the component's defaults
+    :param budget: how many of its events Python handles (event_budget.py; default: its own)
     """
 
     def __init__(self, *, ws_url: str | None, model: str, session: dict, turn_detection: dict | None = None,
-                 hands_free: bool = False, record_audio_seconds: float = 30 * 60, renewal: dict | None = None
-                 ) -> None:
+                 hands_free: bool = False, record_audio_seconds: float = 30 * 60, renewal: dict | None = None,
+                 budget: EventBudget | None = None) -> None:
         super().__init__()
         self.ignores_events_when_hidden = False
         self._props['wsUrl'] = ws_url
@@ -69,14 +71,9 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         self._props['renewal'] = renewal or {}
         self.status = Status.IDLE  # the last status the browser reported (read-only mirror)
         self._handlers: dict[UiEvent, list[tuple[Callable, bool]]] = {name: [] for name in UiEvent}
-        self.on(UiEvent.STATUS, self._status)
-        self.on(UiEvent.SERVER_EVENT, self._server_event)
-        self.on(UiEvent.TRANSCRIPT, self._transcript)
-        self.on(UiEvent.ERROR, self._error)
-        self.on(UiEvent.NOTICE, self._notice)
-        self.on(UiEvent.TOKEN_WANTED, self._token_wanted)
-        self.on(UiEvent.LATENCY, self._latency)
-        self.on(UiEvent.DEVICES, self._devices)
+        self.budget = budget or EventBudget()
+        for name, handler in BATCHED.items():  # each event alone, or each entry of a batch, takes from the budget
+            self.on(name, lambda e, handler=handler: self.budget.take() and getattr(self, handler)(e))
         self.on(UiEvent.BATCH, self._batch)
 
     # --- typed event registration ---
@@ -195,6 +192,8 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
     def _batch(self, e: GenericEventArguments) -> None:
         """The events of one short window (assets/python-link.js), handled in order as if each had come alone."""
         for entry in (e.args if isinstance(e.args, list) else [])[:MAX_BATCH_EVENTS]:
+            if not self.budget.take():
+                return  # a flood: the rest of it is dropped (event_budget.py)
             if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and entry[0] in BATCHED:
                 getattr(self, BATCHED[entry[0]])(GenericEventArguments(sender=self, client=self.client, args=entry[1]))
 
@@ -227,7 +226,7 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         code = args.get('code')
         self._emit(UiEvent.ERROR, ErrorEventArguments(
             sender=self, client=self.client, source=_enum(ErrorSource, args.get('source'), ErrorSource.SERVER),
-            code=str(code)[:256] if isinstance(code, (str, int)) else '', message=_str(args.get('message'), 1000)))
+            code=_code(code), message=_str(args.get('message'), 1000)))
 
     def _notice(self, e: GenericEventArguments) -> None:
         args = self._args(e)

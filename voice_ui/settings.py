@@ -19,12 +19,11 @@ from nicegui.storage import Storage
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .config import Settings
+from .config_checks import MAX_INSTRUCTIONS, MAX_PROMPT  # the variables' bounds are the dialog's
 from .protocol import VOICES, TurnDetection
 
 STORAGE_KEY = 'voice_ui.settings'   # in app.storage.user: {owner: settings}
 MAX_OWNERS = 8                      # sign-ins remembered per browser (the oldest is forgotten first)
-MAX_INSTRUCTIONS = 16_000
-MAX_PROMPT = 1_000
 Voice = Literal[VOICES]  # type: ignore[valid-type]  (the GA voices the service and the embedded server know)
 Eagerness = Literal['low', 'medium', 'high', 'auto']
 LABELS = {  # each field's accessible name in the dialog, also used in error messages

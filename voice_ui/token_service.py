@@ -5,6 +5,7 @@ asks, within the person's limits, reused until close to expiry — is `access.pa
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -15,6 +16,9 @@ from .protocol import ErrorCode
 from .session_config import session_config
 
 EXPIRY_MARGIN_S = 10  # a token this close to expiry is not handed out: the socket must open before it lapses
+TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,4096}")  # RFC 9110 token characters: a subprotocol can carry it
+MAX_EXPIRES_AT = 1e11  # Unix seconds (year 5138): a larger "expiry" is no time at all
+MAX_DETAIL = 300  # of an upstream error message shown on the page
 
 
 @dataclass(frozen=True)
@@ -60,26 +64,45 @@ class TokenService:
                                         'Check the network connection and OPENAI_BASE_URL.') from exc
         if response.status_code != 200:
             raise failure_for(response)
-        try:
-            body = response.json()
-            return EphemeralToken(value=body['value'], expires_at=float(body['expires_at']))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise TokenError('bad_response', f'{self.host} answered the token request with something unexpected.') \
-                from exc
+        token = token_from(response)
+        if token is None:  # the browser would fail on it later, with no word of why
+            raise TokenError('bad_response', f'{self.host[:100]} answered the token request with something '
+                                             'unexpected.')
+        return token
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
 
+def token_from(response: httpx.Response) -> EphemeralToken | None:
+    """The token of a 200 answer, if it is one a browser can open a socket with (it rides in a WebSocket subprotocol,
+    so only an HTTP token's characters), with a real expiry time; else None."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    value = body.get('value') if isinstance(body, dict) else None
+    expires_at = body.get('expires_at') if isinstance(body, dict) else None
+    if not isinstance(value, str) or not TOKEN.fullmatch(value):
+        return None
+    if isinstance(expires_at, bool) or not isinstance(expires_at, (int, float)) or \
+            not 0 < expires_at < MAX_EXPIRES_AT:
+        return None
+    return EphemeralToken(value=value, expires_at=float(expires_at))
+
+
 def failure_for(response: httpx.Response) -> TokenError:
-    """Translate an OpenAI error response into words a person can act on."""
+    """Translate an OpenAI error response into words a person can act on (whatever shape its body has)."""
     status = response.status_code
     try:
-        error = response.json().get('error') or {}
+        body = response.json()
     except ValueError:
-        error = {}
-    detail = (error.get('message') or '').strip()
-    code = error.get('code') or ''
+        body = None
+    error = body.get('error') if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
+    message, code = error.get('message'), error.get('code')
+    detail = message.strip()[:MAX_DETAIL] if isinstance(message, str) else ''
+    code = code if isinstance(code, str) else ''
     if status == 401:
         return TokenError('invalid_key', 'The OpenAI API key was rejected (401). Check OPENAI_API_KEY.', status)
     if status == 429 and code == ErrorCode.INSUFFICIENT_QUOTA:
@@ -90,4 +113,4 @@ def failure_for(response: httpx.Response) -> TokenError:
         return TokenError('bad_request', f'The session settings were refused (400): {detail or "no details"}', status)
     if status >= 500:
         return TokenError('server', f'The voice service had a problem ({status}). Try again shortly.', status)
-    return TokenError('http', f'The token request failed ({status}): {detail or response.reason_phrase}', status)
+    return TokenError('http', f'The token request failed ({status}): {detail or response.reason_phrase[:100]}', status)

@@ -27,7 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--password-stdin', action='store_true', help='read the password from one stdin line')
     args = parser.parse_args(argv)
     path = Path(args.file)
-    lines = path.read_text(encoding='utf-8').splitlines() if path.is_file() else []
+    try:
+        lines = path.read_text(encoding='utf-8-sig').splitlines() if path.is_file() else []
+    except (OSError, UnicodeDecodeError) as error:
+        return fail(f'cannot read {path}: {type(error).__name__}')
     try:
         users = parse_users('\n'.join(lines), path.name)
     except UsersFileError as error:

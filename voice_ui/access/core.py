@@ -9,6 +9,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nicegui import Client
 
@@ -53,11 +54,12 @@ class Access:
         self.book = book
         self.header = settings.auth_header.strip().lower()
         if self.header and not HEADER_NAME.fullmatch(self.header):
-            raise SystemExit(f'VOICE_UI_AUTH_HEADER: {settings.auth_header!r} is not a header name')
+            raise SystemExit(f'VOICE_UI_AUTH_HEADER: {settings.auth_header[:80]!r} is not a header name')
         stores = stores or open_stores(settings)  # in memory, or in Redis shared with the other replicas
         self.sessions, self.mints, self.failed_logins = stores.sign_ins, stores.mints, stores.failed_logins
         self.open_sessions, self.shared_state = stores.open_sessions, stores
         self.password_checks = asyncio.Semaphore(2)  # scrypt takes ~32 MiB and a core: a flood of attempts queues
+        self.sign_in_queues: dict[str, Any] = {}  # limit key -> its attempts under way (login.AddressQueue)
         self.pages: dict[str, Identity | str] = {}  # client id -> whom the page was rendered for (or 'public')
         self.users_file = Path(settings.users_file) if settings.users_file and book is not None else None
         self._users_seen, self._users_checked = self._users_stamp(), 0.0

@@ -68,17 +68,21 @@ class HostPolicy:
         self.any = False
         entries = [entry.strip().lower() for entry in extra.split(',') if entry.strip()]
         self.configured = bool(entries)
-        if bind_host in WILDCARD_ADDRESSES:  # this machine's addresses, as NiceGUI prints them on start
-            self.names.update(interface_addresses())
-        else:
-            entries.append(bind_host.lower().strip('[]'))
         for entry in entries:
             if entry == '*':
                 self.any = True
             elif entry.startswith(('*.', '.')):
                 self.suffixes.add('.' + entry.lstrip('*.'))
             else:
-                self.names.add(split_host(entry)[0] if entry.count(':') <= 1 else entry.strip('[]'))
+                try:
+                    self.names.add(split_host(entry)[0] if entry.count(':') <= 1 else entry.strip('[]'))
+                except ValueError:  # e.g. a URL pasted for a name: say so at start, not at the first request
+                    raise SystemExit(f'VOICE_UI_ALLOWED_HOSTS: {entry[:80]!r} is not a host name: give names such '
+                                     'as voice.example.com, without http:// or a path') from None
+        if bind_host in WILDCARD_ADDRESSES:  # this machine's addresses, as NiceGUI prints them on start
+            self.names.update(interface_addresses())
+        else:
+            self.names.add(bind_host.lower().strip('[]').rstrip('.'))  # the address served on: its Host is itself
 
     def allows(self, host_header: str | None) -> bool:
         if not host_header:
@@ -116,7 +120,7 @@ class Proxies:
                 try:
                     self.networks.append(ipaddress.ip_network(entry, strict=False))
                 except ValueError:
-                    raise SystemExit(f'VOICE_UI_TRUSTED_PROXIES: {entry!r} is not an address or CIDR') from None
+                    raise SystemExit(f'VOICE_UI_TRUSTED_PROXIES: {entry[:80]!r} is not an address or CIDR') from None
 
     def trusts(self, address: str | None) -> bool:
         try:

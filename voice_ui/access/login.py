@@ -19,6 +19,7 @@ from .limits import seconds
 from .middleware import LOGIN_PATH, LOGOUT_PATH, SIGNIN_PATH
 from .revocation import Revoker
 from .sessions import COOKIE, SignIn
+from .store import LOGIN_ATTEMPTS
 from .socket_guard import PUBLIC
 
 FAILURE_DELAY_S = 1.0  # every failed attempt takes at least this long, whatever failed
@@ -48,6 +49,8 @@ def register_login(access: Access) -> None:
 
     @app.get(LOGOUT_PATH, include_in_schema=False)
     def logout(request: Request) -> Response:
+        if not from_this_site(access, request):  # a link or redirect on another site cannot sign anyone out
+            return RedirectResponse('/', 303)
         identity = request.scope.get(SCOPE_KEY)
         if isinstance(identity, Identity) and identity.session_id:
             end_sign_in(access, identity)
@@ -90,9 +93,31 @@ class LoginForm:
         ui.navigate.to(f'{SIGNIN_PATH}?ticket={ticket}&next={quote(self.target, safe="")}')
 
 
+class AddressQueue:
+    """One address's sign-in attempts, checked one after another: each sees the failures before it, so a burst from
+    many login pages at once gets no more guesses than the lockout allows (all of them used to pass its check)."""
+
+    def __init__(self) -> None:
+        self.turn, self.waiting = asyncio.Lock(), 0
+
+
 async def attempt(access: Access, address: str, name: str, password: str, generic: str) -> SignIn | str:
     """A sign-in, or the words to show. Unknown name, wrong password and bad input look alike, and take as long."""
     key = f'ip:{address}'
+    queue = access.sign_in_queues.setdefault(key, AddressQueue())
+    if queue.waiting >= LOGIN_ATTEMPTS:  # more at once than could ever be checked: no use queueing them
+        return 'Too many sign-ins from this address at once. Try again in a moment.'
+    queue.waiting += 1
+    try:
+        async with queue.turn:
+            return await checked_attempt(access, key, name, password, generic)
+    finally:
+        queue.waiting -= 1
+        if not queue.waiting:
+            access.sign_in_queues.pop(key, None)  # memory stays bounded by the attempts under way
+
+
+async def checked_attempt(access: Access, key: str, name: str, password: str, generic: str) -> SignIn | str:
     wait = access.failed_logins.retry_after(key)
     if wait:
         return f'Too many failed sign-ins from this address. Try again in {seconds(wait)} s.'
@@ -129,6 +154,20 @@ def account_row(access: Access, identity: Identity) -> None:
         if identity.session_id:  # a proxy's sign-in ends at the proxy
             ui.button('Sign out', icon='logout', on_click=lambda: end_sign_in(access, identity)) \
                 .props('flat dense').mark('sign-out')
+
+
+def from_this_site(access: Access, request: Request) -> bool:
+    """A navigation this server's pages made (Sign out, a revoked page): the browser's Sec-Fetch-Site says so, or,
+    from a browser that sends none, a Referer (if any) naming this host. Cookies are SameSite=Lax, so another
+    site's link still carries the sign-in on a top-level GET."""
+    site = request.headers.get('sec-fetch-site')
+    if site is not None:
+        return site in ('same-origin', 'none')  # none: typed into the address bar, a bookmark
+    referer = request.headers.get('referer')
+    if referer is None:
+        return True  # no browser's cross-site navigation: a script, which could as well send the cookie itself
+    origin = '/'.join(referer.split('/', 3)[:3])  # scheme://host[:port]
+    return access.hosts.same_origin(origin, request.headers.get('host'))
 
 
 def safe_next(target: str) -> str:

@@ -7,10 +7,14 @@ each event by the client id inside the message. Here:
 - a handshake binds a socket to a page only if the socket's identity (its cookie or proxy header) is the one the
   page was rendered for; the login page is the only public one;
 - an event, JavaScript answer, ack or log counts only from the socket bound to that page.
+- a handshake or routed message missing a field NiceGUI reads, or with one of another type (an id that is an object,
+  an argument that is not JSON), is dropped instead of raising in socket.io's task; a page's log line is marked as
+  the page's, kept on one line and short, and logged as a warning at most (no forged ERROR lines).
 """
 from __future__ import annotations
 
 import logging
+import re
 import urllib.parse
 from typing import Any
 
@@ -23,6 +27,9 @@ from .revocation import REVOKED
 log = logging.getLogger('voice_ui.access')
 PUBLIC = 'public'
 ROUTED_EVENTS = ('event', 'javascript_response', 'ack', 'log')
+LOG_LEVELS = ('debug', 'info', 'warning', 'error')  # nicegui.Client.handle_log_message's
+MAX_LOG_CHARS = 2_000
+CONTROL = re.compile(r'[\x00-\x1f\x7f-\x9f\u2028\u2029]')
 RELOAD = 'Implicit handshake failed'  # nicegui.js: connect_error with this message -> window.location.reload()
 _originals: dict[str, Any] = {}
 _access: Access | None = None
@@ -49,7 +56,8 @@ def _origin_allowed(origin: str | None, environ: dict) -> bool:
 
 async def _connect(sid: str, environ: dict, auth: Any = None) -> Any:
     query = {k: v[0] for k, v in urllib.parse.parse_qs(environ.get('QUERY_STRING', '')).items()}
-    if query.get('implicit_handshake', '') == 'true' and not may_bind(environ, query.get('client_id', '')):
+    if query.get('implicit_handshake', '') == 'true' and \
+            not (handshake_ok(query) and may_bind(environ, query.get('client_id', ''))):
         # NiceGUI's page reloads on exactly these words. That matters behind a balancer: when a replica dies, its
         # pages reconnect to another that never rendered them, and the reload (through the gate) renders them anew.
         raise socketio.exceptions.ConnectionRefusedError(RELOAD)
@@ -57,7 +65,7 @@ async def _connect(sid: str, environ: dict, auth: Any = None) -> Any:
 
 
 async def _handshake(sid: str, data: Any) -> bool:
-    if not isinstance(data, dict) or not may_bind(core.sio.get_environ(sid) or {}, str(data.get('client_id', ''))):
+    if not handshake_ok(data) or not may_bind(core.sio.get_environ(sid) or {}, data['client_id']):
         return False
     return await _originals['handshake'](sid, data)
 
@@ -66,13 +74,52 @@ def _routed(name: str):
     original = _originals[name]
 
     async def guarded(sid: str, msg: Any) -> Any:
-        if not isinstance(msg, dict) or msg.get('client_id') not in core.sio.rooms(sid):
+        if not isinstance(msg, dict) or not isinstance(msg.get('client_id'), str) or \
+                msg['client_id'] not in core.sio.rooms(sid):
             return None  # a socket speaking for a page it is not bound to
+        if not well_formed(name, msg):
+            return None  # NiceGUI would raise on it (KeyError, TypeError) inside socket.io's task
         if _access is not None and _access.pages.get(msg['client_id']) == REVOKED:
             return None  # its sign-in ended (here or on another replica): the page is on its way out
-        result = original(sid, msg)
-        return await result if hasattr(result, '__await__') else result
+        try:
+            result = original(sid, msg)
+            return await result if hasattr(result, '__await__') else result
+        except (KeyError, TypeError, ValueError) as error:  # e.g. an argument that is not JSON, an unknown listener
+            log.debug('dropped a malformed %s message (%s)', name, type(error).__name__)
+            return None
     return guarded
+
+
+def handshake_ok(data: Any) -> bool:
+    """The handshake's fields NiceGUI reads, as nicegui.js sends them (a missing one raised KeyError in its handler)."""
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) and 0 < len(data[k]) <= 128
+                                             for k in ('client_id', 'tab_id', 'document_id')):
+        return False
+    old, next_id = data.get('old_tab_id'), data.get('next_message_id')
+    return (old is None or isinstance(old, str)) and \
+        (next_id is None or is_int(next_id) or (isinstance(next_id, str) and next_id.isdigit() and len(next_id) < 19))
+
+
+def well_formed(name: str, msg: dict) -> bool:
+    """The fields NiceGUI reads from each routed message, of the types it assumes (nicegui.js sends no other)."""
+    if name == 'event':
+        args = msg.get('args', [])
+        return is_int(msg.get('id')) and isinstance(msg.get('listener_id'), str) and isinstance(args, list) and \
+            all(arg is None or isinstance(arg, str) for arg in args)
+    if name == 'javascript_response':
+        return isinstance(msg.get('request_id'), str)
+    if name == 'ack':
+        return is_int(msg.get('next_message_id'))
+    if msg.get('level') not in LOG_LEVELS or not isinstance(msg.get('message'), str):
+        return False
+    # A page's report: said to be one (no forged server lines), on one line, short, and at most a warning.
+    msg['message'] = 'browser: ' + CONTROL.sub(' ', msg['message'][:MAX_LOG_CHARS])
+    msg['level'] = 'warning' if msg['level'] == 'error' else msg['level']
+    return True
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def may_bind(environ: dict, client_id: str) -> bool:

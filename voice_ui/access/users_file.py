@@ -96,15 +96,16 @@ def parse_users(text: str, source: str = 'users file') -> dict[str, PasswordHash
 
 
 def load_users(path: Path) -> dict[str, PasswordHash]:
+    name = path.name if len(path.name) <= 80 else path.name[:80] + '…'  # messages stay short
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise UsersFileError(f'{path.name}: larger than {MAX_FILE_BYTES // 1024} KiB')
-        text = path.read_text(encoding='utf-8')
+            raise UsersFileError(f'{name}: larger than {MAX_FILE_BYTES // 1024} KiB')
+        text = path.read_text(encoding='utf-8-sig')  # a byte-order mark (Windows Notepad) is no part of line 1
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsersFileError(f'cannot read the users file {path.name}: {type(exc).__name__}') from None
-    users = parse_users(text, path.name)
+        raise UsersFileError(f'cannot read the users file {name}: {type(exc).__name__}') from None
+    users = parse_users(text, name)
     if not users:
-        raise UsersFileError(f'{path.name} has no users: add one with `python -m voice_ui.users add NAME`')
+        raise UsersFileError(f'{name} has no users: add one with `python -m voice_ui.users add NAME`')
     return users
 
 

@@ -97,20 +97,13 @@ async def test_the_component_gets_a_ga_session_and_the_buttons_act_in_the_browse
 
 async def test_the_status_is_mirrored_from_the_browser(openai_env, user: User):
     await user.open('/')
-    status(user, Status.LISTENING)
-    await user.should_see('Listening')
-    assert not button(user, 'start').enabled and button(user, 'stop').enabled
-    status(user, Status.STOPPING)
-    await user.should_see('Sending')
-    assert not button(user, 'stop').enabled
-    status(user, Status.CONNECTING)
-    await user.should_see('Connecting…')
-    assert not button(user, 'start').enabled  # a Start is already under way
-    status(user, Status.RECONNECTING)
-    await user.should_see('Reconnecting…')
-    assert button(user, 'start').enabled and not button(user, 'stop').enabled  # a Start is honoured (renewal)
-    status(user, Status.SPEAKING)
-    await user.should_see('Agent is speaking')
+    for value, label, start, stop in ((Status.LISTENING, 'Listening', False, True), (Status.STOPPING, 'Sending', False,
+                                      False), (Status.CONNECTING, 'Connecting…', False, False),  # a Start under way
+                                      (Status.RECONNECTING, 'Reconnecting…', True, False),  # a renewal: Start honoured
+                                      (Status.SPEAKING, 'Agent is speaking', True, False)):
+        status(user, value)
+        await user.should_see(label)
+        assert (button(user, 'start').enabled, button(user, 'stop').enabled) == (start, stop), value
     status(user, 'no-such-state')
     await user.should_see('Agent is speaking')
     assert user.find(RealtimeSession).elements.pop().status == Status.SPEAKING

@@ -124,6 +124,14 @@ def control(app):
     return LocalServerControl(app.url)
 
 
+@pytest.fixture(scope='module')
+def page(playwright, chromium, app):
+    """One page of the module's keyless app (the weather recording as its mic), for tests of the browser modules on
+    their own (a module that needs another page defines its own `page`)."""
+    with voice_page(playwright, chromium, 'weather', app.url) as voice:
+        yield voice.page
+
+
 @pytest.fixture
 def fresh_weather_voice(playwright, chromium, app, control):
     """A fresh page per test (the weather recording as its mic), the server's session log cleared first."""

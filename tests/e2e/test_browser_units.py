@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .conftest import open_voice_page
 from .test_hostile_server import app  # noqa: F401 (the module's app fixture)
 
 CAPTURE_TONE_JS = '''async ([freq, rate]) => {
@@ -30,13 +29,6 @@ CAPTURE_TONE_JS = '''async ([freq, rate]) => {
   await ctx.close();
   return { samples, stopped };
 }'''
-
-
-@pytest.fixture(scope='module')
-def page(playwright, chromium, app):  # noqa: F811
-    browser, voice = open_voice_page(playwright, chromium, 'weather', app.url)
-    yield voice.page
-    browser.close()
 
 
 def level_db(samples: list[int]) -> float:

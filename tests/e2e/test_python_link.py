@@ -1,9 +1,7 @@
 """assets/python-link.js in real Chromium: what crosses NiceGUI's socket to Python, and how few messages carry it."""
 from __future__ import annotations
 
-import pytest
 
-from .conftest import open_voice_page
 
 # One spoken turn's server events as the GA API sends them (PROTOCOL.md §4), fed to a PythonLink as voice-session.js
 # does, with the statuses the component sets in between; returns the messages emitted and when.
@@ -58,13 +56,6 @@ TURN_JS = '''async () => {
   const urgentAt = performance.now();
   return { sent, urgentAt, events: link.events };
 }'''
-
-
-@pytest.fixture(scope='module')
-def page(playwright, chromium, app):  # noqa: F811
-    browser, voice = open_voice_page(playwright, chromium, 'weather', app.url)
-    yield voice.page
-    browser.close()
 
 
 def describe(entry: list) -> str:

@@ -3,11 +3,9 @@ and SessionRenewal's decisions against a stand-in session (quiet moment, bounded
 while reconnecting). What the turn memory keeps and replays: test_turn_memory_units.py."""
 from __future__ import annotations
 
-import pytest
 
 from tests.protocol_validation import validate_client_event
 
-from .conftest import voice_page
 
 TIMES_JS = '''async () => {
   const r = await import('voice-ui/session-renewal.js');
@@ -129,12 +127,6 @@ RENEWAL_JS = '''async (scenario) => {
     return { connects: s.connects, statuses: s.statuses, notices: s.notices, remembered: s.renewal.memory.size };
   }
 }'''
-
-
-@pytest.fixture(scope='module')
-def page(playwright, chromium, app):  # conftest's keyless app
-    with voice_page(playwright, chromium, 'weather', app.url) as voice:
-        yield voice.page
 
 
 def test_backoff_grows_with_jitter_and_a_cap_and_the_lead_time_is_bounded(page):

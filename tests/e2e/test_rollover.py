@@ -90,6 +90,24 @@ def texts(items: list[dict]) -> list[tuple[str, str]]:
     return [(item['role'], item['content'][0]['text']) for item in items]
 
 
+def drop_the_next_reply(voice, control, hold_s: float, until: str, polling: int) -> int:
+    """A fresh session, then a spoken turn whose reply the server cuts without a close frame (its drop fault); waits
+    until `until` (JS on the element, `{count}`: the renewals before) holds. Returns the renewals before the drop."""
+    if not renewal(voice)['remembered']:  # run alone: a conversation to carry on first
+        type_turn(voice, FIRST)
+    count = wait_renewed(voice, renewal(voice)['renewals'])['renewals']
+    control.set_faults(drop_after_audio_deltas=1)
+    try:
+        voice.start_speaking()
+        voice.page.wait_for_timeout(hold_s * 1000)
+        voice.stop_speaking()
+        voice.page.wait_for_function(f'getElement({voice.element_id}).' + until.format(count=count),
+                                     timeout=30_000, polling=polling)
+    finally:
+        control.set_faults()  # back to none
+    return count
+
+
 def assert_no_error_banner(voice) -> None:
     banner = voice.page.locator('.vu-error')
     assert not banner.is_visible(), banner.inner_text()
@@ -155,18 +173,7 @@ def test_a_spoken_turn_works_in_a_renewed_session(voice, control):
 
 
 def test_a_dropped_connection_is_renewed_after_a_backoff(voice, control):
-    if not renewal(voice)['remembered']:  # run alone: a conversation to carry on first
-        type_turn(voice, FIRST)
-    count = wait_renewed(voice, renewal(voice)['renewals'])['renewals']
-    control.set_faults(drop_after_audio_deltas=1)  # the reply to the next spoken turn is cut without a close frame
-    try:
-        voice.start_speaking()
-        voice.page.wait_for_timeout(2000)
-        voice.stop_speaking()
-        voice.page.wait_for_function(f'getElement({voice.element_id}).voice.renewal.renewals > {count}',
-                                     timeout=30_000, polling=50)
-    finally:
-        control.set_faults()  # back to none
+    drop_the_next_reply(voice, control, 2.0, 'voice.renewal.renewals > {count}', polling=50)
     state = renewal(voice)
     assert state['reason'] == 'dropped' and state['attempts'] == 1, state
     print(f"\ndropped: renewed {state['lastGapMs']} ms after the drop (backoff included; load average "
@@ -217,18 +224,7 @@ def test_space_held_while_reconnecting_is_a_turn_of_the_new_session(voice, contr
     """A drop is being renewed (status reconnecting, a backoff under way): holding Space (or pressing Start) is not
     ignored. The backoff is cut short, the new microphone captures from the press, and the turn goes to the new
     session once it is up, then is committed and answered."""
-    if not renewal(voice)['remembered']:  # run alone: a conversation to carry on first
-        type_turn(voice, FIRST)
-    count = wait_renewed(voice, renewal(voice)['renewals'])['renewals']
-    control.set_faults(drop_after_audio_deltas=1)
-    try:
-        voice.start_speaking()
-        voice.page.wait_for_timeout(1500)
-        voice.stop_speaking()
-        voice.page.wait_for_function(f'getElement({voice.element_id}).voice.status === "reconnecting"',
-                                     timeout=30_000, polling=5)
-    finally:
-        control.set_faults()
+    count = drop_the_next_reply(voice, control, 1.5, 'voice.status === "reconnecting"', polling=5)
     sessions_before = len(control.sessions())  # the dropped session is among them
     voice.page.keyboard.down('Space')
     voice.page.wait_for_function(f'getElement({voice.element_id}).voice.capturing === true', timeout=20_000)

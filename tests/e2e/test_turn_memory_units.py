@@ -3,11 +3,9 @@ keeps and replays (order, bounds, hostile events; the replay validated against o
 Python restores after a reload (first, bounded, hostile ones skipped)."""
 from __future__ import annotations
 
-import pytest
 
 from tests.protocol_validation import validate_client_event
 
-from .conftest import voice_page
 
 MEMORY_JS = '''async () => {
   const { TurnMemory } = await import('voice-ui/turn-memory.js');
@@ -68,14 +66,6 @@ SEED_JS = '''async () => {
     big: (() => { const b = new TurnMemory({ maxTurns: 5000, maxChars: 100000 });
       b.seed(Array.from({ length: 5000 }, (_, i) => ({ role: 'user', text: `t${i}` }))); return b.size; })() };
 }'''
-
-
-
-@pytest.fixture(scope='module')
-def page(playwright, chromium, app):  # conftest's keyless app
-    with voice_page(playwright, chromium, 'weather', app.url) as voice:
-        yield voice.page
-
 
 def test_turn_memory_keeps_the_conversation_order_and_its_bounds(page):
     r = page.evaluate(MEMORY_JS)

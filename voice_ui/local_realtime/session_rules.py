@@ -17,6 +17,8 @@ EAGERNESS = ('low', 'medium', 'high', 'auto')
 NOISE_REDUCTION = ('near_field', 'far_field')
 TOOL_CHOICES = ('auto', 'none', 'required')
 VAD_MS_MAX = 10_000
+OPTION_CHECKS = {'tracing': check_tracing, 'truncation': check_truncation, 'prompt': check_prompt,
+                 'reasoning': check_reasoning, 'include': check_include}
 
 
 def check_session_values(patch: dict, prefix: str) -> None:
@@ -36,16 +38,9 @@ def check_session_values(patch: dict, prefix: str) -> None:
             expect_object(tool, f'{prefix}tools[{index}]')
     if patch.get('tool_choice') is not None and not isinstance(patch['tool_choice'], dict):
         expect_enum(patch['tool_choice'], f'{prefix}tool_choice', TOOL_CHOICES)
-    if 'tracing' in patch:
-        check_tracing(patch['tracing'], f'{prefix}tracing')
-    if 'truncation' in patch:
-        check_truncation(patch['truncation'], f'{prefix}truncation')
-    if 'prompt' in patch:
-        check_prompt(patch['prompt'], f'{prefix}prompt')
-    if 'reasoning' in patch:
-        check_reasoning(patch['reasoning'], f'{prefix}reasoning')
-    if 'include' in patch:
-        check_include(patch['include'], f'{prefix}include')
+    for name, check in OPTION_CHECKS.items():  # pass-through options: checked to their GA shapes
+        if name in patch:
+            check(patch[name], f'{prefix}{name}')
     if 'parallel_tool_calls' in patch:
         expect_bool(patch['parallel_tool_calls'], f'{prefix}parallel_tool_calls')
     audio = patch.get('audio') or {}

@@ -122,7 +122,7 @@ RECORD_TOKENS_JS = """(id) => {
 
 def test_the_events_drawer_lists_both_directions_without_audio_or_token(voice):
     voice.page.get_by_role('button', name='Events').click()
-    voice.page.wait_for_function('document.querySelector(".vu-events").innerText.includes("response.done")',
+    voice.page.wait_for_function('document.querySelector(".vu-events")?.innerText.includes("response.done")',
                                  timeout=10_000)
     voice.click('Close events')
     # A new connection (so the test knows its token) and a turn while the drawer was closed and then opened.
@@ -134,10 +134,10 @@ def test_the_events_drawer_lists_both_directions_without_audio_or_token(voice):
     assert tokens and all(len(t) >= 8 for t in tokens), tokens
     voice.page.get_by_role('button', name='Events').click()
     voice.page.wait_for_function(
-        'document.querySelector(".vu-events").innerText.includes("session.created")', timeout=10_000)
+        'document.querySelector(".vu-events")?.innerText.includes("session.created")', timeout=10_000)
     voice.turn(1.0)  # with the drawer open: full, redacted entries
     voice.page.wait_for_function(
-        'document.querySelector(".vu-events").innerText.includes("[audio: ")', timeout=10_000)
+        'document.querySelector(".vu-events")?.innerText.includes("[audio: ")', timeout=10_000)
     text = voice.page.locator('.vu-events').inner_text()
     assert '→ client' in text and '← server' in text, text[:2000]
     for kind in ('input_audio_buffer.append', 'input_audio_buffer.commit', 'response.create', 'response.done',

@@ -2,7 +2,7 @@
 or applied so that every event echoing the session is GA-valid and a response still runs in it."""
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.protocol_validation import validate_client_secret, validate_server_event
@@ -78,6 +78,8 @@ def test_a_session_update_is_refused_or_leaves_a_valid_session_a_response_can_ru
 
 @settings(max_examples=200, deadline=None)
 @given(patches)
+@example({'type': 'realtime', 'tool_choice': {}})  # was minted, and its echo no GA client could parse
+@example({'type': 'realtime', 'tool_choice': {'type': 'function', 'name': 'nowhere'}})
 def test_a_minted_session_is_refused_or_opens_a_session_whose_events_are_valid(patch):
     tokens = TokenStore(frozenset({API_KEY}), clock=lambda: 1000.0)
     status, body = tokens.mint(f'Bearer {API_KEY}', {'session': patch})

@@ -6,6 +6,7 @@ every session opened with it. Ranges are the service's where it documents them, 
 from __future__ import annotations
 
 from ..protocol import ErrorCode
+from .function_calls import validate_tool_choice
 from .session_options import check_include, check_prompt, check_reasoning, check_tracing, check_truncation
 from .session_schema import SEMANTIC_VAD_DEFAULTS, SERVER_VAD_DEFAULTS, RequestError
 from .value_rules import (expect_bool, expect_enum, expect_int, expect_list, expect_number, expect_object,
@@ -15,7 +16,6 @@ MAX_OUTPUT_TOKENS = 4096
 MAX_TOOLS = 128
 EAGERNESS = ('low', 'medium', 'high', 'auto')
 NOISE_REDUCTION = ('near_field', 'far_field')
-TOOL_CHOICES = ('auto', 'none', 'required')
 VAD_MS_MAX = 10_000
 OPTION_CHECKS = {'tracing': check_tracing, 'truncation': check_truncation, 'prompt': check_prompt,
                  'reasoning': check_reasoning, 'include': check_include}
@@ -36,8 +36,8 @@ def check_session_values(patch: dict, prefix: str) -> None:
     if 'tools' in patch:
         for index, tool in enumerate(expect_list(patch['tools'], f'{prefix}tools', MAX_TOOLS, nullable=True) or []):
             expect_object(tool, f'{prefix}tools[{index}]')
-    if patch.get('tool_choice') is not None and not isinstance(patch['tool_choice'], dict):
-        expect_enum(patch['tool_choice'], f'{prefix}tool_choice', TOOL_CHOICES)
+    if patch.get('tool_choice') is not None:  # a mode or a named function, whichever way the session comes
+        validate_tool_choice(patch['tool_choice'], f'{prefix}tool_choice')
     for name, check in OPTION_CHECKS.items():  # pass-through options: checked to their GA shapes
         if name in patch:
             check(patch[name], f'{prefix}{name}')

@@ -93,9 +93,10 @@ async def attack(base: str, *, host: str | None = None, origin: str | None = Non
     return result
 
 
-async def sign_in_by_script(base: str, password: str, origin: str) -> httpx.AsyncClient:
-    """Sign in as a browser would, over the real socket: type the password, press Sign in, follow the ticket.
-    Returns the HTTP client holding the sign-in cookie (the caller closes it)."""
+async def ticket_by_script(base: str, password: str, origin: str) -> tuple[httpx.AsyncClient, str]:
+    """Sign in as a browser would, over the real socket: type the password, press Sign in, and return the HTTP client
+    that loaded the login page (with whatever cookies it got) and the path the page then sends the browser to (the
+    one-time ticket), not yet followed. The caller closes the client."""
     http = httpx.AsyncClient(base_url=base, follow_redirects=True, timeout=10)
     response = await http.get('/')
     client_id, found = CLIENT_ID.search(response.text).group(1), listeners(response.text)
@@ -121,5 +122,11 @@ async def sign_in_by_script(base: str, password: str, origin: str) -> httpx.Asyn
     finally:
         await sio.disconnect()
     assert opened, 'the login page did not send the browser on'
-    await http.get(opened[0]['path'])
+    return http, opened[0]['path']
+
+
+async def sign_in_by_script(base: str, password: str, origin: str) -> httpx.AsyncClient:
+    """`ticket_by_script`, then the ticket followed by the same client: it holds the sign-in cookie."""
+    http, path = await ticket_by_script(base, password, origin)
+    await http.get(path)
     return http

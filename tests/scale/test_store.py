@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from voice_ui.access import redis_store
+from voice_ui.access.login_binding import ticket_holder
 from voice_ui.access.store import open_stores
 from voice_ui.config import Settings
 
@@ -51,11 +52,14 @@ def test_sign_ins_tickets_and_logout(make):
     # A character inside the signature: the last one may carry only base64 padding bits (same bytes, still valid).
     tampered = cookie[:-5] + ('A' if cookie[-5] != 'A' else 'B') + cookie[-4:]
     assert sign_ins.from_cookie(tampered) is None and sign_ins.from_cookie('x' * 600) is None
-    ticket = sign_ins.ticket_for(sign_in, '10.0.0.1')
-    assert sign_ins.redeem(ticket, '10.0.0.2') is None  # another address: and the ticket is spent
-    assert sign_ins.redeem(ticket, '10.0.0.1') is None
-    ticket = sign_ins.ticket_for(sign_in, '10.0.0.1')
-    assert sign_ins.redeem(ticket, '10.0.0.1').id == sign_in.id
+    mine, other = ticket_holder('10.0.0.1', 'a' * 43), ticket_holder('10.0.0.1', 'b' * 43)  # one address, 2 browsers
+    ticket = sign_ins.ticket_for(sign_in, mine)
+    assert sign_ins.redeem(ticket, other) is None  # another browser behind the same address: and the ticket is spent
+    assert sign_ins.redeem(ticket, mine) is None
+    ticket = sign_ins.ticket_for(sign_in, mine)
+    assert sign_ins.redeem(ticket, '') is None and sign_ins.redeem(ticket, mine) is None  # no binding: spent too
+    ticket = sign_ins.ticket_for(sign_in, mine)
+    assert sign_ins.redeem(ticket, mine).id == sign_in.id
     assert sign_ins.end(sign_in.id) is not None
     assert sign_ins.from_cookie(cookie) is None and sign_ins.get(sign_in.id) is None
 

@@ -129,12 +129,12 @@ class RedisSignIns:
             except redis.RedisError:
                 time.sleep(1.0)  # Redis away: resubscribe; the sweep covers what was said meanwhile
 
-    def ticket_for(self, sign_in: SignIn, address: str) -> str:
+    def ticket_for(self, sign_in: SignIn, holder: str) -> str:
         ticket = secrets.token_urlsafe(32)
-        self.redis.set(f'{PREFIX}ticket:{digest(ticket)}', json.dumps([sign_in.id, address]), ex=TICKET_TTL_S)
+        self.redis.set(f'{PREFIX}ticket:{digest(ticket)}', json.dumps([sign_in.id, holder]), ex=TICKET_TTL_S)
         return ticket
 
-    def redeem(self, ticket: str, address: str) -> SignIn | None:
+    def redeem(self, ticket: str, holder: str) -> SignIn | None:
         if not ticket:
             return None
         raw = self.redis.getdel(f'{PREFIX}ticket:{digest(ticket)}')
@@ -142,7 +142,7 @@ class RedisSignIns:
             session_id, issued_to = json.loads(raw) if raw else ('', '')
         except (ValueError, TypeError):
             return None
-        return self.get(session_id) if issued_to == address and isinstance(session_id, str) else None
+        return self.get(session_id) if holder and issued_to == holder and isinstance(session_id, str) else None
 
     def _parse(self, session_id: str, raw: bytes | None) -> SignIn | None:
         try:

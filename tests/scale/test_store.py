@@ -78,6 +78,17 @@ def test_windows_and_session_limits(make):
     assert sessions.count('user:ana') == 1 and sessions.try_reserve('user:ana', 'p3')
 
 
+def test_a_reservation_lasts_as_long_as_asked_and_is_only_lengthened(make):
+    """A page's reservation lives as long as the token it was given (page_tokens.py): a shorter ask later (the same
+    token asked for again) does not shorten it, and it lapses by itself."""
+    sessions = make().open_sessions
+    assert sessions.try_reserve('user:bo', 'p1', 1.0) and sessions.try_reserve('user:bo', 'p1', 0.1)
+    time.sleep(0.4)
+    assert sessions.holds('user:bo', 'p1') and sessions.count('user:bo') == 1  # still held: 1 s was asked first
+    time.sleep(0.8)
+    assert sessions.count('user:bo') == 0 and not sessions.holds('user:bo', 'p1')
+
+
 def test_two_replicas_share_everything_only_through_redis(make, request):
     a, b = make(), make()
     shared = request.node.callspec.params['make'] == 'redis'

@@ -48,9 +48,10 @@ def listeners(html: str) -> dict[str, list[tuple[int, str]]]:
 
 
 async def attack(base: str, *, host: str | None = None, origin: str | None = None, headers: dict | None = None,
-                 client_id: str | None = None, wait_s: float = 3.0, press: bool = True) -> AttackResult:
+                 client_id: str | None = None, wait_s: float = 3.0, press: bool = True,
+                 reason: str = 'start') -> AttackResult:
     """Run the attack against `base` (http://127.0.0.1:PORT). `client_id` skips loading the page (a stolen id);
-    `press=False` only joins the socket."""
+    `press=False` only joins the socket; `reason` is what the token request says (prefetch: no Start pressed)."""
     sent = dict(headers or {})
     if host:
         sent['Host'] = host
@@ -81,12 +82,12 @@ async def attack(base: str, *, host: str | None = None, origin: str | None = Non
     if not press:
         found = {}
     try:
-        for element_id, listener_id in found.get('Start Speaking:click', []):
+        for element_id, listener_id in found.get('Start Speaking:click', []) if reason == 'start' else []:
             await sio.emit('event', {'id': element_id, 'client_id': client_id, 'listener_id': listener_id,
                                      'args': []})
         for element_id, listener_id in found.get('token_wanted', []):
             await sio.emit('event', {'id': element_id, 'client_id': client_id, 'listener_id': listener_id,
-                                     'args': [json.dumps({'reason': 'start'})]})  # as nicegui.js sends them
+                                     'args': [json.dumps({'reason': reason})]})  # as nicegui.js sends them
         await asyncio.sleep(wait_s)
     finally:
         await sio.disconnect()

@@ -3,6 +3,7 @@ no token reaches a client that has not signed in, foreign Host and Origin are re
 mint nothing. Each refusal is paired with a control run of the same script that does get a token."""
 from __future__ import annotations
 
+import asyncio
 import socket
 
 import httpx
@@ -33,6 +34,14 @@ def open_app(_mint_peer_server):
 @pytest.fixture(scope='module')
 def password_app(_mint_peer_server):
     app = start_app('access-password', _mint_peer_server, VOICE_UI_PASSWORD='correct horse battery')
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope='module')
+def two_session_app(_mint_peer_server):
+    """Loopback, no sign-in, two voice sessions per address."""
+    app = start_app('access-two-sessions', _mint_peer_server, VOICE_UI_MAX_SESSIONS='2')
     yield app
     app.stop()
 
@@ -177,6 +186,17 @@ async def test_a_ticket_signs_in_only_the_browser_whose_login_page_asked_for_it(
     finally:
         await own.aclose()
     assert mint_peer.minted == 0
+
+
+async def test_silent_scripts_get_no_more_tokens_at_once_than_the_session_limit(two_session_app, mint_peer):
+    """Scripts that ask for a prefetch and never report a status: before, a prefetch reserved nothing, so every
+    page got a token to open sessions with (browser→OpenAI, out of the server's sight) up to the mint limit."""
+    url = two_session_app.url
+    scripts = await asyncio.gather(*(attack(url, origin=url, reason='prefetch', wait_s=3) for _ in range(4)))
+    assert all(script.connected for script in scripts), scripts
+    holding = [script for script in scripts if script.tokens()]
+    assert len(holding) == 2 == mint_peer.minted, [s.received for s in scripts]
+    assert all('voice sessions open (the limit)' in str(s.received) for s in scripts if not s.tokens())
 
 
 def test_a_key_beyond_loopback_without_sign_in_refuses_to_start(mint_peer):

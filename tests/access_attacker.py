@@ -48,9 +48,10 @@ def listeners(html: str) -> dict[str, list[tuple[int, str]]]:
 
 
 async def attack(base: str, *, host: str | None = None, origin: str | None = None, headers: dict | None = None,
-                 client_id: str | None = None, wait_s: float = 3.0, press: bool = True) -> AttackResult:
+                 client_id: str | None = None, wait_s: float = 3.0, press: bool = True,
+                 reason: str = 'start') -> AttackResult:
     """Run the attack against `base` (http://127.0.0.1:PORT). `client_id` skips loading the page (a stolen id);
-    `press=False` only joins the socket."""
+    `press=False` only joins the socket; `reason` is what the token request says (prefetch: no Start pressed)."""
     sent = dict(headers or {})
     if host:
         sent['Host'] = host
@@ -81,21 +82,22 @@ async def attack(base: str, *, host: str | None = None, origin: str | None = Non
     if not press:
         found = {}
     try:
-        for element_id, listener_id in found.get('Start Speaking:click', []):
+        for element_id, listener_id in found.get('Start Speaking:click', []) if reason == 'start' else []:
             await sio.emit('event', {'id': element_id, 'client_id': client_id, 'listener_id': listener_id,
                                      'args': []})
         for element_id, listener_id in found.get('token_wanted', []):
             await sio.emit('event', {'id': element_id, 'client_id': client_id, 'listener_id': listener_id,
-                                     'args': [json.dumps({'reason': 'start'})]})  # as nicegui.js sends them
+                                     'args': [json.dumps({'reason': reason})]})  # as nicegui.js sends them
         await asyncio.sleep(wait_s)
     finally:
         await sio.disconnect()
     return result
 
 
-async def sign_in_by_script(base: str, password: str, origin: str) -> httpx.AsyncClient:
-    """Sign in as a browser would, over the real socket: type the password, press Sign in, follow the ticket.
-    Returns the HTTP client holding the sign-in cookie (the caller closes it)."""
+async def ticket_by_script(base: str, password: str, origin: str) -> tuple[httpx.AsyncClient, str]:
+    """Sign in as a browser would, over the real socket: type the password, press Sign in, and return the HTTP client
+    that loaded the login page (with whatever cookies it got) and the path the page then sends the browser to (the
+    one-time ticket), not yet followed. The caller closes the client."""
     http = httpx.AsyncClient(base_url=base, follow_redirects=True, timeout=10)
     response = await http.get('/')
     client_id, found = CLIENT_ID.search(response.text).group(1), listeners(response.text)
@@ -121,5 +123,11 @@ async def sign_in_by_script(base: str, password: str, origin: str) -> httpx.Asyn
     finally:
         await sio.disconnect()
     assert opened, 'the login page did not send the browser on'
-    await http.get(opened[0]['path'])
+    return http, opened[0]['path']
+
+
+async def sign_in_by_script(base: str, password: str, origin: str) -> httpx.AsyncClient:
+    """`ticket_by_script`, then the ticket followed by the same client: it holds the sign-in cookie."""
+    http, path = await ticket_by_script(base, password, origin)
+    await http.get(path)
     return http

@@ -3,12 +3,13 @@ no token reaches a client that has not signed in, foreign Host and Origin are re
 mint nothing. Each refusal is paired with a control run of the same script that does get a token."""
 from __future__ import annotations
 
+import asyncio
 import socket
 
 import httpx
 import pytest
 
-from tests.access_attacker import attack, sign_in_by_script
+from tests.access_attacker import attack, sign_in_by_script, ticket_by_script
 from tests.e2e.harness import ServerProcess
 from tests.support import free_port
 
@@ -33,6 +34,14 @@ def open_app(_mint_peer_server):
 @pytest.fixture(scope='module')
 def password_app(_mint_peer_server):
     app = start_app('access-password', _mint_peer_server, VOICE_UI_PASSWORD='correct horse battery')
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope='module')
+def two_session_app(_mint_peer_server):
+    """Loopback, no sign-in, two voice sessions per address."""
+    app = start_app('access-two-sessions', _mint_peer_server, VOICE_UI_MAX_SESSIONS='2')
     yield app
     app.stop()
 
@@ -150,6 +159,44 @@ async def test_proxy_header_is_believed_only_as_sent_by_the_proxy(proxy_app, min
         stolen = await attack(proxy_app.url, origin=proxy_app.url, headers=headers, client_id=page.client_id)
         assert not stolen.connected and not stolen.tokens()
     assert mint_peer.minted == minted
+
+
+async def test_a_ticket_signs_in_only_the_browser_whose_login_page_asked_for_it(password_app, mint_peer):
+    """Behind a reverse proxy without VOICE_UI_TRUSTED_PROXIES everyone has the proxy's address (here: all of us are
+    127.0.0.1). An attacker signs in with their own password and sends the victim to the ticket's URL (a link, an
+    <img>): the victim must not end up signed in as the attacker (login CSRF: what they say lands in the attacker's
+    conversation, the attacker's settings apply to them)."""
+    attacker, path = await ticket_by_script(password_app.url, 'correct horse battery', origin=password_app.url)
+    await attacker.aclose()
+    async with httpx.AsyncClient(base_url=password_app.url, timeout=10) as victim:
+        assert (await victim.get('/login')).status_code == 200  # the victim has a login page (and cookie) of its own
+        planted = await victim.get(path, headers={'Sec-Fetch-Site': 'cross-site'})
+        assert planted.status_code == 303 and planted.headers['location'] == '/login', planted.headers
+        assert 'voice_ui_session' not in victim.cookies
+        assert (await victim.get('/')).status_code == 303  # still not signed in
+    attacker, path = await ticket_by_script(password_app.url, 'correct horse battery', origin=password_app.url)
+    async with httpx.AsyncClient(base_url=password_app.url, timeout=10) as bare:  # no cookie at all
+        assert (await bare.get(path)).headers['location'] == '/login' and 'voice_ui_session' not in bare.cookies
+    await attacker.aclose()
+    own, path = await ticket_by_script(password_app.url, 'correct horse battery', origin=password_app.url)
+    try:  # control: the browser that loaded the login page is signed in by its ticket
+        signed_in = await own.get(path, follow_redirects=False)
+        assert signed_in.status_code == 303 and own.cookies.get('voice_ui_session')
+        assert (await own.get('/')).status_code == 200
+    finally:
+        await own.aclose()
+    assert mint_peer.minted == 0
+
+
+async def test_silent_scripts_get_no_more_tokens_at_once_than_the_session_limit(two_session_app, mint_peer):
+    """Scripts that ask for a prefetch and never report a status: before, a prefetch reserved nothing, so every
+    page got a token to open sessions with (browser→OpenAI, out of the server's sight) up to the mint limit."""
+    url = two_session_app.url
+    scripts = await asyncio.gather(*(attack(url, origin=url, reason='prefetch', wait_s=3) for _ in range(4)))
+    assert all(script.connected for script in scripts), scripts
+    holding = [script for script in scripts if script.tokens()]
+    assert len(holding) == 2 == mint_peer.minted, [s.received for s in scripts]
+    assert all('voice sessions open (the limit)' in str(s.received) for s in scripts if not s.tokens())
 
 
 def test_a_key_beyond_loopback_without_sign_in_refuses_to_start(mint_peer):

@@ -172,9 +172,10 @@ async def test_open_sessions_are_limited_per_person(users_file, one_session_each
     await until(lambda: len(given) == 2, timeout=10)
 
 
-async def test_a_prefetched_token_cannot_open_a_session_past_the_limit(users_file, one_session_each, create_user,
-                                                                       monkeypatch):
-    """A tab that prefetched while there was room, then starts while another tab talks, is closed at once."""
+async def test_a_prefetched_token_holds_a_slot_and_cannot_open_a_session_past_the_limit(users_file, one_session_each,
+                                                                                        create_user, monkeypatch):
+    """A tab holding a token it has not reported on counts (it could open a session with it at any moment); once it
+    reported its turn over, it still holds the token: a Start with it while another tab talks is closed at once."""
     first, second = create_user(), create_user()
     for person in (first, second):
         await person.open('/')
@@ -186,10 +187,14 @@ async def test_a_prefetched_token_cannot_open_a_session_past_the_limit(users_fil
     monkeypatch.setattr(RealtimeSession, 'close', lambda self: closed.append(self.id))
     second.find(RealtimeSession).trigger('token_wanted', {'reason': 'prefetch'})  # no session open yet: room
     await until(lambda: len(given) == 1, timeout=10)
+    press_start(first)  # before: granted, while the second tab could open a session with its token any time
+    await first.should_see('You already have 1 voice session open (the limit). A tab ready to start counts too',
+                           retries=50)
+    second.find(RealtimeSession).trigger('status', {'status': 'idle'})  # it reported: its slot is free again
     press_start(first)
     await until(lambda: len(given) == 2, timeout=10)
     first.find(RealtimeSession).trigger('status', {'status': 'listening'})
-    second.find(RealtimeSession).trigger('status', {'status': 'connecting'})  # its Start used the prefetched token
+    second.find(RealtimeSession).trigger('status', {'status': 'connecting'})  # its Start used the held token
     await second.should_see('You already have 1 voice session open (the limit)', retries=50)
     assert len(closed) == 1
     first.find(RealtimeSession).trigger('status', {'status': 'idle'})

@@ -74,6 +74,8 @@ def test_any_value_of_any_variable_stops_with_its_name_or_serves(name, value):
     ('VOICE_UI_LANGUAGE', 'english'),                 # the same split between page and mint
     ('VOICE_UI_INSTRUCTIONS', 'x' * 16_001),
     ('VOICE_UI_SECRET', 'too-short'),                 # the README asks for 32 characters
+    ('VOICE_UI_METRICS_TOKEN', 'metrics'),            # a guessable bearer token opened /metrics beyond loopback
+    ('VOICE_UI_METRICS_TOKEN', 'm' * 31),
     ('VOICE_UI_MODEL', 'gpt realtime&x=1'),
     ('OPENAI_BASE_URL', 'http://[::1/v1'), ('OPENAI_BASE_URL', 'http://host:port/v1'),
 ])
@@ -84,6 +86,7 @@ def test_values_that_failed_late_now_stop_the_start(name, value):
 @pytest.mark.parametrize(('name', 'value'), [
     ('OPENAI_BASE_URL', 'http://127.0.0.1:8765/v1'), ('VOICE_UI_VOICE', 'marin'), ('VOICE_UI_LANGUAGE', 'de'),
     ('VOICE_UI_ALLOWED_HOSTS', 'voice.example.com, .example.org, [::1]:8080'), ('VOICE_UI_SECRET', 's' * 32),
+    ('VOICE_UI_METRICS_TOKEN', 'm' * 32), ('VOICE_UI_METRICS_TOKEN', ''),  # empty: unset (deploy/compose.yaml)
     ('VOICE_UI_MODEL', 'gpt-realtime-2025-08-28'), ('VOICE_UI_INSTRUCTIONS', 'Sprich Deutsch. ' * 100),
 ])
 def test_good_values_still_serve(name, value):
@@ -94,3 +97,10 @@ def test_a_huge_number_is_quoted_short():
     with pytest.raises(SystemExit) as stop:
         settings_from_env({'VOICE_UI_TOKEN_TTL': '9' * 5000}, dotenv=None)
     assert 'VOICE_UI_TOKEN_TTL' in str(stop.value) and len(str(stop.value)) < 200
+
+
+@settings(max_examples=60, deadline=None)
+@given(token=st.text(alphabet=st.characters(codec='utf-8', exclude_characters='\x00'), max_size=64))
+def test_a_metrics_token_under_32_characters_is_refused_by_name_without_echoing_it(token):
+    verdict = outcome('VOICE_UI_METRICS_TOKEN', token)
+    assert verdict == ('refused' if 0 < len(token.strip()) < 32 else 'served'), (verdict, len(token.strip()))

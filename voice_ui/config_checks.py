@@ -7,6 +7,7 @@ otherwise fail later, deep in the app (at the first page, the first mint, the fi
 - What the page and the token mint put into the session: a GA voice, an ISO-639-1 language, instructions and
   prompt within the lengths the Settings dialog allows, model names that fit in a URL query.
 - `VOICE_UI_SECRET`: at least 32 characters, as the README asks (it signs the sign-in and browser-id cookies).
+- `VOICE_UI_METRICS_TOKEN`: at least 32 characters too (a bearer token anyone reaching the balancer may guess at).
 """
 from __future__ import annotations
 
@@ -59,9 +60,10 @@ def check_values(values: Mapping[str, Any], names: Mapping[str, str]) -> None:
     for attr in ('model', 'transcription_model'):
         if attr in values and not MODEL.fullmatch(values[attr]):
             refuse(attr, f'must be a model name (letters, digits and ._:/-, at most 200), got {shown(values[attr])}')
-    if 'secret' in values and len(values['secret']) < MIN_SECRET:
-        refuse('secret', f'must have at least {MIN_SECRET} characters (e.g. python -c "import secrets; '
-                         'print(secrets.token_urlsafe(32))")')
+    for attr in ('secret', 'metrics_token'):  # never quoted: the message must not print a secret
+        if attr in values and len(values[attr]) < MIN_SECRET:
+            refuse(attr, f'must have at least {MIN_SECRET} characters (it has {len(values[attr])}; e.g. python -c '
+                         '"import secrets; print(secrets.token_urlsafe(32))")')
 
 
 def http_url(url: str) -> bool:

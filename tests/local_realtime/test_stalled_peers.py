@@ -65,7 +65,8 @@ def cut_within(sock: socket.socket, data: bytes, seconds: float) -> float | None
     return None
 
 
-def test_a_ping_flood_from_a_peer_that_never_reads_is_bounded_then_dropped(stalling):
+def test_a_ping_flood_from_a_peer_that_never_reads_is_bounded_then_dropped(either):
+    stalling = either
     sock = open_raw(stalling.url, {'Authorization': f'Bearer {API_KEY}'}, receive_buffer=4096)
     time.sleep(0.3)  # the session opens; nothing it sends is ever read
     pings = frame(PING, b'p' * 125) * 500
@@ -73,7 +74,8 @@ def test_a_ping_flood_from_a_peer_that_never_reads_is_bounded_then_dropped(stall
         cut_after = cut_within(sock, pings, STALL_S + 6)
     sock.close()
     # Before: every ping got its pong queued at once, ~1 MB of server memory per MB of pings, for as long as
-    # the peer kept sending (125 MB in 8 s), and the connection was never dropped.
+    # the peer kept sending (125 MB in 8 s), and the connection was never dropped; under NiceGUI's wsproto too,
+    # until the peer sent a message the session had to answer (a pure ping flood never was).
     assert cut_after is not None and cut_after < STALL_S + 4, cut_after
     assert rss.growth_mb < 30, rss.growth_mb
 

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from voice_ui.access import redis_store
+from voice_ui.access.login_binding import ticket_holder
 from voice_ui.access.store import open_stores
 from voice_ui.config import Settings
 
@@ -51,11 +52,14 @@ def test_sign_ins_tickets_and_logout(make):
     # A character inside the signature: the last one may carry only base64 padding bits (same bytes, still valid).
     tampered = cookie[:-5] + ('A' if cookie[-5] != 'A' else 'B') + cookie[-4:]
     assert sign_ins.from_cookie(tampered) is None and sign_ins.from_cookie('x' * 600) is None
-    ticket = sign_ins.ticket_for(sign_in, '10.0.0.1')
-    assert sign_ins.redeem(ticket, '10.0.0.2') is None  # another address: and the ticket is spent
-    assert sign_ins.redeem(ticket, '10.0.0.1') is None
-    ticket = sign_ins.ticket_for(sign_in, '10.0.0.1')
-    assert sign_ins.redeem(ticket, '10.0.0.1').id == sign_in.id
+    mine, other = ticket_holder('10.0.0.1', 'a' * 43), ticket_holder('10.0.0.1', 'b' * 43)  # one address, 2 browsers
+    ticket = sign_ins.ticket_for(sign_in, mine)
+    assert sign_ins.redeem(ticket, other) is None  # another browser behind the same address: and the ticket is spent
+    assert sign_ins.redeem(ticket, mine) is None
+    ticket = sign_ins.ticket_for(sign_in, mine)
+    assert sign_ins.redeem(ticket, '') is None and sign_ins.redeem(ticket, mine) is None  # no binding: spent too
+    ticket = sign_ins.ticket_for(sign_in, mine)
+    assert sign_ins.redeem(ticket, mine).id == sign_in.id
     assert sign_ins.end(sign_in.id) is not None
     assert sign_ins.from_cookie(cookie) is None and sign_ins.get(sign_in.id) is None
 
@@ -72,6 +76,17 @@ def test_windows_and_session_limits(make):
     assert sessions.holds('user:ana', 'p1') and sessions.count('user:ana') == 2
     sessions.status('user:ana', 'p2', 'closed')
     assert sessions.count('user:ana') == 1 and sessions.try_reserve('user:ana', 'p3')
+
+
+def test_a_reservation_lasts_as_long_as_asked_and_is_only_lengthened(make):
+    """A page's reservation lives as long as the token it was given (page_tokens.py): a shorter ask later (the same
+    token asked for again) does not shorten it, and it lapses by itself."""
+    sessions = make().open_sessions
+    assert sessions.try_reserve('user:bo', 'p1', 1.0) and sessions.try_reserve('user:bo', 'p1', 0.1)
+    time.sleep(0.4)
+    assert sessions.holds('user:bo', 'p1') and sessions.count('user:bo') == 1  # still held: 1 s was asked first
+    time.sleep(0.8)
+    assert sessions.count('user:bo') == 0 and not sessions.holds('user:bo', 'p1')
 
 
 def test_two_replicas_share_everything_only_through_redis(make, request):

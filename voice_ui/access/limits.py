@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 MAX_KEYS = 50_000
 OPEN_STATUSES = frozenset({'connecting', 'reconnecting', 'listening', 'stopping', 'thinking', 'speaking'})
-RESERVATION_S = 30.0  # a granted start counts as open until the page reports a status, at most this long
+RESERVATION_S = 30.0  # how long a reservation holds when the caller names no lifetime (the status backstop)
 
 
 class SlidingWindow:
@@ -57,7 +57,8 @@ class SlidingWindow:
 
 
 class SessionCounter:
-    """Which pages of each person have a voice session open, from the statuses the pages mirror."""
+    """Which pages of each person have a voice session open, from the statuses the pages mirror, or hold a token
+    they have not reported on yet (a reservation, for as long as that token lives: page_tokens.py)."""
 
     def __init__(self, limit: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit, self.clock = limit, clock
@@ -76,17 +77,19 @@ class SessionCounter:
     def may_open(self, key: str, page: str) -> bool:
         return page in self._open.get(key, {}) or self.count(key) < self.limit
 
-    def try_reserve(self, key: str, page: str) -> bool:
-        """Reserve a start for `page` if the person has room (or the page holds one already)."""
+    def try_reserve(self, key: str, page: str, hold_s: float = RESERVATION_S) -> bool:
+        """Reserve `page`'s slot for `hold_s` seconds (or longer, if it holds one already) if the person has room
+        or the page holds a slot already."""
         if not self.may_open(key, page):
             return False
-        self.reserve(key, page)
+        self.reserve(key, page, hold_s)
         return True
 
-    def reserve(self, key: str, page: str) -> None:
+    def reserve(self, key: str, page: str, hold_s: float = RESERVATION_S) -> None:
         pages = self._open.setdefault(key, {})
-        if pages.get(page, 0.0) is not None:  # an already open session stays open
-            pages[page] = self.clock() + RESERVATION_S
+        held = pages.get(page, 0.0)
+        if held is not None:  # an already open session stays open; a reservation is only ever lengthened
+            pages[page] = max(held, self.clock() + hold_s)
 
     def status(self, key: str, page: str, status: str) -> None:
         if status in OPEN_STATUSES:

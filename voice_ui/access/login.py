@@ -1,7 +1,8 @@
 """The login page (a NiceGUI page), the ticket-for-cookie route, logout, and the header's "signed in as" row.
 
 A wrong password, an unknown name and a malformed input all get the same words after the same delay; failed
-attempts are limited per client address. The password never leaves the handler: not logged, not kept.
+attempts are limited per client address. The password never leaves the handler: not logged, not kept. The ticket
+a right password yields signs in only the browser that loaded the form (login_binding.py).
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from starlette.responses import RedirectResponse, Response
 from ..metrics import METRICS
 from .core import SCOPE_KEY, Access, Identity
 from .limits import seconds
+from .login_binding import SCOPE_KEY as BINDING_KEY
+from .login_binding import presented, ticket_holder
 from .middleware import LOGIN_PATH, LOGOUT_PATH, SIGNIN_PATH
 from .revocation import Revoker
 from .sessions import COOKIE, SignIn
@@ -33,12 +36,17 @@ def register_login(access: Access) -> None:
         if request.scope.get(SCOPE_KEY) is not None:
             return RedirectResponse(target, 303)  # already signed in
         access.bind_page(ui.context.client, PUBLIC)
-        LoginForm(access, access.client_address(request.scope), target)
+        address = access.client_address(request.scope)
+        LoginForm(access, address, ticket_holder(address, request.scope.get(BINDING_KEY)), target)
         return None
 
     @app.get(SIGNIN_PATH, include_in_schema=False)
     def sign_in(request: Request, ticket: str = '', next: str = '/') -> Response:
-        signed_in = access.sessions.redeem(ticket[:128], access.client_address(request.scope))
+        # Only the browser that loaded the login page holds its binding cookie: a ticket sent to anyone else (a
+        # link, a redirect, a neighbour behind the same proxy) is spent and signs nobody in.
+        holder = ticket_holder(access.client_address(request.scope),
+                               presented(request.scope, access.is_secure(request.scope)))
+        signed_in = access.sessions.redeem(ticket[:128], holder or '')
         if signed_in is None:
             return RedirectResponse(LOGIN_PATH, 303)
         response = RedirectResponse(safe_next(next), 303)
@@ -60,8 +68,8 @@ def register_login(access: Access) -> None:
 
 
 class LoginForm:
-    def __init__(self, access: Access, address: str, target: str) -> None:
-        self.access, self.address, self.target = access, address, target
+    def __init__(self, access: Access, address: str, holder: str | None, target: str) -> None:
+        self.access, self.address, self.holder, self.target = access, address, holder, target
         book = access.book
         self.generic = 'Wrong name or password.' if book and book.needs_name else 'Wrong password.'
         with ui.card().classes('vu-login mx-auto mt-24 w-80 gap-3'):
@@ -78,6 +86,9 @@ class LoginForm:
     async def submit(self) -> None:
         if not self.button.enabled:
             return
+        if self.holder is None:  # no binding cookie was set with this page (not served through the gate)
+            self.message.text = 'This sign-in page has expired. Reload it to sign in.'
+            return
         self.button.disable()
         self.message.text = ''
         name, password = (self.name.value if self.name else '') or '', self.password.value or ''
@@ -89,7 +100,7 @@ class LoginForm:
         if isinstance(outcome, str):
             self.message.text = outcome
             return
-        ticket = self.access.sessions.ticket_for(outcome, self.address)
+        ticket = self.access.sessions.ticket_for(outcome, self.holder)
         ui.navigate.to(f'{SIGNIN_PATH}?ticket={ticket}&next={quote(self.target, safe="")}')
 
 

@@ -13,6 +13,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse
 
 from ..metrics import METRICS
 from .core import SCOPE_KEY, Access, header_map
+from .login_binding import ensure_binding
 
 log = logging.getLogger('voice_ui.access')
 LOGIN_PATH = '/login'
@@ -70,6 +71,8 @@ class AccessMiddleware:
             await self.sign_in_first(scope, receive, send, path)
             return
         scope[SCOPE_KEY] = identity
+        if path == LOGIN_PATH and scope['type'] == 'http' and self.access.has_login_page:
+            send = ensure_binding(scope, send, self.access.is_secure(scope))  # the cookie its ticket is bound to
         await self.app(scope, receive, send)
 
     async def sign_in_first(self, scope, receive, send, path: str) -> None:

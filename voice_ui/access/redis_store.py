@@ -50,7 +50,8 @@ redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(limit + 1))
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
 return '0'
 """
-# KEYS[1]: the person's hash of page -> lease end. ARGV: page, seconds to hold, limit (0: no check), mode.
+# KEYS[1]: the person's hash of page -> lease end. ARGV: page, seconds to hold, limit (0: no check), mode
+# (count, holds, hold: set the lease end, reserve: set it only later).
 HOLD = """
 local t = redis.call('TIME'); local now = t[1] + t[2] / 1e6
 local fields = redis.call('HGETALL', KEYS[1]); local live = 0; local held = false
@@ -62,7 +63,9 @@ if ARGV[4] == 'count' then return live end
 if ARGV[4] == 'holds' then return held and 1 or 0 end
 local limit = tonumber(ARGV[3])
 if not held and limit > 0 and live >= limit then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[2]))
+local ends = now + tonumber(ARGV[2])
+if ARGV[4] == 'reserve' and held then ends = math.max(ends, tonumber(redis.call('HGET', KEYS[1], ARGV[1]))) end
+redis.call('HSET', KEYS[1], ARGV[1], ends)
 redis.call('EXPIRE', KEYS[1], 86400)
 return 1
 """
@@ -129,12 +132,12 @@ class RedisSignIns:
             except redis.RedisError:
                 time.sleep(1.0)  # Redis away: resubscribe; the sweep covers what was said meanwhile
 
-    def ticket_for(self, sign_in: SignIn, address: str) -> str:
+    def ticket_for(self, sign_in: SignIn, holder: str) -> str:
         ticket = secrets.token_urlsafe(32)
-        self.redis.set(f'{PREFIX}ticket:{digest(ticket)}', json.dumps([sign_in.id, address]), ex=TICKET_TTL_S)
+        self.redis.set(f'{PREFIX}ticket:{digest(ticket)}', json.dumps([sign_in.id, holder]), ex=TICKET_TTL_S)
         return ticket
 
-    def redeem(self, ticket: str, address: str) -> SignIn | None:
+    def redeem(self, ticket: str, holder: str) -> SignIn | None:
         if not ticket:
             return None
         raw = self.redis.getdel(f'{PREFIX}ticket:{digest(ticket)}')
@@ -142,7 +145,7 @@ class RedisSignIns:
             session_id, issued_to = json.loads(raw) if raw else ('', '')
         except (ValueError, TypeError):
             return None
-        return self.get(session_id) if issued_to == address and isinstance(session_id, str) else None
+        return self.get(session_id) if holder and issued_to == holder and isinstance(session_id, str) else None
 
     def _parse(self, session_id: str, raw: bytes | None) -> SignIn | None:
         try:
@@ -202,10 +205,10 @@ class RedisOpenSessions:
     def holds(self, key: str, page: str) -> bool:
         return bool(self._hold(key, page, 0, 0, 'holds'))
 
-    def try_reserve(self, key: str, page: str) -> bool:
+    def try_reserve(self, key: str, page: str, hold_s: float = RESERVATION_S) -> bool:
         if (key, page) in self._open:
-            return True  # an open session stays open (its lease is longer than a reservation)
-        return bool(self._hold(key, page, RESERVATION_S, self.limit))
+            return True  # an open session stays open (its lease is renewed while it is)
+        return bool(self._hold(key, page, hold_s, self.limit, 'reserve'))  # a reservation is only lengthened
 
     def status(self, key: str, page: str, status: str) -> None:
         if status in OPEN_STATUSES:

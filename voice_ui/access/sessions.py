@@ -4,7 +4,8 @@ The cookie holds only a signed random session id (itsdangerous; the key is VOICE
 start), so a forged or tampered cookie fails the signature and a logged-out one finds no session. Sessions live in
 this process (a restart signs everyone out) or, for replicas, in Redis (`redis_store`). A successful password
 check yields a one-time ticket that the browser trades for the cookie with a plain GET, because the check itself
-runs over NiceGUI's socket, which cannot set cookies.
+runs over NiceGUI's socket, which cannot set cookies; only the browser that loaded the login page can redeem it
+(login_binding.py).
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ class SessionStore:
         self.lifetime_s, self.clock = lifetime_s, clock
         self._serializer = cookie_serializer(secret or secrets.token_bytes(32))
         self._sessions: OrderedDict[str, SignIn] = OrderedDict()
-        self._tickets: OrderedDict[str, tuple[str, str, float]] = OrderedDict()  # -> (session id, address, expiry)
+        self._tickets: OrderedDict[str, tuple[str, str, float]] = OrderedDict()  # -> (session id, holder, expiry)
 
     # --- sessions ---
 
@@ -83,14 +84,16 @@ class SessionStore:
 
     # --- one-time tickets ---
 
-    def ticket_for(self, sign_in: SignIn, address: str) -> str:
-        """Redeemable once, within seconds, from the address that signed in (no planting one's sign-in on others)."""
+    def ticket_for(self, sign_in: SignIn, holder: str) -> str:
+        """Redeemable once, within seconds, by `holder` only: the address and browser that signed in
+        (login_binding.ticket_holder), so nobody can plant their sign-in on another browser."""
         ticket = secrets.token_urlsafe(32)
-        self._tickets[ticket] = (sign_in.id, address, self.clock() + TICKET_TTL_S)
+        self._tickets[ticket] = (sign_in.id, holder, self.clock() + TICKET_TTL_S)
         while len(self._tickets) > MAX_TICKETS:
             self._tickets.popitem(last=False)
         return ticket
 
-    def redeem(self, ticket: str, address: str) -> SignIn | None:
+    def redeem(self, ticket: str, holder: str) -> SignIn | None:
+        """The ticket's sign-in if `holder` is the one it was issued to; spent either way."""
         session_id, issued_to, expires_at = self._tickets.pop(ticket, ('', '', 0.0))
-        return self.get(session_id) if expires_at > self.clock() and issued_to == address else None
+        return self.get(session_id) if expires_at > self.clock() and holder and issued_to == holder else None

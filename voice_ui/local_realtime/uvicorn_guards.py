@@ -4,7 +4,8 @@ Stock uvicorn (httptools + websockets' sans-I/O protocol) keeps a connection ope
 request head never completes (or nothing is ever sent), and when websockets refuses a handshake it cannot parse
 (a header line over 8 KiB: a 64 KB `Sec-WebSocket-Protocol`). These subclasses add, per connection: a deadline
 for the request head (`handshake_timeout_s`, then the connection is dropped), a bound on its size
-(`max_request_head_bytes`, then HTTP 431), and an HTTP 400 for any handshake websockets refuses.
+(`max_request_head_bytes`, then HTTP 431), an HTTP 400 for any handshake websockets refuses, and, under either
+WebSocket implementation, a bound on what a peer that never reads makes the server hold (non_reader_guard.py).
 
     uvicorn.run(app, **server_options(limits))   # or ui.run(..., **server_options(limits))
 """
@@ -16,6 +17,7 @@ import logging
 
 from ..protocol import ErrorCode, error_body
 from .limits import ServerLimits
+from .non_reader_guard import NonReaderGuard, guarded_wsproto, upgrade_class
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +26,7 @@ def server_options(limits: ServerLimits, choose_ws: bool = True) -> dict:
     """Keyword arguments for `uvicorn.Config`/`uvicorn.run`. NiceGUI's `ui.run` passes them on but picks its own
     WebSocket implementation (wsproto, which answers bad handshakes itself): there, `choose_ws=False`."""
     options: dict = {'ws_max_size': limits.ws_max_size, 'h11_max_incomplete_event_size': limits.max_request_head_bytes}
-    http = guarded_http(limits)
-    if http is not None:
-        options['http'] = http
+    options['http'] = guarded_http(limits)  # its WebSocket upgrades are guarded too, under NiceGUI's wsproto
     ws = guarded_ws(limits) if choose_ws else None
     if ws is not None:
         options['ws'] = ws
@@ -40,13 +40,24 @@ def http_response(status: int, reason: str, message: str) -> bytes:
             f'content-length: {len(body)}\r\nconnection: close\r\n\r\n').encode() + body
 
 
-def guarded_http(limits: ServerLimits) -> type | None:
+def guarded_http(limits: ServerLimits) -> type:
+    wsproto_class = guarded_wsproto(limits)  # what upgrades get instead of uvicorn's wsproto protocol
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-    except ImportError:  # no httptools: uvicorn uses h11, bounded by h11_max_incomplete_event_size
-        return None
+    except ImportError:  # no httptools: uvicorn's h11, bounded by h11_max_incomplete_event_size; upgrades guarded
+        from uvicorn.protocols.http.h11_impl import H11Protocol
+
+        class GuardedH11Protocol(H11Protocol):
+            def __init__(self, *args, **kwargs) -> None:
+                super().__init__(*args, **kwargs)
+                self.ws_protocol_class = upgrade_class(self.ws_protocol_class, wsproto_class)
+        return GuardedH11Protocol
 
     class GuardedHttpToolsProtocol(HttpToolsProtocol):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.ws_protocol_class = upgrade_class(self.ws_protocol_class, wsproto_class)
+
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._head_bytes, self._parsed_head, self._head_too_large, self._head_timer = 0, 0, False, None
@@ -128,16 +139,15 @@ def guarded_ws(limits: ServerLimits) -> type | None:
     except ImportError:
         return None
 
-    class GuardedWebSocketsProtocol(WebSocketsSansIOProtocol):
-        """Also: a peer that stops reading stops being read (uvicorn answers every ping at once, so a ping flood
-        from a peer that never reads grew the server's send buffer without end), and is dropped once it has not
-        read for `send_stall_timeout_s`."""
+    class GuardedWebSocketsProtocol(NonReaderGuard, WebSocketsSansIOProtocol):
+        """Also: a peer that stops reading stops being read, and is dropped once it has not read for
+        `send_stall_timeout_s` (non_reader_guard.py)."""
+        stall_timeout_s = limits.send_stall_timeout_s
 
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
             self.transport = CoalescingTransport(self.transport)
-            self._stall_timer: asyncio.TimerHandle | None = None
-            self._unread = False  # reading paused because the peer does not read what we send
+            self._start_guard()
 
         def data_received(self, data: bytes) -> None:
             try:
@@ -149,38 +159,9 @@ def guarded_ws(limits: ServerLimits) -> type | None:
                 self.transport.write(http_response(400, 'Bad Request', f'WebSocket handshake refused: {refused}'))
                 self.transport.close()
 
-        def pause_writing(self) -> None:
-            super().pause_writing()
-            self._unread = True
-            self.transport.pause_reading()
-            if self._stall_timer is None:
-                self._stall_timer = self.loop.call_later(limits.send_stall_timeout_s, self._stalled)
-
-        def resume_writing(self) -> None:
-            super().resume_writing()
-            if self._stall_timer is not None:
-                self._stall_timer.cancel()
-                self._stall_timer = None
-            if self._unread:
-                self._unread = False
-                if not self.read_paused:  # else the app resumes reading when it takes the queued message
-                    self.transport.resume_reading()
-
         def handle_ping(self) -> None:
             super().handle_ping()
-            if self._unread:  # the app resumed reading meanwhile: pings alone must not fill the buffer
-                self.transport.pause_reading()
-
-        def _stalled(self) -> None:
-            self._stall_timer = None
-            log.info('dropping a WebSocket peer that read nothing for %gs', limits.send_stall_timeout_s)
-            self.transport.abort()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            if self._stall_timer is not None:
-                self._stall_timer.cancel()
-                self._stall_timer = None
-            super().connection_lost(exc)
+            self._keep_unread_paused()  # the app resumed reading meanwhile: pings alone must not fill the buffer
 
     return GuardedWebSocketsProtocol
 

@@ -23,8 +23,9 @@ INSTALL_HINT = 'firefox-esr or pulseaudio not installed: apt-get install firefox
 DRIVER_HINT = 'marionette_driver not installed: pip install -e ".[test]"'
 
 # user.js: the fake microphone (Firefox's is a tone) without a permission prompt, audio allowed without a gesture
-# check, page console messages also on stdout (test-output/firefox-<rate>.log, for a post-mortem), and no background
-# traffic to Mozilla.
+# check, page console messages also on stdout (test-output/firefox-<rate>.log, for a post-mortem), and no traffic
+# off this machine: background services off, and everything else sent to a dead proxy on a closed local port
+# (Firefox never proxies loopback, where the app is).
 PREFS = {
     'media.navigator.streams.fake': True,
     'media.navigator.permission.disabled': True,
@@ -49,7 +50,23 @@ PREFS = {
     'network.captive-portal-service.enabled': False,
     'network.connectivity-service.enabled': False,
     'extensions.update.enabled': False,
-    'services.settings.server': 'http://127.0.0.1:9/',  # remote settings: a closed local port, never the internet
+    'services.settings.server': 'http://127.0.0.1:9/',
+    'dom.push.connection.enabled': False,
+    'network.trr.mode': 5,                     # no DNS over HTTPS
+    'network.dns.disablePrefetch': True,
+    'network.prefetch-next': False,
+    'network.http.speculative-parallel-limit': 0,
+    'geo.provider.network.url': '',
+    'browser.region.update.enabled': False,
+    'extensions.getAddons.cache.enabled': False,
+    'extensions.blocklist.enabled': False,
+    'toolkit.telemetry.enabled': False,
+    'network.proxy.type': 1,                   # manual proxy: the closed port below
+    'network.proxy.http': '127.0.0.1',
+    'network.proxy.http_port': 9,
+    'network.proxy.ssl': '127.0.0.1',
+    'network.proxy.ssl_port': 9,
+    'network.proxy.allow_hijacking_localhost': False,
 }
 
 

@@ -77,8 +77,13 @@ def test_held_turn_streams_resampled_audio_commits_and_plays(voice, firefox, con
     delivered_ms = turn['audio_bytes'] / BYTES_PER_MS
     assert turn['audio_bytes'] == round(stats['turnMs'] * BYTES_PER_MS), (turn, stats['turnMs'])
     assert delivered_ms >= 1000, delivered_ms
+    # Everything captured up to the Stop moment (on the context's clock) reached the server before the commit.
+    assert stats['turnHeldMs'] <= delivered_ms <= stats['turnHeldMs'] + 2 * ONE_CHUNK_MS, stats
+    # Against the wall clock, never more than was held. Not "at least 95 %" as in Chromium: Firefox's audio clock
+    # (and the fake tone, made on it) falls behind the wall clock on a starved machine (1.6 s of audio in a 2.1 s
+    # hold seen at a load of 5 on 2 cores); the context clock above is what the browser really captured.
     held_ms = stats['turnWallMs']
-    assert 0.95 * held_ms <= delivered_ms <= 1.02 * held_ms + 2 * ONE_CHUNK_MS, (delivered_ms, held_ms)
+    assert 0.6 * held_ms <= delivered_ms <= 1.02 * held_ms + 2 * ONE_CHUNK_MS, (delivered_ms, held_ms)
     # Resampling: the 24 kHz samples span exactly the context time they were captured in.
     assert abs(stats['turnCapturedMs'] - stats['turnCaptureSpanMs']) <= ONE_CHUNK_MS, stats
     assert stats['turnCapturedMs'] == stats['turnMs'], 'the worklet held back a tail at Stop'
@@ -86,8 +91,8 @@ def test_held_turn_streams_resampled_audio_commits_and_plays(voice, firefox, con
     played = assert_played_fully(stats)
     assert played['underruns'] <= 1, played
     assert voice.js('document.querySelector(".vu-speaking").offsetParent === null'), 'still shown as speaking'
-    print(f'\nFirefox {firefox.browser.version} at {stats["contextRate"]} Hz: delivered {delivered_ms:.0f} ms of '
-          f'{held_ms:.0f} ms held, reply {played}')
+    print(f'\nFirefox {firefox.browser.version} at {stats["contextRate"]} Hz: delivered {delivered_ms:.0f} ms, '
+          f'held {stats["turnHeldMs"]:.0f} ms (audio clock) / {held_ms:.0f} ms (wall), reply {played}')
     assert_no_page_errors(firefox)
 
 

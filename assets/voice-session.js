@@ -26,8 +26,21 @@ import { TurnLatency } from './turn-latency.js';
 import { ToolReplies } from './tool-calls.js';
 
 const samplesToMs = (samples) => (samples * 1000) / SAMPLE_RATE;
+// How long Start waits for a suspended context to run before saying the browser kept audio off. A browser that keeps
+// it off without a word (QtWebEngine) gets the short wait. Firefox says whether it will play
+// (navigator.getAutoplayPolicy) and opens its audio stream only on resume: 0.8–1.7 s on a busy machine, so the
+// short wait there failed one Start in four with a false "kept audio off"; when it says "allowed", wait longer.
 const RESUME_TIMEOUT_MS = 1500;
+const ALLOWED_RESUME_TIMEOUT_MS = 10000;
 const quietly = (promise) => { promise.catch(() => {}); return promise; };  // awaited later, or abandoned
+
+function autoplayAllowed(context) {  // only Firefox answers; it throws for anything but a real AudioContext
+  try {
+    return typeof navigator.getAutoplayPolicy === 'function' && navigator.getAutoplayPolicy(context) === 'allowed';
+  } catch {
+    return false;
+  }
+}
 
 export class VoiceSession {
   constructor(emit, { wsUrl = null, model = 'gpt-realtime', session = {}, replyTimeoutMs = 30000, renewal = {},
@@ -98,7 +111,8 @@ export class VoiceSession {
 
   async audioRunning() {
     if (this.context.state !== 'running') {
-      await Promise.race([this.context.resume().catch(() => {}), new Promise((ok) => setTimeout(ok, RESUME_TIMEOUT_MS))]);
+      const waitMs = autoplayAllowed(this.context) ? ALLOWED_RESUME_TIMEOUT_MS : RESUME_TIMEOUT_MS;
+      await Promise.race([this.context.resume().catch(() => {}), new Promise((ok) => setTimeout(ok, waitMs))]);
     }
     return this.context.state === 'running';
   }

@@ -1,0 +1,143 @@
+"""The real app (`python main.py`, no key: the embedded server) in real Firefox, at both common device rates.
+
+Like test_embedded_app.py for Chromium, one page per browser and the tests in file order, as a person's visit: the
+page loads with no error, a held turn (Start, ~1.5 s, Stop) reaches the server and gets a reply that plays, then a
+typed message on the same socket. Firefox's fake microphone is a tone: any agent answers it (the speech agent with
+"did not catch that", the echo agent with the audio itself), which is all a turn needs.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.e2e.checks import assert_played_fully, turns_on_server
+from tests.e2e.test_embedded_app import uses_speech_models
+from tests.protocol_validation import validate_client_event
+from voice_ui.protocol import BYTES_PER_MS, ClientEvent, ServerEvent
+
+from .page import FirefoxVoicePage
+
+HOLD_S = 1.5
+TYPED = 'What is the weather like on the moon?'
+ONE_CHUNK_MS = 40  # the capture worklet sends at most 40 ms per append
+
+
+@pytest.fixture(scope='module')
+def voice(firefox, app, control):
+    control.clear_sessions()
+    return FirefoxVoicePage(firefox.browser.marionette).open(app.url)
+
+
+def assert_no_page_errors(firefox) -> None:
+    problems = firefox.browser.page_log.problems()
+    assert not problems, f'page errors in Firefox {firefox.browser.version}: {problems}'
+
+
+def server_log(control) -> dict:
+    logs = control.sessions()
+    assert len(logs) == 1, f'one page, one socket: {len(logs)} sessions'
+    return logs[0]
+
+
+def assert_ga_events(log: dict) -> None:
+    """What the server logged of the page's events is GA (appends are logged without their audio)."""
+    events = log['client_events']
+    assert events[0]['type'] == ClientEvent.SESSION_UPDATE, events[0]['type']
+    for event in events:
+        if event['type'] != ClientEvent.INPUT_AUDIO_APPEND:
+            validate_client_event({k: v for k, v in event.items() if k not in ('received_at', 'raw_length')})
+
+
+def test_page_loads_without_errors(voice, firefox):
+    stats = voice.stats()
+    assert stats['status'] == 'idle' and stats['socketState'] == 'closed'
+    voice.button('Start Speaking')  # present, found by its label
+    assert_no_page_errors(firefox)
+
+
+def test_held_turn_streams_resampled_audio_commits_and_plays(voice, firefox, control):
+    voice.click('Start Speaking')  # at once after load: Firefox's first resume is slow (voice-session.js)
+    voice.wait_for('s.status === "listening"', 20)
+    time.sleep(HOLD_S)
+    voice.click('Stop Speaking')
+    stats = voice.wait_for('s.turns > 0 && s.status === "idle" && s.lastPlayback !== null '
+                           '&& s.lastPlayback.at > s.turnStoppedAt')
+
+    log = server_log(control)
+    assert_ga_events(log)
+    types = [event['type'] for event in log['client_events']]
+    assert types.index(ClientEvent.INPUT_AUDIO_COMMIT) < types.index(ClientEvent.RESPONSE_CREATE), types
+    [turn] = turns_on_server(log)
+    assert turn['type'] == ClientEvent.INPUT_AUDIO_COMMIT and turn['last_append_at'] <= turn['at']
+    assert ServerEvent.OUTPUT_AUDIO_DELTA in log['server_events'] and ServerEvent.RESPONSE_DONE in log['server_events']
+
+    # The context runs at the device rate; what reached the server is 24 kHz audio as long as the hold.
+    assert stats['contextRate'] == firefox.pulse.rate, (stats['contextRate'], firefox.pulse.rate)
+    delivered_ms = turn['audio_bytes'] / BYTES_PER_MS
+    assert turn['audio_bytes'] == round(stats['turnMs'] * BYTES_PER_MS), (turn, stats['turnMs'])
+    assert delivered_ms >= 1000, delivered_ms
+    # Everything captured up to the Stop moment (on the context's clock) reached the server before the commit.
+    assert stats['turnHeldMs'] <= delivered_ms <= stats['turnHeldMs'] + 2 * ONE_CHUNK_MS, stats
+    # Against the wall clock, never more than was held. Not "at least 95 %" as in Chromium: Firefox's audio clock
+    # (and the fake tone, made on it) falls behind the wall clock on a starved machine (1.6 s of audio in a 2.1 s
+    # hold seen at a load of 5 on 2 cores); the context clock above is what the browser really captured.
+    held_ms = stats['turnWallMs']
+    assert 0.6 * held_ms <= delivered_ms <= 1.02 * held_ms + 2 * ONE_CHUNK_MS, (delivered_ms, held_ms)
+    # Resampling: the 24 kHz samples span exactly the context time they were captured in.
+    assert abs(stats['turnCapturedMs'] - stats['turnCaptureSpanMs']) <= ONE_CHUNK_MS, stats
+    assert stats['turnCapturedMs'] == stats['turnMs'], 'the worklet held back a tail at Stop'
+
+    played = assert_played_fully(stats)
+    assert played['underruns'] <= 1, played
+    assert voice.js('document.querySelector(".vu-speaking").offsetParent === null'), 'still shown as speaking'
+    print(f'\nFirefox {firefox.browser.version} at {stats["contextRate"]} Hz: delivered {delivered_ms:.0f} ms, '
+          f'held {stats["turnHeldMs"]:.0f} ms (audio clock) / {held_ms:.0f} ms (wall), reply {played}')
+    assert_no_page_errors(firefox)
+
+
+def test_typed_message_round_trip_on_the_same_socket(voice, firefox, control):
+    replies_before = len(voice.cards('assistant'))
+    typed_at = voice.js('performance.now()')
+    voice.type_message(TYPED)
+    voice.wait_js(f'document.querySelectorAll(".vu-turn-assistant .vu-text").length > {replies_before}', 60,
+                  'a reply card')
+    if uses_speech_models():  # the speech agent speaks its reply; the echo agent only writes it
+        assert_played_fully(voice.wait_for(f's.status === "idle" && s.lastPlayback !== null '
+                                           f'&& s.lastPlayback.at > {typed_at}'))
+    else:
+        voice.wait_for('s.status === "idle"')
+
+    log = server_log(control)  # still the one session: a typed message does not reconnect
+    assert_ga_events(log)
+    created = [e for e in log['client_events'] if e['type'] == ClientEvent.ITEM_CREATE]
+    assert [e['item']['content'] for e in created] == [[{'type': 'input_text', 'text': TYPED}]], created
+    last_types = [e['type'] for e in log['client_events']][-2:]
+    assert last_types == [ClientEvent.ITEM_CREATE, ClientEvent.RESPONSE_CREATE], last_types
+    assert voice.cards('user')[-1] == TYPED
+    assert voice.cards('assistant')[-1].strip()
+    assert voice.js('document.querySelector(\'input[aria-label="Message"]\').value') == '', 'Send clears the box'
+    assert_no_page_errors(firefox)
+
+
+def test_slow_first_resume_is_waited_for_when_firefox_allows_audio(voice):
+    """Firefox opens its audio stream on resume (0.8-1.7 s on a busy machine). With autoplay allowed Start must wait
+    for it, not end in "the browser kept audio off" after the 1.5 s meant for QtWebEngine's silent refusal."""
+    result = voice.run_async('''async (esm) => {
+        const { VoiceSession } = await esm('voice-ui/voice-session.js');
+        const session = new VoiceSession(() => {}, { model: 'gpt-realtime' });
+        const context = new AudioContext();
+        await context.suspend();
+        const resume = context.resume.bind(context);
+        context.resume = () => new Promise((ok) => setTimeout(ok, 2500)).then(resume);  // a slow device
+        const own = session.context;
+        session.context = context;
+        const started = performance.now();
+        const running = await session.audioRunning();
+        const ms = performance.now() - started;
+        session.tokens.dispose();
+        await Promise.all([own.close(), context.close()]);
+        return { running, ms, policy: navigator.getAutoplayPolicy(context) };
+    }''')
+    assert result['running'], result
+    assert 2400 <= result['ms'] < 10_000, result

@@ -5,7 +5,7 @@
 // it goes in an update of its own (so a refusal loses nothing else), only while the session has no agent audio;
 // otherwise the person is told it applies from the next session, which is sent it at connect.
 import {
-  ClientEvent, ErrorCode, NoticeKind, ServerEvent, Status, UiEvent, VOICE_NEXT_SESSION_MESSAGE,
+  ClientEvent, ErrorCode, NoticeKind, ServerEvent, UiEvent, VOICE_NEXT_SESSION_MESSAGE,
 } from './protocol.js';
 import { eventId } from './commit-gate.js';
 
@@ -48,7 +48,7 @@ export class LiveSettings {
     if (session && typeof session === 'object') s.options.session = session;
     if (turnDetection && typeof turnDetection === 'object') s.handsFree.turnDetection = turnDetection;
     const socket = s.socket;
-    if (!socket || !socket.isOpen || s.status === Status.CONNECTING || s.status === Status.RECONNECTING) return;  // connect() sends the new body
+    if (!socket || !socket.isOpen || s.connecting) return;  // connect() sends the new body
     if (live && typeof live === 'object') {
       socket.send({ type: ClientEvent.SESSION_UPDATE, event_id: eventId('settings'), session: s.handsFree.sessionBody(live) });
     }

@@ -73,8 +73,12 @@ export class TurnMemory {
   finish(itemId, role, text) {
     const entry = this.slot(itemId, role);
     if (!entry) return;
-    entry.text = textOf(text).trim().slice(0, this.maxChars);
+    entry.text = this.clean(text);
     entry.done = true;
+  }
+
+  clean(text) {  // a turn's text as kept: a string, trimmed, at most maxChars
+    return textOf(text).trim().slice(0, this.maxChars);
   }
 
   // Turns of this conversation from before the page loaded (Python restored them after a reload or a replica's
@@ -85,7 +89,7 @@ export class TurnMemory {
     const earlier = [];
     for (const turn of turns.slice(-MAX_ENTRIES)) {
       const role = turn && turn.role;
-      const text = textOf(turn && turn.text).trim().slice(0, this.maxChars);
+      const text = this.clean(turn && turn.text);
       if ((role !== Role.USER && role !== Role.AGENT) || !text) continue;
       earlier.push([`${RESTORED_ID}${earlier.length}`, { role, text, done: true, since: 0 }]);
     }

@@ -29,10 +29,10 @@ export class TypedTurns {
     if (!text) return false;
     const s = this.session;
     s.unlockAudio();
-    const connected = !!s.socket && s.socket.isOpen && s.status !== Status.CONNECTING && s.status !== Status.RECONNECTING;
+    const connected = !!s.socket && s.socket.isOpen && !s.connecting;
     if (!connected) {
       if (this.queued.length < MAX_QUEUED) this.queued.push(text);
-      if (s.status !== Status.CONNECTING && s.status !== Status.RECONNECTING) {  // else connect() sends it
+      if (!s.connecting) {  // else connect() sends it
         s.stopPending = false;
         s.connect(++s.generation).catch(() => {});  // connect() sends the queued text once the session is set up
       }

@@ -93,6 +93,11 @@ export class VoiceSession {
     return true;
   }
 
+  // A connect (a Start's) or a renewal's reconnect is under way: the new session is not set up yet.
+  get connecting() {
+    return this.status === Status.CONNECTING || this.status === Status.RECONNECTING;
+  }
+
   start() {
     this.unlockAudio();
     this.stats.gesture('start');
@@ -220,8 +225,7 @@ export class VoiceSession {
 
   // Nothing is in flight any more: the status follows what is still going on.
   settle() {
-    if ((this.capturing && !this.handsFree.streaming) || this.status === Status.CONNECTING || this.status === Status.RECONNECTING
-      || this.status === Status.CLOSED) return;
+    if ((this.capturing && !this.handsFree.streaming) || this.connecting || this.status === Status.CLOSED) return;
     if (this.flushingTurn !== null || this.commits.pending) return this.setStatus(Status.STOPPING);
     if (this.replies.response && this.replies.response.audio) return this.setStatus(Status.SPEAKING);
     this.setStatus(this.replies.active ? Status.THINKING : this.handsFree.restingStatus());  // hands-free: idle or not

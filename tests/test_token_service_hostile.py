@@ -13,7 +13,7 @@ from hypothesis import given, settings, strategies as st
 from voice_ui.config import Settings
 from voice_ui.token_service import TokenError, TokenService
 
-KEY = 'sk-hostile-upstream-key'
+KEY = 'test-upstream-credential-not-a-real-key'
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
                     max_leaves=12)

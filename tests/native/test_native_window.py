@@ -24,13 +24,17 @@ UTTERANCE = 'weather'
 START_TIMEOUT_S = 90      # first start on a cold 2-core machine: Python imports plus QtWebEngine
 TURN_TIMEOUT_S = 60       # Whisper on CPU, then the reply
 EXIT_TIMEOUT_S = 10
-MIN_AUDIO_SHARE = 0.95    # RECIPES.md: the fake capture path loses about 1-1.5 % in gaps
+CHUNK_S = 0.04            # the capture worklet's chunk
+MIN_WALL_SHARE = 0.75     # the fake microphone runs on the audio clock, which lags the wall clock when starved
 MAX_WER = 0.25
 
 LISTENING = "document.querySelector('.vu-status')?.textContent.startsWith('Listening')"
 START_ENABLED = ("[...document.querySelectorAll('button')]"
                  ".some(b => b.textContent.includes('Start Speaking') && !b.disabled)")
 USER_TEXT = "document.querySelector('.vu-turn-user .vu-text')?.textContent.trim() || ''"
+# The turn's audio up to the Stop moment on the AudioContext's clock (assets/session-stats.js), once Stop is done.
+HELD_MS = ("(() => { const s = getElement(+document.querySelector('.voice-ui-session').id.slice(1)).getStats();"
+           " return s.turnStoppedAt != null && s.turnHeldMs; })()")
 AGENT_DONE = ("(() => { const card = document.querySelector('.vu-turn-assistant');"  # text, spinner gone
               " return !!card && ![...card.querySelectorAll('.vu-live')].some(e => e.getClientRects().length)"
               " && card.querySelector('.vu-text').textContent.trim(); })()")
@@ -91,6 +95,7 @@ def test_native_window_hears_the_microphone_and_exits_when_closed(launch):
         wait_until(lambda: appended_seconds(native_app) >= utterance_s, utterance_s + 20, 'the utterance arriving')
         page.click_button('Stop Speaking')
         spoken_s = time.monotonic() - listening_at
+        held_s = page.wait_for(HELD_MS, timeout=10) / 1000
 
         try:
             page.wait_for(USER_TEXT, timeout=TURN_TIMEOUT_S)
@@ -104,8 +109,13 @@ def test_native_window_hears_the_microphone_and_exits_when_closed(launch):
     assert len(sessions) == 1, sessions
     received = sessions[0]['client_events']
     appended_s = appended_seconds(native_app)
-    assert appended_s >= MIN_AUDIO_SHARE * spoken_s, f'{appended_s:.2f} s of audio arrived for {spoken_s:.2f} s spoken'
-    assert appended_s <= spoken_s + 0.5, f'{appended_s:.2f} s of audio arrived for {spoken_s:.2f} s spoken'
+    # Everything captured up to the Stop (on the audio clock) reached the server before the commit. Against the wall
+    # clock only loosely: Chromium's fake microphone is paced by the audio thread, which falls behind on a starved
+    # 2-core CI machine (3.36 s of audio in 3.64 s seen there), and the wall clock here includes CDP polling.
+    heard_of = f'{appended_s:.2f} s of audio arrived; {held_s:.2f} s held (audio clock), {spoken_s:.2f} s (wall)'
+    print(f'\nnative window: {heard_of}')
+    assert held_s - CHUNK_S <= appended_s <= held_s + 2 * CHUNK_S, heard_of
+    assert MIN_WALL_SHARE * spoken_s <= appended_s <= spoken_s + 0.5, heard_of
     kinds = [e['type'] for e in received]
     assert ClientEvent.INPUT_AUDIO_COMMIT in kinds
     assert kinds.index(ClientEvent.INPUT_AUDIO_COMMIT) > max(

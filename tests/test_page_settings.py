@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from nicegui import app, ui
 from nicegui.testing import User
+from openai.types.realtime import ClientSecretCreateParams
+from pydantic import TypeAdapter
 
 from tests.protocol_validation import validate_client_event
 from tests import test_page
 from tests.test_page import button, status, until
-from voice_ui.protocol import ClientEvent, Status
+from voice_ui.protocol import ClientEvent, Status, UiEvent
 from voice_ui.realtime_session import RealtimeSession
 from voice_ui.settings import LABELS, STORAGE_KEY
 
@@ -140,6 +142,32 @@ async def test_settings_persist_across_reloads_and_shape_the_next_page(openai_en
     await user.should_see('just talk')  # the page opened in hands-free mode
     await open_settings(user)
     assert field(user, 'voice').value == 'sage' and field(user, 'eagerness').value == 'high'
+
+
+async def test_the_token_is_minted_with_the_persons_settings(openai_env, user: User, browser):
+    """The session bound in the token starts as this person set it (not the app's defaults), before any update."""
+    await user.open('/')
+    await open_settings(user)
+    set_value(user, 'voice', 'verse')
+    user.find(marker='setting-instructions').clear().type('Speak Welsh only.')
+    user.find(marker='setting-language').clear().type('cy')
+    user.find(marker='settings-save').click()
+    await until(lambda: not dialog_open(user))
+    user.find(RealtimeSession).trigger(UiEvent.TOKEN_WANTED, {'reason': 'start'})
+    await until(lambda: browser.get('provide_token'))
+    [request] = openai_env.requests
+    TypeAdapter(ClientSecretCreateParams).validate_python(request['body'])
+    session = request['body']['session']
+    assert session['audio']['output']['voice'] == 'verse' and session['instructions'] == 'Speak Welsh only.'
+    assert session['audio']['input']['transcription']['language'] == 'cy'
+    assert session['model'] == 'gpt-realtime' and session['audio']['input']['turn_detection'] is None
+    await user.open('/')  # another person (a fresh browser) gets the app's defaults
+    with user.client:
+        app.storage.user.clear()
+    await user.open('/')
+    user.find(RealtimeSession).trigger(UiEvent.TOKEN_WANTED, {'reason': 'start'})
+    await until(lambda: len(openai_env.requests) == 2)
+    assert openai_env.requests[1]['body']['session']['audio']['output']['voice'] == 'cedar'
 
 
 async def test_cancel_and_reset_keep_nothing(openai_env, user: User, browser):

@@ -59,7 +59,8 @@ class VoicePage:
         client = ui.context.client
         # Tokens only on the browser's request (token_wanted), never while rendering: a bare GET mints nothing.
         self.tokens = PageTokens(backend.tokens, access, identity, client.id,
-                                 connected=lambda: client.has_socket_connection)
+                                 connected=lambda: client.has_socket_connection,
+                                 session=lambda: self.settings_view.current.apply_to(backend.settings))
         self.runner = ToolRunner(backend.settings.tools)  # this tab's tool calls, their records and timers
         self._build()
         self.tools = ToolLoop(self.runner, self.session.send_events)  # Python runs tools; the browser sends

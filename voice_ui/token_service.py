@@ -49,13 +49,15 @@ class TokenService:
         self._client = httpx.AsyncClient(base_url=settings.base_url.rstrip('/') + '/', timeout=timeout_s,
                                          transport=transport, limits=httpx.Limits(max_keepalive_connections=10))
 
-    def request_body(self) -> dict:
+    def request_body(self, session: Settings | None = None) -> dict:
+        """`session`: the app's settings with one person's choices (voice, instructions...), bound in the token so
+        the session starts as that person set it; the app's own by default."""
         return {'expires_after': {'anchor': 'created_at', 'seconds': self.settings.token_ttl_s},
-                'session': session_config(self.settings)}
+                'session': session_config(session or self.settings)}
 
-    async def mint(self) -> EphemeralToken:
+    async def mint(self, session: Settings | None = None) -> EphemeralToken:
         try:
-            response = await self._client.post('realtime/client_secrets', json=self.request_body(),
+            response = await self._client.post('realtime/client_secrets', json=self.request_body(session),
                                                headers={'Authorization': f'Bearer {self.settings.api_key}'})
         except httpx.TimeoutException as exc:
             raise TokenError('timeout', f'Timed out reaching {self.host} for a session token. Try again.') from exc

@@ -18,6 +18,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from ..config import Settings
 from ..metrics import METRICS
 from ..token_service import EXPIRY_MARGIN_S, EphemeralToken, TokenError, TokenService
 from .core import Access, Identity
@@ -26,9 +27,11 @@ from .limits import OPEN_STATUSES, seconds
 
 class PageTokens:
     def __init__(self, service: TokenService, access: Access, identity: Identity, page_id: str,
-                 connected: Callable[[], bool], clock: Callable[[], float] = time.time) -> None:
+                 connected: Callable[[], bool], clock: Callable[[], float] = time.time,
+                 session: Callable[[], Settings] | None = None) -> None:
+        """`session`: this page's settings (the person's choices over the app's) at the moment of a mint."""
         self._service, self._access, self.identity, self._page = service, access, identity, page_id
-        self._connected, self._clock = connected, clock
+        self._connected, self._clock, self._session = connected, clock, session
         self._token = EphemeralToken()
         self._minted_at = 0.0
         self._unreported = False  # the last token was handed out and no status came since
@@ -89,7 +92,7 @@ class PageTokens:
             raise TokenError('mint_limit', f'Too many sessions were started {self._whose()} in the last minute '
                              f'(the limit is {mints.limit} a minute). Try again in {seconds(wait)} s.')
         try:
-            token = await self._service.mint()
+            token = await self._service.mint(self._session() if self._session else None)
         except TokenError:
             METRICS.count('voice_ui_mints_total', outcome='error')
             raise

@@ -66,7 +66,11 @@ def test_first_turn_streams_commits_and_plays(voice, control):
     assert turn['last_append_at'] <= turn['at']
     assert stats['turnCapturedMs'] == stats['turnMs'], 'the worklet held back a tail at Stop'
     delivered_ms = turn['audio_bytes'] / BYTES_PER_MS
-    assert delivered_ms >= 0.95 * stats['turnWallMs'], (delivered_ms, stats['turnWallMs'])
+    # All captured up to the Stop moment on the audio clock (plus the input latency, at most 300 ms, and a chunk);
+    # against the wall clock (Start to Stop in the page) loosely: the fake microphone is paced by an audio thread
+    # that lags it on a starved machine.
+    assert stats['turnHeldMs'] - 40 <= delivered_ms <= stats['turnHeldMs'] + 340, (delivered_ms, stats)
+    assert delivered_ms >= 0.85 * stats['turnWallMs'], (delivered_ms, stats['turnWallMs'])
     assert delivered_ms >= 0.95 * UTTERANCE_S * 1000, (delivered_ms, UTTERANCE_S)
 
     played = assert_played_fully(stats)

@@ -23,7 +23,7 @@ from tests.support import OUTPUT, wait_until
 
 from .page_log import PageLog
 
-INSTALL_HINT = ('firefox-esr or pulseaudio not installed: '
+INSTALL_HINT = ('firefox-esr, pulseaudio or paplay not installed: '
                 'apt-get install firefox-esr pulseaudio pulseaudio-utils')
 DRIVER_HINT = 'marionette_driver not installed: pip install -e ".[test]"'
 
@@ -101,7 +101,8 @@ class PrivatePulseAudio:
         OUTPUT.mkdir(exist_ok=True)
         self.log_path = OUTPUT / f'firefox-pulseaudio-{rate}.log'
         self._log = self.log_path.open('w')
-        self.env = {**os.environ, 'HOME': str(folder), 'XDG_RUNTIME_DIR': str(folder), 'PULSE_SERVER': self.server}
+        env = {**os.environ, 'HOME': str(folder), 'XDG_RUNTIME_DIR': str(folder)}
+        self.client_env = {**env, 'PULSE_SERVER': self.server}  # paplay's: this server, never the machine's
         script = folder / 'voice-ui.pa'  # a startup script: only it can name the default source
         script.write_text(
             f'load-module module-native-protocol-unix socket={self.socket} auth-anonymous=1\n'
@@ -112,7 +113,7 @@ class PrivatePulseAudio:
             f'set-default-source {MIC_SINK}.monitor\n')
         self.process = subprocess.Popen(
             [pulseaudio_path(), '-n', '--daemonize=no', '--exit-idle-time=-1', '--use-pid-file=no',
-             '--disable-shm=yes', '-F', str(script)], env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+             '--disable-shm=yes', '-F', str(script)], env=env, stdout=self._log, stderr=subprocess.STDOUT)
         wait_until(lambda: self.socket.exists() or self.process.poll() is not None, 20, 'PulseAudio socket')
         if self.process.poll() is not None:
             raise RuntimeError(f'PulseAudio exited: {self.log_path.read_text()}')
@@ -121,7 +122,7 @@ class PrivatePulseAudio:
         """Plays `wav` into the microphone and returns once all of it has come out of the microphone (paplay
         drains the stream: the sink, clocked in real time, has consumed every frame)."""
         assert wav.is_file(), f'test speech missing: {wav}'
-        played = subprocess.run([paplay_path(), f'--device={MIC_SINK}', str(wav)], env=self.env,
+        played = subprocess.run([paplay_path(), f'--device={MIC_SINK}', str(wav)], env=self.client_env,
                                 capture_output=True, text=True, timeout=timeout_s)
         assert played.returncode == 0, f'paplay failed ({played.returncode}): {played.stderr}'
 
@@ -145,7 +146,7 @@ class Firefox:
         self._log = self.log_path.open('w')
         env = {**os.environ, 'PULSE_SERVER': pulse_server, 'HOME': str(folder), 'MOZ_CRASHREPORTER_DISABLE': '1'}
         # The remote agent (port 0: any free one) serves the session's BiDi socket; system access lets Marionette
-        # script the browser itself (its permissions, `set_microphone_allowed`), not only pages.
+        # script the browser itself (its permissions, `set_microphone_permission`), not only pages.
         self.process = subprocess.Popen(
             [binary, '-marionette', '-headless', '-no-remote', '-profile', str(self.profile),
              '--remote-debugging-port', '0', '-remote-allow-system-access'],

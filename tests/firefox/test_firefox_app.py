@@ -23,9 +23,10 @@ from .page import FirefoxVoicePage
 HOLD_MS = 1500
 # COLD_START: the first getUserMedia of a page whose AudioContext already runs (voice-ui makes it at page load)
 # switches Firefox's audio graph from output only to input and output, and on PulseAudio the context's clock then
-# stands still for ~2 s (Firefox 153 ESR; also with a sine source instead of the null sink's monitor; no such stall
-# when the microphone was open before the context was made). Whatever is said in that time is lost while the page
-# already shows "listening". So a cold turn is held until its audio, not the wall clock, is long enough.
+# stands still for ~2 s (Firefox 153 ESR; also with a sine source instead of the null sink's monitor; no stall when
+# the microphone was open before the context was made) while the page already shows "listening". A hold timed on the
+# wall clock then captures ~2 s less than held (1.5 s gave 50-110 ms: "Nothing was heard"), and speech begun at
+# once lost ~0.5 s of 2.2 s in a probe. So a cold turn is held until its audio, not the wall clock, is long enough.
 TYPED = 'What is the weather like on the moon?'
 ONE_CHUNK_MS = 40  # the capture worklet sends at most 40 ms per append
 SPOKEN = manifest()['weather']
@@ -136,6 +137,8 @@ def test_spoken_turn_is_transcribed_shown_and_answered_aloud(voice, firefox, con
     assert delivered_ms >= SPOKEN['speech_seconds'] * 1000, (delivered_ms, SPOKEN)
     assert ServerEvent.INPUT_TRANSCRIPTION_COMPLETED in log['server_events'], log['server_events']
 
+    track = voice.js(f'getElement({voice.element_id}).voice.mic.stream.getAudioTracks()[0].label')
+    assert track == 'Monitor of Test-microphone', f'not the private microphone: {track!r}'  # browser.py's source
     from voice_ui.speech.wer import word_error_rate
     heard, reply = voice.cards('user')[-1], voice.cards('assistant')[-1]
     assert word_error_rate(SPOKEN['text'], heard) <= MAX_WER, f'heard {heard!r}, said {SPOKEN["text"]!r}'

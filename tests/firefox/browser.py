@@ -1,10 +1,14 @@
 """Debian's Firefox ESR, headless, driven over its built-in Marionette protocol (Playwright's own Firefox build
-cannot be downloaded here), with a fake microphone and a private PulseAudio null sink to play into.
+cannot be downloaded here), with a private PulseAudio server as its sound card: a null sink to play into and a
+microphone that hears the test recordings.
 
 Why PulseAudio: Firefox's Linux audio goes through PulseAudio. With no sound server an AudioContext's resume()
 never settles (cubeb cannot open an output stream), so no worklet would ever run; a null sink is a real-time
-clocked output that discards the sound. The server is private (its own socket under a temporary folder) so that
-nothing on the machine is touched and tests do not share it.
+clocked output that discards the sound. The microphone is real too, not Firefox's fake one (a tone): a second,
+mono null sink whose monitor is the default source, so whatever `speak()` plays into that sink is what the page's
+getUserMedia captures, through Firefox's real capture path (device, resampling, echo cancellation, gain control).
+It is silent while nothing plays. The server is private (its own socket under a temporary folder) so that nothing
+on the machine is touched and tests do not share it.
 """
 from __future__ import annotations
 
@@ -19,15 +23,16 @@ from tests.support import OUTPUT, wait_until
 
 from .page_log import PageLog
 
-INSTALL_HINT = 'firefox-esr or pulseaudio not installed: apt-get install firefox-esr pulseaudio'
+INSTALL_HINT = ('firefox-esr, pulseaudio or paplay not installed: '
+                'apt-get install firefox-esr pulseaudio pulseaudio-utils')
 DRIVER_HINT = 'marionette_driver not installed: pip install -e ".[test]"'
 
-# user.js: the fake microphone (Firefox's is a tone) without a permission prompt, audio allowed without a gesture
-# check, page console messages also on stdout (test-output/firefox-<rate>.log, for a post-mortem), and no traffic
-# off this machine: background services off, and everything else sent to a dead proxy on a closed local port
-# (Firefox never proxies loopback, where the app is).
+# user.js: the microphone without a permission prompt (a test may switch the prompt back on and answer it, see
+# `Firefox.set_microphone_permission`), audio allowed without a gesture check, page console messages also on
+# stdout (test-output/firefox-<rate>.log, for a post-mortem), and no traffic off this machine: background services
+# off, and everything else sent to a dead proxy on a closed local port (Firefox never proxies loopback, where the
+# app is).
 PREFS = {
-    'media.navigator.streams.fake': True,
     'media.navigator.permission.disabled': True,
     'media.autoplay.default': 0,               # 0: allow audible autoplay
     'media.autoplay.blocking_policy': 0,
@@ -78,8 +83,17 @@ def pulseaudio_path() -> str | None:
     return shutil.which('pulseaudio')
 
 
+def paplay_path() -> str | None:
+    return shutil.which('paplay')  # pulseaudio-utils
+
+
+MIC_SINK = 'voice_ui_mic'      # what `speak` plays into; its monitor is the default source: the microphone
+OUTPUT_SINK = 'voice_ui_null'  # the default sink: where the page's audio goes
+
+
 class PrivatePulseAudio:
-    """A PulseAudio daemon of our own: one null sink, one anonymous unix socket, no D-Bus, no saved state."""
+    """A PulseAudio daemon of our own: two null sinks (the output, the microphone's), one anonymous unix socket,
+    no D-Bus, no saved state. Both run at `rate`, as a real sound card's input and output share a clock and rate."""
 
     def __init__(self, folder: Path, rate: int) -> None:
         self.socket = folder / 'pulse.sock'
@@ -88,14 +102,29 @@ class PrivatePulseAudio:
         self.log_path = OUTPUT / f'firefox-pulseaudio-{rate}.log'
         self._log = self.log_path.open('w')
         env = {**os.environ, 'HOME': str(folder), 'XDG_RUNTIME_DIR': str(folder)}
+        self.client_env = {**env, 'PULSE_SERVER': self.server}  # paplay's: this server, never the machine's
+        script = folder / 'voice-ui.pa'  # a startup script: only it can name the default source
+        script.write_text(
+            f'load-module module-native-protocol-unix socket={self.socket} auth-anonymous=1\n'
+            f'load-module module-null-sink sink_name={OUTPUT_SINK} rate={rate}\n'
+            f'load-module module-null-sink sink_name={MIC_SINK} rate={rate} channels=1'
+            ' sink_properties=device.description=Test-microphone\n'
+            f'set-default-sink {OUTPUT_SINK}\n'
+            f'set-default-source {MIC_SINK}.monitor\n')
         self.process = subprocess.Popen(
             [pulseaudio_path(), '-n', '--daemonize=no', '--exit-idle-time=-1', '--use-pid-file=no',
-             '--disable-shm=yes', '-L', f'module-native-protocol-unix socket={self.socket} auth-anonymous=1',
-             '-L', f'module-null-sink sink_name=voice_ui_null rate={rate}'],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT)
+             '--disable-shm=yes', '-F', str(script)], env=env, stdout=self._log, stderr=subprocess.STDOUT)
         wait_until(lambda: self.socket.exists() or self.process.poll() is not None, 20, 'PulseAudio socket')
         if self.process.poll() is not None:
             raise RuntimeError(f'PulseAudio exited: {self.log_path.read_text()}')
+
+    def speak(self, wav: Path, timeout_s: float = 60) -> None:
+        """Plays `wav` into the microphone and returns once all of it has come out of the microphone (paplay
+        drains the stream: the sink, clocked in real time, has consumed every frame)."""
+        assert wav.is_file(), f'test speech missing: {wav}'
+        played = subprocess.run([paplay_path(), f'--device={MIC_SINK}', str(wav)], env=self.client_env,
+                                capture_output=True, text=True, timeout=timeout_s)
+        assert played.returncode == 0, f'paplay failed ({played.returncode}): {played.stderr}'
 
     def stop(self) -> None:
         stop_process(self.process)
@@ -116,10 +145,12 @@ class Firefox:
         self.log_path = OUTPUT / f'{name}.log'
         self._log = self.log_path.open('w')
         env = {**os.environ, 'PULSE_SERVER': pulse_server, 'HOME': str(folder), 'MOZ_CRASHREPORTER_DISABLE': '1'}
-        # The remote agent (port 0: any free one) serves the session's BiDi socket.
+        # The remote agent (port 0: any free one) serves the session's BiDi socket; system access lets Marionette
+        # script the browser itself (its permissions, `set_microphone_permission`), not only pages.
         self.process = subprocess.Popen(
             [binary, '-marionette', '-headless', '-no-remote', '-profile', str(self.profile),
-             '--remote-debugging-port', '0'], env=env, stdout=self._log, stderr=subprocess.STDOUT)
+             '--remote-debugging-port', '0', '-remote-allow-system-access'],
+            env=env, stdout=self._log, stderr=subprocess.STDOUT)
         active_port = self.profile / 'MarionetteActivePort'
         wait_until(lambda: active_port.is_file() and active_port.read_text().strip().isdigit()
                    or self.process.poll() is not None, 60, 'Marionette listening')
@@ -130,6 +161,18 @@ class Firefox:
         self.marionette.start_session(capabilities={'webSocketUrl': True})
         self.version = self.marionette.session_capabilities['browserVersion']
         self.page_log = PageLog(self.marionette.session_capabilities['webSocketUrl'])
+
+    def set_microphone_permission(self, origin: str, allowed: bool) -> None:
+        """What a person's remembered answer to the microphone prompt does for `origin`: the prompt is back on
+        (PREFS start without one) and the answer is the site's stored permission, so getUserMedia asks no one."""
+        with self.marionette.using_context('chrome'):
+            self.marionette.execute_script('''
+                const [origin, allowed] = arguments;
+                const site = Services.scriptSecurityManager.createContentPrincipalFromOrigin(origin);
+                Services.prefs.setBoolPref('media.navigator.permission.disabled', false);
+                Services.perms.addFromPrincipal(site, 'microphone',
+                    allowed ? Services.perms.ALLOW_ACTION : Services.perms.DENY_ACTION);''',
+                script_args=[origin, allowed])
 
     def log(self) -> str:
         self._log.flush()

@@ -1,5 +1,5 @@
-"""Firefox fixtures. Without Firefox, PulseAudio or marionette_driver these tests skip with the install hint; under
-CI they fail (tests.support.unavailable)."""
+"""Firefox fixtures. Without Firefox, PulseAudio (and its paplay) or marionette_driver these tests skip with the
+install hint; under CI they fail (tests.support.unavailable)."""
 from __future__ import annotations
 
 import pytest
@@ -8,7 +8,7 @@ from tests.e2e.conftest import FAULTS, running_app
 from tests.e2e.harness import LocalServerControl
 from tests.support import unavailable
 
-from .browser import DRIVER_HINT, INSTALL_HINT, FirefoxWithAudio, firefox_path, pulseaudio_path
+from .browser import DRIVER_HINT, INSTALL_HINT, FirefoxWithAudio, firefox_path, paplay_path, pulseaudio_path
 
 # The sound server's rate is the AudioContext's in Firefox (it runs at the device rate, never at 24 kHz): both
 # common device rates, so the capture worklet's resampling to 24 kHz is proven at each.
@@ -18,7 +18,7 @@ DEVICE_RATES = (44100, 48000)
 @pytest.fixture(scope='session')
 def firefox_binary() -> str:
     path = firefox_path()
-    if not path or not pulseaudio_path():
+    if not path or not pulseaudio_path() or not paplay_path():
         unavailable(INSTALL_HINT)
     try:
         import marionette_driver  # noqa: F401
@@ -29,7 +29,7 @@ def firefox_binary() -> str:
 
 @pytest.fixture(scope='module', params=DEVICE_RATES, ids=lambda rate: f'{rate}Hz')
 def firefox(request, firefox_binary):
-    """A headless Firefox playing into a private PulseAudio null sink at the given rate, closed afterwards."""
+    """A headless Firefox on a private PulseAudio (output and microphone) at the given rate, closed afterwards."""
     browser = FirefoxWithAudio(firefox_binary, device_rate=request.param)
     yield browser
     browser.close()

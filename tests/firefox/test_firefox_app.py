@@ -1,26 +1,41 @@
 """The real app (`python main.py`, no key: the embedded server) in real Firefox, at both common device rates.
 
 Like test_embedded_app.py for Chromium, one page per browser and the tests in file order, as a person's visit: the
-page loads with no error, a held turn (Start, ~1.5 s, Stop) reaches the server and gets a reply that plays, then a
-typed message on the same socket. Firefox's fake microphone is a tone: any agent answers it (the speech agent with
-"did not catch that", the echo agent with the audio itself), which is all a turn needs.
+page loads with no error; a held turn (Start, 1.5 s of audio, Stop) of the silent microphone reaches the server
+whole and gets a reply that plays; a held turn of the 'weather' recording, spoken into the private PulseAudio's
+microphone (browser.py), is transcribed by the embedded server's real speech recognition, shown on the user's card
+and answered aloud; a typed message on the same socket; then a microphone the person denied gives the page's clear
+message, and Start works again once it is allowed.
 """
 from __future__ import annotations
-
-import time
 
 import pytest
 
 from tests.e2e.checks import assert_played_fully, turns_on_server
 from tests.e2e.test_embedded_app import uses_speech_models
 from tests.protocol_validation import validate_client_event
+from tests.support import TESTDATA, manifest, wait_until
 from voice_ui.protocol import BYTES_PER_MS, ClientEvent, ServerEvent
+from voice_ui.speech.brains import NOTHING_HEARD
 
 from .page import FirefoxVoicePage
 
-HOLD_S = 1.5
+HOLD_MS = 1500
+# COLD_START: the first getUserMedia of a page whose AudioContext already runs (voice-ui makes it at page load)
+# switches Firefox's audio graph from output only to input and output, and on PulseAudio the context's clock then
+# stands still for ~2 s (Firefox 153 ESR; also with a sine source instead of the null sink's monitor; no stall when
+# the microphone was open before the context was made) while the page already shows "listening". A hold timed on the
+# wall clock then captures ~2 s less than held (1.5 s gave 50-110 ms: "Nothing was heard"), and speech begun at
+# once lost ~0.5 s of 2.2 s in a probe. So a cold turn is held until its audio, not the wall clock, is long enough.
 TYPED = 'What is the weather like on the moon?'
 ONE_CHUNK_MS = 40  # the capture worklet sends at most 40 ms per append
+SPOKEN = manifest()['weather']
+MAX_WER = 0.25  # as the native window's test: tiny.en after Firefox's echo cancellation and gain control
+SPOKEN_MS = 1000 * (SPOKEN['mic_leading_silence_s'] + SPOKEN['speech_seconds'] + SPOKEN['mic_trailing_silence_s'])
+# Stop comes once the recording has come out of the microphone, and the turn holds (on the context's clock) both
+# all audio up to that moment and the recording's length since it began, plus this much: what was still in flight
+# in Firefox's input buffers, delayed when its clock stood still (COLD_START) or lagged on a starved machine.
+IN_FLIGHT_MS = 500
 
 
 @pytest.fixture(scope='module')
@@ -59,7 +74,7 @@ def test_page_loads_without_errors(voice, firefox):
 def test_held_turn_streams_resampled_audio_commits_and_plays(voice, firefox, control):
     voice.click('Start Speaking')  # at once after load: Firefox's first resume is slow (voice-session.js)
     voice.wait_for('s.status === "listening"', 20)
-    time.sleep(HOLD_S)
+    voice.wait_for(f's.currentTurnMs >= {HOLD_MS}', 30)  # held on the audio clock (COLD_START)
     voice.click('Stop Speaking')
     stats = voice.wait_for('s.turns > 0 && s.status === "idle" && s.lastPlayback !== null '
                            '&& s.lastPlayback.at > s.turnStoppedAt')
@@ -76,14 +91,12 @@ def test_held_turn_streams_resampled_audio_commits_and_plays(voice, firefox, con
     assert stats['contextRate'] == firefox.pulse.rate, (stats['contextRate'], firefox.pulse.rate)
     delivered_ms = turn['audio_bytes'] / BYTES_PER_MS
     assert turn['audio_bytes'] == round(stats['turnMs'] * BYTES_PER_MS), (turn, stats['turnMs'])
-    assert delivered_ms >= 1000, delivered_ms
+    assert delivered_ms >= HOLD_MS, delivered_ms
     # Everything captured up to the Stop moment (on the context's clock) reached the server before the commit.
     assert stats['turnHeldMs'] <= delivered_ms <= stats['turnHeldMs'] + 2 * ONE_CHUNK_MS, stats
-    # Against the wall clock, never more than was held. Not "at least 95 %" as in Chromium: Firefox's audio clock
-    # (and the fake tone, made on it) falls behind the wall clock on a starved machine (1.6 s of audio in a 2.1 s
-    # hold seen at a load of 5 on 2 cores); the context clock above is what the browser really captured.
+    # Against the wall clock, only never more than was held (COLD_START: the context clock can stand still).
     held_ms = stats['turnWallMs']
-    assert 0.6 * held_ms <= delivered_ms <= 1.02 * held_ms + 2 * ONE_CHUNK_MS, (delivered_ms, held_ms)
+    assert delivered_ms <= 1.02 * held_ms + 2 * ONE_CHUNK_MS, (delivered_ms, held_ms)
     # Resampling: the 24 kHz samples span exactly the context time they were captured in.
     assert abs(stats['turnCapturedMs'] - stats['turnCaptureSpanMs']) <= ONE_CHUNK_MS, stats
     assert stats['turnCapturedMs'] == stats['turnMs'], 'the worklet held back a tail at Stop'
@@ -93,6 +106,46 @@ def test_held_turn_streams_resampled_audio_commits_and_plays(voice, firefox, con
     assert voice.js('document.querySelector(".vu-speaking").offsetParent === null'), 'still shown as speaking'
     print(f'\nFirefox {firefox.browser.version} at {stats["contextRate"]} Hz: delivered {delivered_ms:.0f} ms, '
           f'held {stats["turnHeldMs"]:.0f} ms (audio clock) / {held_ms:.0f} ms (wall), reply {played}')
+    assert_no_page_errors(firefox)
+
+
+def test_spoken_turn_is_transcribed_shown_and_answered_aloud(voice, firefox, control):
+    if not uses_speech_models():  # fails under CI instead
+        pytest.skip('the speech extra is not installed: the echo agent recognises no speech')
+    users_before, replies_before = len(voice.cards('user')), len(voice.cards('assistant'))
+    voice.click('Start Speaking')
+    voice.wait_for('s.status === "listening"', 20)
+    began_ms = voice.stats()['currentTurnMs']
+    firefox.pulse.speak(TESTDATA / SPOKEN['mic_file'])  # the person speaks: 0.5 s silence, speech, 0.5 s silence
+    ended_ms = max(voice.stats()['currentTurnMs'], began_ms + SPOKEN_MS)
+    voice.wait_for(f's.currentTurnMs >= {ended_ms + IN_FLIGHT_MS}', 20)
+    voice.click('Stop Speaking')
+    stats = voice.wait_for('s.status === "idle" && s.lastPlayback !== null && s.lastPlayback.at > s.turnStoppedAt')
+    voice.wait_js(f'document.querySelectorAll(".vu-turn-assistant .vu-text").length > {replies_before}', 60,
+                  'a reply card')
+    voice.wait_js(f'document.querySelectorAll(".vu-turn-user .vu-text").length > {users_before}'
+                  ' && [...document.querySelectorAll(".vu-turn-user .vu-live")].pop().getClientRects().length === 0',
+                  60,
+                  "the user's card done")
+
+    log = server_log(control)
+    assert_ga_events(log)
+    turn = turns_on_server(log)[-1]
+    assert turn['type'] == ClientEvent.INPUT_AUDIO_COMMIT, turn
+    delivered_ms = turn['audio_bytes'] / BYTES_PER_MS
+    assert stats['turnHeldMs'] <= delivered_ms <= stats['turnHeldMs'] + 2 * ONE_CHUNK_MS, stats
+    assert delivered_ms >= SPOKEN['speech_seconds'] * 1000, (delivered_ms, SPOKEN)
+    assert ServerEvent.INPUT_TRANSCRIPTION_COMPLETED in log['server_events'], log['server_events']
+
+    track = voice.js(f'getElement({voice.element_id}).voice.mic.stream.getAudioTracks()[0].label')
+    assert track == 'Monitor of Test-microphone', f'not the private microphone: {track!r}'  # browser.py's source
+    from voice_ui.speech.wer import word_error_rate
+    heard, reply = voice.cards('user')[-1], voice.cards('assistant')[-1]
+    assert word_error_rate(SPOKEN['text'], heard) <= MAX_WER, f'heard {heard!r}, said {SPOKEN["text"]!r}'
+    assert reply.strip() and NOTHING_HEARD not in reply, reply
+    played = assert_played_fully(stats)
+    assert played['underruns'] <= 1, played
+    print(f'\nFirefox at {stats["contextRate"]} Hz heard {heard!r} in {delivered_ms:.0f} ms, replied {reply!r}')
     assert_no_page_errors(firefox)
 
 
@@ -141,3 +194,31 @@ def test_slow_first_resume_is_waited_for_when_firefox_allows_audio(voice):
     }''')
     assert result['running'], result
     assert 2400 <= result['ms'] < 10_000, result
+
+
+def test_denied_microphone_explains_and_start_works_once_allowed(voice, firefox, app, control):
+    voice.click('Close Session')  # the microphone closes with the session: the next Start asks for it anew
+    voice.wait_for('s.status === "closed" && !s.micActive', 20)
+    sessions_before = len(control.sessions())
+    firefox.browser.set_microphone_permission(app.url, allowed=False)
+    voice.click('Start Speaking')
+    banner = voice.wait_js('(() => { const e = document.querySelector(".vu-error");'
+                           ' return e && e.offsetParent !== null && e.innerText; })()', 15, 'the error banner')
+    assert 'Microphone access was denied' in banner, banner
+    stats = voice.wait_for('s.status !== "connecting" && s.socketState === "closed"', 15)
+    assert not stats['micActive'] and stats['status'] != 'listening', stats
+    # Start is enabled again once Python hears of the status (one round trip): not stuck, not at once.
+    wait_until(lambda: voice.button('Start Speaking').is_enabled(), 10, 'Start enabled again after the denial')
+    assert all(log['outcome'] != 'open' for log in control.sessions()[sessions_before:]), 'a socket left open'
+
+    firefox.browser.set_microphone_permission(app.url, allowed=True)
+    voice.click('Start Speaking')
+    voice.wait_for('s.status === "listening" && s.micActive', 20)
+    assert voice.js('document.querySelector(".vu-error").offsetParent === null'), 'the denial is still shown'
+    voice.wait_for(f's.currentTurnMs >= {HOLD_MS}', 30)  # a cold turn again (COLD_START)
+    voice.click('Stop Speaking')
+    assert_played_fully(voice.wait_for('s.status === "idle" && s.lastPlayback !== null '
+                                       '&& s.lastPlayback.at > s.turnStoppedAt'))
+    assert turns_on_server(control.sessions()[-1])[-1]['type'] == ClientEvent.INPUT_AUDIO_COMMIT
+    assert len(control.sessions()) > sessions_before, 'no new session after the microphone was allowed'
+    assert_no_page_errors(firefox)

@@ -116,7 +116,10 @@ def test_retrieve_returns_the_item_with_its_audio():
     assert retrieved['type'] == 'conversation.item.retrieved'
     assert base64.b64decode(retrieved['item']['content'][0]['audio']) == SECOND_OF_AUDIO
     harness.send({'type': 'conversation.item.retrieve', 'item_id': 'missing'})
-    assert harness.sent[-1][1]['error']['code'] == 'item_not_found'
+    error = harness.sent[-1][1]['error']
+    # the service's code (clients such as pipecat match it to fail the pending retrieve, not the session)
+    assert (error['code'], error['param']) == ('item_retrieve_invalid_item_id', 'item_id'), error
+    assert error['message'] == "Error retrieving item: the item with id 'missing' does not exist."
 
 
 class TimedAgent:

@@ -8,6 +8,7 @@ with the `turn` extra (for its end-of-turn model); the app never imports it.
 from __future__ import annotations
 
 import asyncio
+import base64
 import importlib.util
 import json
 
@@ -20,8 +21,8 @@ if importlib.util.find_spec('pipecat') is None:
 
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema  # noqa: E402
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema  # noqa: E402
-from pipecat.frames.frames import (LLMRunFrame, TranscriptionFrame, UserStartedSpeakingFrame,  # noqa: E402
-                                   UserStoppedSpeakingFrame)
+from pipecat.frames.frames import (InterruptionFrame, LLMRunFrame, TranscriptionFrame,  # noqa: E402
+                                   TTSAudioRawFrame, UserStartedSpeakingFrame, UserStoppedSpeakingFrame)
 from pipecat.processors.aggregators.llm_context import LLMContext  # noqa: E402
 from pipecat.processors.frame_processor import FrameDirection  # noqa: E402
 from pipecat.services.openai.realtime import events  # noqa: E402
@@ -30,8 +31,10 @@ from pipecat.services.openai.realtime.llm import OpenAIRealtimeLLMService  # noq
 from tests.local_realtime.serving import API_KEY, serve  # noqa: E402
 from tests.sdk.event_tap import EventTap  # noqa: E402
 from tests.sdk.pipecat_bot import Bot, recording  # noqa: E402
+from tests.support import until  # noqa: E402
 from voice_ui.local_realtime.faults import Faults  # noqa: E402
 from voice_ui.local_realtime.server_config import EngineOptions, LocalRealtimeConfig, Pacing  # noqa: E402
+from voice_ui.protocol import BYTES_PER_MS  # noqa: E402
 from voice_ui.speech import SPEECH_HINT, missing_speech_modules  # noqa: E402
 from voice_ui.speech.scripted_brain import ScriptedBrain, after_tool, call_tool, when_heard  # noqa: E402
 from voice_ui.speech.wer import word_error_rate  # noqa: E402
@@ -41,22 +44,36 @@ WEATHER = FunctionSchema(name='get_weather', description='The current weather in
                          properties={'city': {'type': 'string', 'description': 'The city.'}}, required=['city'])
 
 
-@pytest.fixture(scope='module')
-def served():
+def speech_server(pacing: Pacing):
     if missing_speech_modules():
         unavailable(f'speech extra not installed. {SPEECH_HINT}')
     from voice_ui.speech.agent import SpeechAgent
     brain = ScriptedBrain(when_heard('weather', call_tool('get_weather', {'city': 'Paris'})),
                           after_tool(lambda name, output: f'Paris is {json.loads(output)["sky"]} today.'))
-    config = LocalRealtimeConfig(api_keys={API_KEY}, agent=SpeechAgent(brain=brain),
-                                 engine=EngineOptions(pacing=Pacing.BURST), allow_fault_endpoints=True)
-    with serve(config) as served:
+    return serve(LocalRealtimeConfig(api_keys={API_KEY}, agent=SpeechAgent(brain=brain),
+                                     engine=EngineOptions(pacing=pacing), allow_fault_endpoints=True))
+
+
+@pytest.fixture(scope='module')
+def served():
+    with speech_server(Pacing.BURST) as served:
         yield served
+
+
+@pytest.fixture(scope='module')
+def served_in_real_time():
+    """Replies paced like the service's, so that there is time to interrupt one."""
+    with speech_server(Pacing.REALTIME) as served:
+        yield served
+
+
+def relay(served) -> EventTap:
+    return EventTap(served.url.replace('http', 'ws', 1).removesuffix('/v1'))
 
 
 @pytest.fixture
 async def tap(served):
-    async with EventTap(served.url.replace('http', 'ws', 1).removesuffix('/v1')) as tap:
+    async with relay(served) as tap:
         yield tap
         tap.validate()  # every event either way, whatever the test checked
 
@@ -186,3 +203,33 @@ async def test_locally_driven_turns_and_retrieving_items_known_and_unknown(serve
         'input_audio_buffer.commit', 'response.create']
     assert tap.refusals() == [('conversation.item.retrieve', 'item_retrieve_invalid_item_id')]
 
+
+
+async def test_barge_in_cancels_the_reply_and_truncates_it_at_what_was_delivered(served_in_real_time):
+    text, pcm = await recording('lights', trailing_silence_ms=1000)
+    async with relay(served_in_real_time) as tap:
+        llm = service(tap, events.AudioInput(transcription=events.InputAudioTranscription(language='en')))
+        story = 'Tell me a long story about the weather in Paris, London and Rome.'
+        async with Bot(llm, LLMContext(messages=[{'role': 'user', 'content': story}])) as bot:
+            await bot.worker.queue_frames([LLMRunFrame()])
+            await until(lambda: bot.said.of(TTSAudioRawFrame), 60, 'the reply starting to speak')
+            await bot.speak(pcm, speed=1.0)  # the user talks over it, in real time
+            cut, answer = await bot.replies(2)
+        tap.validate()
+
+    interrupted = tap.of('response.done')[0]['response']
+    assert interrupted['status'] == 'cancelled' and interrupted['status_details']['reason'] == 'turn_detected'
+    assert bot.said.of(InterruptionFrame), 'pipecat did not interrupt its output'
+    [item] = interrupted['output']
+    delivered_ms = sum(len(base64.b64decode(e['delta'])) for e in tap.of('response.output_audio.delta')
+                       if e['item_id'] == item['id']) / BYTES_PER_MS
+    [truncate] = tap.sent('conversation.item.truncate')
+    assert truncate['item_id'] == item['id'] and 0 < truncate['audio_end_ms'] <= delivered_ms, (truncate, delivered_ms)
+    [truncated] = tap.of('conversation.item.truncated')
+    assert (truncated['item_id'], truncated['audio_end_ms']) == (item['id'], truncate['audio_end_ms'])
+    assert len(cut.audio) / BYTES_PER_MS >= truncate['audio_end_ms']  # pipecat played up to where it cut
+    assert f'You said: {story}'.startswith(cut.text) and len(cut.text) < len(f'You said: {story}'), cut.text
+    heard = tap.of('conversation.item.input_audio_transcription.completed')[0]['transcript']
+    assert word_error_rate(text, heard) <= 0.34, heard
+    assert answer.text == f'You said: {heard}' and tap.of('response.done')[1]['response']['status'] == 'completed'
+    assert tap.refusals() == []

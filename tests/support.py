@@ -36,10 +36,11 @@ def in_ci() -> bool:
 
 
 def unavailable(reason: str) -> None:
-    """Something a test needs is missing: skip with the reason, but fail in CI, which installs everything."""
+    """Something a test needs is missing: skip with the reason, but fail in CI, which installs everything.
+    Also at a module's top, before it imports what is missing."""
     if in_ci():
         pytest.fail(f'{reason} (CI installs everything, so this test must run there)')
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=True)
 
 
 def read_wav(path: Path, rate: int | None = None) -> bytes:

@@ -85,7 +85,12 @@ class ErrorCode(StrEnum):
     CANCEL_NOT_ACTIVE = 'response_cancel_not_active'
     SESSION_EXPIRED = 'session_expired'
     API_VERSION_MISMATCH = 'api_version_mismatch'
-    ITEM_NOT_FOUND = 'item_not_found'
+    ITEM_NOT_FOUND = 'item_not_found'  # an unknown previous_item_id or item_reference (the service's code unseen)
+    # The service names an unknown item after what was asked of it; clients match these codes (pipecat fails a
+    # pending `retrieve_conversation_item` only on the retrieve one, and takes any other error as fatal).
+    ITEM_RETRIEVE_INVALID_ID = 'item_retrieve_invalid_item_id'
+    ITEM_DELETE_INVALID_ID = 'item_delete_invalid_item_id'
+    ITEM_TRUNCATE_INVALID_ID = 'item_truncate_invalid_item_id'
     INVALID_JSON = 'invalid_json'
     CANNOT_UPDATE_VOICE = 'cannot_update_voice'
     SERVER_ERROR = 'server_error'

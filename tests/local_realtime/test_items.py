@@ -116,7 +116,10 @@ def test_retrieve_returns_the_item_with_its_audio():
     assert retrieved['type'] == 'conversation.item.retrieved'
     assert base64.b64decode(retrieved['item']['content'][0]['audio']) == SECOND_OF_AUDIO
     harness.send({'type': 'conversation.item.retrieve', 'item_id': 'missing'})
-    assert harness.sent[-1][1]['error']['code'] == 'item_not_found'
+    error = harness.sent[-1][1]['error']
+    # the service's code (clients such as pipecat match it to fail the pending retrieve, not the session)
+    assert (error['code'], error['param']) == ('item_retrieve_invalid_item_id', 'item_id'), error
+    assert error['message'] == "Error retrieving item: the item with id 'missing' does not exist."
 
 
 class TimedAgent:
@@ -168,3 +171,24 @@ def test_any_item_gets_an_answer_that_validates_and_a_bad_one_changes_nothing(it
         assert order(harness) == before
     else:
         assert last['type'] == 'conversation.item.done'
+
+
+UNKNOWN_ITEM_CODES = {'conversation.item.retrieve': 'item_retrieve_invalid_item_id',
+                      'conversation.item.delete': 'item_delete_invalid_item_id',
+                      'conversation.item.truncate': 'item_truncate_invalid_item_id'}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(sorted(UNKNOWN_ITEM_CODES)), st.text(min_size=1, max_size=40), st.text(max_size=12))
+def test_an_unknown_item_id_gets_the_code_of_what_was_asked_and_the_conversation_stays(asked, item_id, event_id):
+    harness = Harness()
+    create(harness, text_item('kept', item_id='kept'))
+    if item_id == 'kept':
+        return
+    where = {'content_index': 0, 'audio_end_ms': 0} if asked == 'conversation.item.truncate' else {}
+    harness.send({'type': asked, 'item_id': item_id, 'event_id': event_id, **where})
+    answer = harness.sent[-1][1]
+    validate_server_event(answer)
+    assert answer['error']['code'] == UNKNOWN_ITEM_CODES[asked], answer
+    assert answer['error']['param'] == 'item_id' and answer['error']['event_id'] == event_id, answer
+    assert order(harness) == ['kept']

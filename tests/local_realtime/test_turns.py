@@ -167,7 +167,7 @@ async def test_truncate_within_and_beyond_the_audio_sent(base_url):
     assert (truncated['item_id'], truncated['audio_end_ms'], truncated['content_index']) == (item_id, 500, 0)
     await client.send({'type': 'conversation.item.truncate', 'item_id': 'item_nope', 'content_index': 0,
                        'audio_end_ms': 0, 'event_id': 'missing'})
-    assert (await client.expect_error('item_not_found'))['event_id'] == 'missing'
+    assert (await client.expect_error('item_truncate_invalid_item_id'))['event_id'] == 'missing'
     await client.connection.close()
 
 
@@ -178,7 +178,7 @@ async def test_delete_item(base_url):
     deleted = await client.recv()
     assert deleted['type'] == ServerEvent.ITEM_DELETED and deleted['item_id'] == item_id
     await client.send({'type': 'conversation.item.delete', 'item_id': item_id, 'event_id': 'again'})
-    assert (await client.expect_error('item_not_found'))['event_id'] == 'again'
+    assert (await client.expect_error('item_delete_invalid_item_id'))['event_id'] == 'again'
     await client.connection.close()
 
 

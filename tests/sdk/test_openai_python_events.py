@@ -120,11 +120,11 @@ async def test_every_session_field_buffer_and_item_event(served):
         retrieved = (await rt.until('conversation.item.retrieved'))['item']
         assert retrieved['content'][0]['audio'] and retrieved['content'][0]['transcript'] == 'the weather'
         await item.retrieve(item_id='item_nowhere', event_id='ev_retrieve_lost')
-        await rt.refused('ev_retrieve_lost', 'item_not_found', 'item_id')
+        await rt.refused('ev_retrieve_lost', 'item_retrieve_invalid_item_id', 'item_id')
         await item.truncate(item_id=committed['item_id'], content_index=0, audio_end_ms=0, event_id='ev_trunc_user')
         await rt.refused('ev_trunc_user', param='item_id')
         await item.delete(item_id='item_nowhere', event_id='ev_delete_lost')
-        await rt.refused('ev_delete_lost', 'item_not_found', 'item_id')
+        await rt.refused('ev_delete_lost', 'item_delete_invalid_item_id', 'item_id')
         await item.delete(item_id='img_1', event_id='ev_delete')
         assert (await rt.until('conversation.item.deleted'))['item_id'] == 'img_1'
 

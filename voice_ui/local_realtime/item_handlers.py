@@ -35,7 +35,7 @@ class ItemHandlers:
         self.announce_item(item, self.conversation.add(item, after), now)
 
     def on_item_truncate(self, client_event: dict, now: float) -> None:
-        item = self.conversation.get(client_event.get('item_id'))
+        item = self.conversation.get(client_event.get('item_id'), 'truncate')
         end_ms = client_event.get('audio_end_ms')
         truncate(item, end_ms, client_event.get('content_index', 0))
         self.send(event(ServerEvent.ITEM_TRUNCATED, item_id=item.id, content_index=0, audio_end_ms=end_ms), now)
@@ -45,7 +45,7 @@ class ItemHandlers:
         self.send(event(ServerEvent.ITEM_DELETED, item_id=client_event['item_id']), now)
 
     def on_item_retrieve(self, client_event: dict, now: float) -> None:
-        item = self.conversation.get(client_event.get('item_id'))
+        item = self.conversation.get(client_event.get('item_id'), 'retrieve')
         direction = 'input' if item.role == 'user' else 'output'
         wire = item.wire(encode_audio=encoder(self.session['audio'][direction]['format']))
         self.send(event(ServerEvent.ITEM_RETRIEVED, item=wire), now)

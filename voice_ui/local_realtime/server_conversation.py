@@ -13,6 +13,11 @@ from .session_schema import RequestError
 TEXT_PART_TYPES = {'user': 'input_text', 'system': 'input_text', 'assistant': 'output_text'}
 ROOT = 'root'  # `previous_item_id` that places an item first
 ITEM_OVERHEAD = 256  # what an item costs beyond its strings (the object, its fields)
+# How the service refuses an item id it does not hold, by what was asked of the item: clients tell the cases apart
+# by these codes. Placement (`previous_item_id`) and `item_reference`s keep `item_not_found` (no code seen).
+UNKNOWN_ITEM = {'retrieve': (ErrorCode.ITEM_RETRIEVE_INVALID_ID, 'retrieving'),
+                'delete': (ErrorCode.ITEM_DELETE_INVALID_ID, 'deleting'),
+                'truncate': (ErrorCode.ITEM_TRUNCATE_INVALID_ID, 'truncating')}
 
 
 @dataclass
@@ -98,14 +103,17 @@ class Conversation:
             size -= item.size()
             del self.items[index]
 
-    def index_of(self, item_id: object, param: str = 'item_id') -> int:
+    def index_of(self, item_id: object, param: str = 'item_id', asked: str | None = None) -> int:
         for index, item in enumerate(self.items):
             if item.id == item_id:
                 return index
+        if asked in UNKNOWN_ITEM:
+            code, doing = UNKNOWN_ITEM[asked]
+            raise RequestError(code, f"Error {doing} item: the item with id '{item_id}' does not exist.", param)
         raise RequestError(ErrorCode.ITEM_NOT_FOUND, f"Item with item_id '{item_id}' not found.", param)
 
-    def get(self, item_id: object) -> Item:
-        return self.items[self.index_of(item_id)]
+    def get(self, item_id: object, asked: str | None = None) -> Item:
+        return self.items[self.index_of(item_id, asked=asked)]
 
     def previous_id(self, item: Item) -> str | None:
         if item not in self.items:
@@ -114,7 +122,7 @@ class Conversation:
         return self.items[index - 1].id if index else None
 
     def delete(self, item_id: object) -> None:
-        self.items.remove(self.get(item_id))
+        self.items.remove(self.get(item_id, 'delete'))
 
     def history(self, items: list[Item] | None = None) -> list[Message]:
         return history_of(self.items if items is None else items)

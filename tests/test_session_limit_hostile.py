@@ -32,12 +32,12 @@ class Clock:
 
 @dataclass
 class FakeService:
-    """What PageTokens uses of TokenService: `settings.token_ttl_s` and `mint()`."""
+    """What PageTokens uses of TokenService: `settings.token_ttl_s` and `mint(session)`."""
     clock: Clock
     settings: Settings
     minted: list[EphemeralToken] = field(default_factory=list)
 
-    async def mint(self) -> EphemeralToken:
+    async def mint(self, session: Settings | None = None) -> EphemeralToken:
         token = EphemeralToken(f'ek_{len(self.minted)}', self.clock() + self.settings.token_ttl_s)
         self.minted.append(token)
         return token

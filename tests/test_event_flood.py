@@ -100,3 +100,16 @@ def test_the_budget_refills_at_its_rate():
     assert sum(budget.take() for _ in range(20)) == 5
     now[0] += 100.0
     assert sum(budget.take() for _ in range(20)) == 10  # never more than the burst
+
+
+def test_time_spent_handling_a_pages_events_refills_nothing():
+    """On a slow machine a burst's own handling time earned a flood hundreds more events (and twice the CPU)."""
+    now = [0.0]
+    budget = EventBudget(burst=10, per_second=5, clock=lambda: now[0])
+    for _ in range(10):
+        assert budget.take()
+        now[0] += 0.5  # each of its events takes half a second to handle
+        budget.handled()
+    assert not budget.take()  # the 5 s spent on them earned nothing
+    now[0] += 1.0
+    assert sum(budget.take() for _ in range(20)) == 5  # the idle second did

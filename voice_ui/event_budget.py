@@ -6,6 +6,10 @@ so the budget never touches real use. A script joining the socket can send 2,000
 message, and some events cost milliseconds (a new transcript card is a handful of NiceGUI elements): unbounded, one
 hostile tab held the event loop that serves every page for seconds per message. Past the budget the events are
 dropped (each counted in /metrics as a refusal, `reason="event_flood"`) until it refills.
+
+It refills only while none of the page's events is being handled (`handled()` marks the end of one): time spent on
+its own events earned a flood more of them, so on a slower machine (cards costing 3 ms rather than 1.7) the 2,000
+cards of a burst let ~600 more through in the next message and a flood cost twice the CPU.
 """
 from __future__ import annotations
 
@@ -36,3 +40,7 @@ class EventBudget:
         self.dropped += 1
         METRICS.count('voice_ui_refusals_total', reason='event_flood')
         return False
+
+    def handled(self) -> None:
+        """An event taken has been handled: the time that took refills nothing."""
+        self._at = self.clock()

@@ -73,7 +73,7 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         self._handlers: dict[UiEvent, list[tuple[Callable, bool]]] = {name: [] for name in UiEvent}
         self.budget = budget or EventBudget()
         for name, handler in BATCHED.items():  # each event alone, or each entry of a batch, takes from the budget
-            self.on(name, lambda e, handler=handler: self.budget.take() and getattr(self, handler)(e))
+            self.on(name, lambda e, handler=handler: self._budgeted(handler, e))
         self.on(UiEvent.BATCH, self._batch)
 
     # --- typed event registration ---
@@ -192,10 +192,22 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
     def _batch(self, e: GenericEventArguments) -> None:
         """The events of one short window (assets/python-link.js), handled in order as if each had come alone."""
         for entry in (e.args if isinstance(e.args, list) else [])[:MAX_BATCH_EVENTS]:
-            if not self.budget.take():
+            known = isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and entry[0] in BATCHED
+            handler = BATCHED[entry[0]] if known else None
+            if not self._budgeted(handler, GenericEventArguments(sender=self, client=self.client,
+                                                                 args=entry[1] if known else None)):
                 return  # a flood: the rest of it is dropped (event_budget.py)
-            if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and entry[0] in BATCHED:
-                getattr(self, BATCHED[entry[0]])(GenericEventArguments(sender=self, client=self.client, args=entry[1]))
+
+    def _budgeted(self, handler: str | None, e: GenericEventArguments) -> bool:
+        """Handles one event if the page's budget allows (an unknown one still takes from it); False if not."""
+        if not self.budget.take():
+            return False
+        try:
+            if handler is not None:
+                getattr(self, handler)(e)
+        finally:
+            self.budget.handled()
+        return True
 
     def _status(self, e: GenericEventArguments) -> None:
         args = self._args(e)

@@ -137,4 +137,6 @@ export const TOKEN_TIMEOUT_MESSAGE = 'No session token arrived in time. Check th
 export const REPLY_STALLED_MESSAGE = 'The reply stopped arriving. Press Start Speaking to go on.';
 export const COMMIT_STALLED_MESSAGE = 'The voice service did not confirm the recording. Press Start Speaking to try again.';
 export const VOICE_NEXT_SESSION_MESSAGE = 'The new voice applies from the next session: the agent has already spoken in this one.';
+export const MIC_SILENT_CODE = 'microphone_silent';  // the ErrorSource.MICROPHONE code when no sound ever came
+export const MIC_SILENT_MESSAGE = 'The microphone opened but sends no sound.';
 export const AUDIO_BLOCKED_MESSAGE = 'The browser kept audio off: click Start Speaking (or press Space) to allow it.';

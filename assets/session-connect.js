@@ -4,11 +4,15 @@
 // the microphone is open; what it captures before the socket is set up waits in EarlyCapture and goes right after
 // session.update (never before it: until then the server's default VAD would take turns itself), so someone who
 // talks at once loses nothing and the first append leaves as soon as the socket can take it.
+// "Listening" is shown only once the microphone's sound really flows: Firefox's audio clock can stand still for ~2 s
+// after the first getUserMedia, and speech begun at a premature "Listening" lost its first words. The audio captured
+// so far does not wait for that: it is sent as soon as the session is set up.
 // Every await is followed by a generation check: Close (or a newer Start) cancels a connect at any point.
-import { AUDIO_BLOCKED_MESSAGE, ErrorSource, Status } from './protocol.js';
+import { AUDIO_BLOCKED_MESSAGE, ClientEvent, ErrorSource, MIC_SILENT_CODE, MIC_SILENT_MESSAGE, Status } from './protocol.js';
 import { RealtimeSocket, sameOriginUrl } from './realtime-socket.js';
 
 const MAX_EARLY_CHUNKS = 750;  // 30 s of audio: a connect that takes longer has failed on its token timeout
+const MIC_FLOW_TIMEOUT_MS = 8000;  // a microphone that sends nothing for this long is broken (or held by the system)
 const quietly = (promise) => { promise.catch(() => {}); return promise; };  // awaited later, or abandoned
 
 export async function connect(s, generation, renewing = false) {  // renewing: a new session, no new turn
@@ -52,6 +56,11 @@ export async function connect(s, generation, renewing = false) {  // renewing: a
   s.liveSettings.connected(socket);  // session.update: the person's settings, turns of the current mode
   if (s.renewal.resume(socket, renewing)) return s.early.drop();  // the conversation so far replayed; settled there
   if (s.typed.afterConnect() && !s.handsFree.on) return s.early.drop();  // typed first: no push-to-talk turn
+  if (!s.stopPending) s.early.release();  // the turn's audio so far goes now, the rest as it comes
+  const flowing = await mic.flowing(MIC_FLOW_TIMEOUT_MS);
+  if (stale() || s.mic !== mic || !socket.isOpen) return;  // closed meanwhile: whoever closed it set the status
+  if (!flowing) return s.fail(ErrorSource.MICROPHONE, MIC_SILENT_CODE, MIC_SILENT_MESSAGE);
+  if (s.typed.afterConnect() && !s.handsFree.on) return s.early.drop();  // typed while the microphone woke up
   if (!s.stopPending) return s.beginTurn();
   s.early.drop();
   s.tooShort(false);
@@ -65,6 +74,8 @@ export class EarlyCapture {
     this.turn = null;       // the armed turn
     this.chunks = [];
     this.dropped = null;    // a turn given up before it began: its last chunks (the worklet's flush) go nowhere
+    this.released = false;  // its chunks go to the socket as they come (the session is set up): see connect()
+    this.sent = false;      // some did
   }
 
   arm() {
@@ -79,9 +90,19 @@ export class EarlyCapture {
   keep(turn, pcm) {
     if (turn === this.dropped) return true;
     if (turn !== this.turn) return false;
+    if (this.released) return !(this.sent = true);  // to the socket
     if (this.chunks.length < MAX_EARLY_CHUNKS) this.chunks.push(pcm);
     else this.session.stats.dropped(pcm.length);
     return true;
+  }
+
+  // The session is set up: the chunks held so far are sent now, in order, and later ones as they come.
+  release() {
+    if (this.turn === null || this.released) return;
+    const chunks = this.chunks;
+    this.released = true;
+    this.chunks = [];
+    chunks.forEach((pcm) => this.session.onMicChunk(this.turn, pcm));
   }
 
   // The armed turn begins: true if there was one (its chunks are sent now, in order).
@@ -97,13 +118,19 @@ export class EarlyCapture {
   drop() {
     const s = this.session;
     if (this.turn === null) return;
+    const sent = this.sent;  // then the server holds some of it: cleared once the worklet has flushed
     this.dropped = this.turn;
     this.reset();
-    if (s.mic) s.mic.stopTurn(this.dropped, s.context.currentTime);
+    if (!s.mic) return;
+    const socket = s.socket;
+    s.mic.stopTurn(this.dropped, s.context.currentTime).then(() => {
+      if (sent && socket === s.socket && socket.isOpen) socket.send({ type: ClientEvent.INPUT_AUDIO_CLEAR });
+    });
   }
 
   reset() {
     this.turn = null;
     this.chunks = [];
+    this.released = this.sent = false;
   }
 }

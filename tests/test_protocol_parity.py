@@ -58,7 +58,7 @@ def test_error_codes_and_constants_agree():
     assert js_codes.items() <= {m.name: m.value for m in protocol.ErrorCode}.items()
     constants = js_constants()
     shared = ('SAMPLE_RATE', 'MIN_COMMIT_MS', 'SUBPROTOCOL', 'TOKEN_SUBPROTOCOL_PREFIX', 'MAX_TRANSCRIPT_EVENT_CHARS',
-              'MAX_TYPED_CHARS', 'RESTORED_ITEM_PREFIX')
+              'MAX_TYPED_CHARS', 'RESTORED_ITEM_PREFIX', 'MIC_SILENT_CODE')
     for name in shared:
         assert constants[name] == getattr(protocol, name), name
 

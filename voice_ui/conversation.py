@@ -1,13 +1,12 @@
 """Conversation state: a plain-Python reducer over the browser component's events.
 
-Turns are ordered by conversation item (`previous_item_id`), not by arrival: a user transcript that finishes
-after the agent began answering still sits before the reply. The logic is plain Python, unit-testable without
-an app; the displayed fields are NiceGUI bindable properties only so that bound labels update at once, unpolled.
+Turns are ordered by conversation item (`previous_item_id`), not by arrival: a user transcript that finishes after
+the agent began answering still sits before the reply. Plain Python, unit-testable without an app; the displayed
+fields are NiceGUI bindable properties only so that bound labels update at once, unpolled.
 
-Every input is untrusted (the events come from a browser that relays a remote server): the reducer checks each
-field's type where it reads it, never raises, never stores an id that is not a short string, and keeps memory
-bounded. Each event costs O(1) whatever the conversation's length (a dict finds the turn; new turns almost always
-go last, and the search for an earlier place starts from the end).
+Every input is untrusted (a browser relays a remote server): the reducer checks each field's type where it reads
+it, never raises, never stores an id that is not a short string, keeps memory bounded, and costs O(1) per event
+whatever the conversation's length (a dict finds the turn; new turns go last, an earlier place is sought from the end).
 """
 from __future__ import annotations
 
@@ -20,7 +19,7 @@ from typing import Any
 from nicegui.binding import bindable_dataclass
 
 from .latency import LatencyWindow, TurnLatency
-from .protocol import ErrorCode, ErrorSource, ResponseStatus, Role, ServerEvent as S, Status
+from .protocol import MIC_SILENT_CODE, ErrorCode, ErrorSource, ResponseStatus, Role, ServerEvent as S, Status
 from .unicode_text import sendable
 from .usage import Usage
 
@@ -296,4 +295,6 @@ def microphone_error(name: str, message: str) -> str:
         return 'Microphone access was denied. Allow the microphone for this page, then Start Speaking again.'
     if name in ('NotFoundError', 'OverconstrainedError'):
         return 'No microphone was found. Connect one, then Start Speaking again.'
+    if name == MIC_SILENT_CODE:
+        return 'The microphone opened but sends no sound. Check it is not muted or in use, then Start Speaking again.'
     return f'The microphone could not be opened: {message or name}'

@@ -16,6 +16,7 @@ BETA_SUBPROTOCOL = 'openai-beta.realtime-v1'  # offered by beta clients; refused
 CLOSE_INVALID_TOKEN = 3000     # after an `invalid_api_key` error on the WebSocket (unverified)
 CLOSE_API_VERSION = 4000       # after `api_version_mismatch` (beta subprotocol offered; unverified)
 CLOSE_SESSION_EXPIRED = 1001   # after `session_expired` (unverified)
+MIC_SILENT_CODE = 'microphone_silent'  # ErrorSource.MICROPHONE: the device opened, but no sound ever reached the page
 RESTORED_ITEM_PREFIX = 'earlier-'  # ids of turns restored after a reload: never an id a Realtime server sends
 VOICES = ('alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar')
 

@@ -11,6 +11,7 @@ const STOP_TIMEOUT_MS = 1500;   // a suspended context never answers: then the t
 const DEFAULT_LATENCY_S = 0.02; // when the browser does not report the track's latency
 const MAX_LATENCY_S = 0.3;
 const LEVEL_MS = 50;            // the worklet reports the input level ~20 times a second (the meter)
+const FLOW_MS = 100;            // input that reached the worklet before the microphone counts as flowing
 
 export const MIC_CONSTRAINTS = {
   audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 },
@@ -34,7 +35,7 @@ const spares = new WeakMap();  // AudioContext -> a capture node made ahead of t
 function captureNode(context) {
   return new AudioWorkletNode(context, 'capture-processor', {
     numberOfInputs: 1, numberOfOutputs: 0, channelCount: 1, channelCountMode: 'explicit',
-    processorOptions: { targetRate: SAMPLE_RATE, chunkMs: MAX_CHUNK_MS, levelMs: LEVEL_MS },
+    processorOptions: { targetRate: SAMPLE_RATE, chunkMs: MAX_CHUNK_MS, levelMs: LEVEL_MS, flowMs: FLOW_MS },
   });
 }
 
@@ -61,6 +62,12 @@ export class MicCapture {
     this.stopRequests = new Map();  // turn -> resolve
     this.switching = Promise.resolve();  // device switches run one after the other
     this.closed = false;
+    this.flowed = new Promise((resolve) => { this.onFlowed = resolve; });  // true once sound flows; false: closed
+  }
+
+  // True once FLOW_MS of input reached the worklet; false if that takes longer than `timeoutMs` or the capture closed.
+  flowing(timeoutMs) {
+    return Promise.race([this.flowed, new Promise((resolve) => setTimeout(() => resolve(false), timeoutMs))]);
   }
 
   get active() {
@@ -167,6 +174,7 @@ export class MicCapture {
   onMessage(message) {
     if (message.type === 'chunk') this.onChunk(message.turn, new Int16Array(message.pcm));
     else if (message.type === 'level') this.onLevel(message);
+    else if (message.type === 'flowing') this.onFlowed(true);
     else if (message.type === 'stopped') {
       const resolve = this.stopRequests.get(message.turn);
       this.stopRequests.delete(message.turn);
@@ -176,6 +184,7 @@ export class MicCapture {
 
   close() {
     this.closed = true;
+    this.onFlowed(false);
     if (this.stream) release(this.stream);
     if (this.source) this.source.disconnect();
     if (this.node) {

@@ -10,6 +10,9 @@
 //               {type: 'stopped', turn, samples, startTime, time}  after the turn's last partial chunk
 //               {type: 'level', rms, peak}             the input's level every `levelMs` (the meter), in and
 //                                                      between turns: only while an input is connected
+//               {type: 'flowing'}                      once, after `flowMs` of input: the microphone really
+//                                                      delivers (Firefox's clock can stand still ~2 s after its
+//                                                      first getUserMedia; speech in that pause is lost)
 
 const TAPS = 64;          // per phase; with Kaiser beta 7 about -70 dB in the stop band
 const PHASES = 128;       // fractional positions resolved to 1/128 of an input sample
@@ -50,7 +53,7 @@ function designFilter(ratio) {
 class CaptureProcessor extends AudioWorkletProcessor {
   constructor(options) {
     super();
-    const { targetRate = 24000, chunkMs = 40, levelMs = 50 } = options.processorOptions || {};
+    const { targetRate = 24000, chunkMs = 40, levelMs = 50, flowMs = 100 } = options.processorOptions || {};
     this.ratio = sampleRate / targetRate;
     this.passthrough = this.ratio === 1;
     this.table = this.passthrough ? null : designFilter(this.ratio);
@@ -63,6 +66,7 @@ class CaptureProcessor extends AudioWorkletProcessor {
     this.levelFrames = 0;
     this.levelSquares = 0;
     this.levelPeak = 0;
+    this.flowFrames = Math.round((sampleRate * flowMs) / 1000);  // input frames until 'flowing' (0: said)
     this.port.onmessage = (event) => this.onMessage(event.data);
   }
 
@@ -93,6 +97,7 @@ class CaptureProcessor extends AudioWorkletProcessor {
     const channel = inputs[0] && inputs[0][0];
     const n = channel ? channel.length : 128;
     if (channel) this.measure(channel);
+    if (channel && this.flowFrames > 0 && (this.flowFrames -= n) <= 0) this.port.postMessage({ type: 'flowing' });
     let from = 0;
     if (this.pendingStop) {
       const cut = Math.round((this.pendingStop.untilTime - currentTime) * sampleRate);

@@ -1,5 +1,6 @@
 """The component's single-purpose browser modules in real Chromium (served by the real app): the capture
-worklet's anti-aliasing resampler and the token holder's rules for when Python is asked for a token."""
+worklet's anti-aliasing resampler and its 'flowing' report, and the token holder's rules for when Python is asked
+for a token."""
 from __future__ import annotations
 
 import numpy as np
@@ -44,6 +45,35 @@ def test_capture_removes_what_would_alias_and_keeps_speech(page, rate):
     assert abs(level_db(low['samples'])) <= 0.5, level_db(low['samples'])
     for result in (high, low):  # every sample the worklet made was posted before it answered the stop
         assert result['stopped']['samples'] == len(result['samples']) and result['stopped']['turn'] == 1
+
+
+# 'flowing' comes once, after flowMs of input on the context's clock, never while no input is connected.
+CAPTURE_FLOW_JS = '''async (connectAfterMs) => {
+  const { loadWorklets } = await import('voice-ui/audio/worklets.js');
+  const ctx = new AudioContext();
+  await loadWorklets(ctx);
+  const node = new AudioWorkletNode(ctx, 'capture-processor', { numberOfInputs: 1, numberOfOutputs: 0,
+    channelCount: 1, channelCountMode: 'explicit', processorOptions: { targetRate: 24000, flowMs: 100 } });
+  const flowed = [];
+  let connectedAt = null;
+  node.port.onmessage = (e) => { if (e.data.type === 'flowing') flowed.push(ctx.currentTime); };
+  const osc = new OscillatorNode(ctx, { frequency: 440 });
+  osc.start();
+  await new Promise((r) => setTimeout(r, connectAfterMs));
+  const idleFlowed = flowed.length;
+  osc.connect(node);
+  connectedAt = ctx.currentTime;
+  await new Promise((r) => setTimeout(r, 600));
+  await ctx.close();
+  return { idleFlowed, flowed, connectedAt };
+}'''
+
+
+def test_capture_says_flowing_once_after_100_ms_of_input_and_never_without_input(page):
+    result = page.evaluate(CAPTURE_FLOW_JS, 400)
+    assert result['idleFlowed'] == 0, 'flowing without any input connected'
+    [at] = result['flowed']  # once
+    assert 0.1 - 0.003 <= at - result['connectedAt'] <= 0.1 + 0.05, (at, result['connectedAt'])
 
 
 TOKENS_JS = '''async () => {

@@ -24,9 +24,10 @@ HOLD_MS = 1500
 # COLD_START: the first getUserMedia of a page whose AudioContext already runs (voice-ui makes it at page load)
 # switches Firefox's audio graph from output only to input and output, and on PulseAudio the context's clock then
 # stands still for ~2 s (Firefox 153 ESR; also with a sine source instead of the null sink's monitor; no stall when
-# the microphone was open before the context was made) while the page already shows "listening". A hold timed on the
-# wall clock then captures ~2 s less than held (1.5 s gave 50-110 ms: "Nothing was heard"), and speech begun at
-# once lost ~0.5 s of 2.2 s in a probe. So a cold turn is held until its audio, not the wall clock, is long enough.
+# the microphone was open before the context was made). A hold timed on the wall clock then captures ~2 s less than
+# held (1.5 s gave 50-110 ms: "Nothing was heard"), so a cold turn is held until its audio, not the wall clock, is
+# long enough. The page says "listening" only once the sound flows (test_firefox_cold_turn.py: speech begun at a
+# premature "listening" lost its first words).
 TYPED = 'What is the weather like on the moon?'
 ONE_CHUNK_MS = 40  # the capture worklet sends at most 40 ms per append
 SPOKEN = manifest()['weather']

@@ -89,3 +89,32 @@ def test_stop_before_the_sound_flows_commits_nothing_and_the_next_turn_is_whole(
     assert {t['type'] for t in turns[:-1]} == {ClientEvent.INPUT_AUDIO_CLEAR}, turns
     turn = turns[-1]
     assert turn['audio_bytes'] == round(result.stats['turnMs'] * 48), (turn, result.stats['turnMs'])
+
+
+def test_close_while_waiting_for_the_sound_releases_the_microphone_and_reports_nothing(voice, control):  # noqa: F811
+    voice.wait_for('s.tokenHeld', timeout_ms=20_000)
+    voice.page.evaluate(LATE_SOUND_JS, None)
+    voice.click('Start Speaking')
+    voice.wait_for('s.socketState === "open" && s.status === "connecting"', timeout_ms=20_000)
+    voice.click('Close Session')
+    voice.page.wait_for_timeout(9000)  # past the wait's 8 s: a stale wait must not report a silent microphone
+    stats = voice.stats()
+    assert stats['status'] == 'closed' and not stats['micActive'] and stats['socketState'] == 'closed', stats
+    assert voice.page.get_by_text('sends no sound').count() == 0
+    voice.page.evaluate('window.__restoreSound()')
+    voice.turn(0.8)
+
+
+def test_a_connection_dropped_while_waiting_for_the_sound_leaves_nothing_stuck(voice, control):  # noqa: F811
+    voice.wait_for('s.tokenHeld', timeout_ms=20_000)
+    voice.page.evaluate(LATE_SOUND_JS, None)
+    voice.click('Start Speaking')
+    voice.wait_for('s.socketState === "open" && s.status === "connecting"', timeout_ms=20_000)
+    voice.page.evaluate('(id) => getElement(id).voice.socket.ws.close(4321, "dropped")', voice.element_id)
+    voice.page.evaluate('window.__restoreSound()')  # the reconnect's microphone has sound
+    voice.page.wait_for_timeout(9000)  # past the abandoned wait's 8 s
+    stats = voice.stats()
+    # The session is renewed (reconnecting, then idle with a socket and a microphone), and nothing else is reported.
+    assert stats['status'] == 'idle' and stats['socketState'] == 'open' and stats['micActive'], stats['statusLog']
+    assert voice.page.get_by_text('sends no sound').count() == 0
+    voice.turn(0.8)  # and the next Start works

@@ -90,7 +90,10 @@ export class EarlyCapture {
   keep(turn, pcm) {
     if (turn === this.dropped) return true;
     if (turn !== this.turn) return false;
-    if (this.released) return !(this.sent = true);  // to the socket
+    if (this.released) {  // to the socket
+      this.sent = true;
+      return false;
+    }
     if (this.chunks.length < MAX_EARLY_CHUNKS) this.chunks.push(pcm);
     else this.session.stats.dropped(pcm.length);
     return true;

@@ -193,17 +193,16 @@ class RealtimeSession(ui.element, component=str(ASSETS / 'realtime_session.js'))
         """The events of one short window (assets/python-link.js), handled in order as if each had come alone."""
         for entry in (e.args if isinstance(e.args, list) else [])[:MAX_BATCH_EVENTS]:
             known = isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and entry[0] in BATCHED
-            handler = BATCHED[entry[0]] if known else None
-            if not self._budgeted(handler, GenericEventArguments(sender=self, client=self.client,
-                                                                 args=entry[1] if known else None)):
+            event = GenericEventArguments(sender=self, client=self.client, args=entry[1]) if known else None
+            if not self._budgeted(BATCHED[entry[0]] if known else None, event):
                 return  # a flood: the rest of it is dropped (event_budget.py)
 
-    def _budgeted(self, handler: str | None, e: GenericEventArguments) -> bool:
+    def _budgeted(self, handler: str | None, e: GenericEventArguments | None) -> bool:
         """Handles one event if the page's budget allows (an unknown one still takes from it); False if not."""
         if not self.budget.take():
             return False
         try:
-            if handler is not None:
+            if handler is not None and e is not None:
                 getattr(self, handler)(e)
         finally:
             self.budget.handled()

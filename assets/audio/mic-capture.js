@@ -67,7 +67,9 @@ export class MicCapture {
 
   // True once FLOW_MS of input reached the worklet; false if that takes longer than `timeoutMs` or the capture closed.
   flowing(timeoutMs) {
-    return Promise.race([this.flowed, new Promise((resolve) => setTimeout(() => resolve(false), timeoutMs))]);
+    let timer;
+    const late = new Promise((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
+    return Promise.race([this.flowed, late]).finally(() => clearTimeout(timer));
   }
 
   get active() {

@@ -85,5 +85,11 @@ class FirefoxVoicePage:
     def texts(self, selector: str) -> list[str]:
         return self.js(f'[...document.querySelectorAll({json.dumps(selector)})].map((e) => e.innerText)')
 
+    def wait_user_card_done(self, after: int, timeout_s: float = 60) -> None:
+        """More than `after` user cards, the newest no longer live (its transcript is final)."""
+        self.wait_js(f'document.querySelectorAll(".vu-turn-user .vu-text").length > {after}'
+                     ' && [...document.querySelectorAll(".vu-turn-user .vu-live")].pop().getClientRects().length === 0',
+                     timeout_s, "the user's card done")
+
     def cards(self, role: str) -> list[str]:
         return self.texts(f'.vu-turn-{role} .vu-text')

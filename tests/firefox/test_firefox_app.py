@@ -125,10 +125,7 @@ def test_spoken_turn_is_transcribed_shown_and_answered_aloud(voice, firefox, con
     stats = voice.wait_for('s.status === "idle" && s.lastPlayback !== null && s.lastPlayback.at > s.turnStoppedAt')
     voice.wait_js(f'document.querySelectorAll(".vu-turn-assistant .vu-text").length > {replies_before}', 60,
                   'a reply card')
-    voice.wait_js(f'document.querySelectorAll(".vu-turn-user .vu-text").length > {users_before}'
-                  ' && [...document.querySelectorAll(".vu-turn-user .vu-live")].pop().getClientRects().length === 0',
-                  60,
-                  "the user's card done")
+    voice.wait_user_card_done(users_before)
 
     log = server_log(control)
     assert_ga_events(log)

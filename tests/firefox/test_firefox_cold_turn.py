@@ -43,9 +43,7 @@ def test_speech_begun_at_listening_on_a_fresh_page_is_heard_from_its_first_word(
     ended_ms = max(voice.stats()['currentTurnMs'], began_ms + SPOKEN_MS)
     voice.wait_for(f's.currentTurnMs >= {ended_ms + IN_FLIGHT_MS}', 20)
     voice.click('Stop Speaking')
-    voice.wait_js('document.querySelectorAll(".vu-turn-user .vu-text").length > 0'
-                  ' && [...document.querySelectorAll(".vu-turn-user .vu-live")].pop().getClientRects().length === 0',
-                  60, "the user's card done")
+    voice.wait_user_card_done(0)
 
     loud = [at - spoke_at for at, rms in voice.js('window.__levels') if at > spoke_at and rms > 0.01]
     assert loud and loud[0] <= MAX_ONSET_MS, f'the speech reached the page {loud[:1]} ms after it began'
